@@ -1,0 +1,44 @@
+/* harness.h - a minimal test harness: CHECK macros that count, and a summary line.
+ * Each test binary calls sal_test_done() from main; it exits non-zero if any check failed. */
+#ifndef SALIENT_TEST_HARNESS_H
+#define SALIENT_TEST_HARNESS_H
+
+#include <math.h>
+#include <stdio.h>
+
+extern int sal_test_pass, sal_test_fail;
+
+#define CHECK(cond)                                                                     \
+    do {                                                                                \
+        if (cond) {                                                                     \
+            sal_test_pass++;                                                            \
+        } else {                                                                        \
+            sal_test_fail++;                                                            \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);    \
+        }                                                                               \
+    } while (0)
+
+#define CHECK_MSG(cond, ...)                                                            \
+    do {                                                                                \
+        if (cond) {                                                                     \
+            sal_test_pass++;                                                            \
+        } else {                                                                        \
+            sal_test_fail++;                                                            \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);    \
+            fprintf(stderr, __VA_ARGS__);                                               \
+            fputc('\n', stderr);                                                        \
+        }                                                                               \
+    } while (0)
+
+/* |a - b| <= atol + rtol * |b| */
+#define CHECK_CLOSE(a, b, atol, rtol)                                                   \
+    CHECK_MSG(fabs((double)(a) - (double)(b)) <= (atol) + (rtol) * fabs((double)(b)),   \
+              "%.9g vs %.9g", (double)(a), (double)(b))
+
+/* Print "N passed, N failed" and return the exit code for main. */
+int sal_test_done(const char *name);
+
+/* Path of a file under the source tree (tests/fixtures/...), in a static buffer. */
+const char *sal_test_src(const char *rel);
+
+#endif

@@ -1,0 +1,186 @@
+/* test_layers.c - every layer's backward against central finite differences of its forward.
+ * The scalar probed is L = sum(out * r) for a fixed random r, so dL/dout = r. Computed in float,
+ * so the tolerance is loose (2% relative + absolute floor) yet far below a wrong-index bug. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "salient/layers.h"
+#include "salient/rng.h"
+
+static sal_rng rng;
+
+static float *randv(size_t n) {
+    float *v = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) v[i] = (float)sal_rng_normal(&rng);
+    return v;
+}
+
+static double dot(const float *a, const float *b, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+/* Compare analytic gradient `ana` of L wrt the n floats at `x` with finite differences, where
+ * eval() recomputes L. Probes up to 40 entries spread over x. */
+typedef double (*eval_fn)(void *ctx);
+static void fd_check(const char *what, float *x, const float *ana, size_t n, eval_fn eval,
+                     void *ctx) {
+    const float eps = 1e-2f;
+    double worst = 0;
+    size_t step = n > 40 ? n / 40 : 1;
+    for (size_t i = 0; i < n; i += step) {
+        float keep = x[i];
+        x[i] = keep + eps;
+        double lp = eval(ctx);
+        x[i] = keep - eps;
+        double lm = eval(ctx);
+        x[i] = keep;
+        double num = (lp - lm) / (2.0 * eps);
+        double r = fabs(num - ana[i]) / (2e-3 + 2e-2 * fabs(num));
+        if (!(r <= worst)) worst = r;
+    }
+    printf("  %-28s worst ratio to tolerance %.3f\n", what, worst);
+    CHECK_MSG(worst <= 1.0, "%s", what);
+}
+
+/* ---- linear ---- */
+typedef struct {
+    int B, I, O;
+    float *in, *w, *b, *out, *r;
+} lin_ctx;
+static double lin_eval(void *p) {
+    lin_ctx *c = p;
+    sal_linear_forward(c->out, c->in, c->w, c->b, c->B, c->I, c->O);
+    return dot(c->out, c->r, (size_t)c->B * c->O);
+}
+static void test_linear(int B, int I, int O) {
+    lin_ctx c = {B, I, O, randv(B * I), randv(O * I), randv(O), randv(B * O), randv(B * O)};
+    float *din = randv(B * I), *dw = randv(O * I), *db = randv(O);
+    sal_linear_backward(din, dw, db, c.r, c.in, c.w, B, I, O);
+    fd_check("linear d/din", c.in, din, B * I, lin_eval, &c);
+    fd_check("linear d/dw", c.w, dw, O * I, lin_eval, &c);
+    fd_check("linear d/db", c.b, db, O, lin_eval, &c);
+    free(c.in), free(c.w), free(c.b), free(c.out), free(c.r), free(din), free(dw), free(db);
+}
+
+/* ---- conv2d ---- */
+typedef struct {
+    int B;
+    sal_conv_shape s;
+    float *in, *w, *b, *out, *r, *scratch;
+} conv_ctx;
+static double conv_eval(void *p) {
+    conv_ctx *c = p;
+    sal_conv2d_forward(c->out, c->in, c->w, c->b, c->B, &c->s, c->scratch);
+    return dot(c->out, c->r, (size_t)c->B * c->s.O * c->s.OH * c->s.OW);
+}
+static void test_conv(int B, int C, int H, int W, int O, int K, int stride, int pad, int group) {
+    conv_ctx c = {.B = B};
+    CHECK(sal_conv_shape_init(&c.s, C, H, W, O, K, stride, pad) == 0);
+    if (group) c.s.group = group; /* force groups that do not divide B: the tail path */
+    size_t nin = (size_t)B * C * H * W, nw = (size_t)O * C * K * K,
+           nout = (size_t)B * O * c.s.OH * c.s.OW;
+    c.in = randv(nin), c.w = randv(nw), c.b = randv(O), c.out = randv(nout), c.r = randv(nout);
+    c.scratch = randv(sal_conv_scratch_floats(&c.s));
+    float *din = randv(nin), *dw = randv(nw), *db = randv(O);
+    sal_conv2d_backward(din, dw, db, c.r, c.in, c.w, B, &c.s, c.scratch);
+    char what[64];
+    snprintf(what, sizeof what, "conv k%d s%d p%d g%d d/din", K, stride, pad, c.s.group);
+    fd_check(what, c.in, din, nin, conv_eval, &c);
+    snprintf(what, sizeof what, "conv k%d s%d p%d g%d d/dw", K, stride, pad, c.s.group);
+    fd_check(what, c.w, dw, nw, conv_eval, &c);
+    fd_check("conv d/db", c.b, db, O, conv_eval, &c);
+    /* din == NULL must still give the same weight gradient */
+    float *dw2 = randv(nw);
+    sal_conv2d_backward(NULL, dw2, db, c.r, c.in, c.w, B, &c.s, c.scratch);
+    CHECK(memcmp(dw, dw2, nw * sizeof(float)) == 0);
+    free(c.in), free(c.w), free(c.b), free(c.out), free(c.r), free(c.scratch);
+    free(din), free(dw), free(db), free(dw2);
+}
+
+/* ---- maxpool ---- */
+typedef struct {
+    int B, C, H, W, k;
+    float *in, *out, *r;
+    int *arg;
+} pool_ctx;
+static double pool_eval(void *p) {
+    pool_ctx *c = p;
+    sal_maxpool2d_forward(c->out, c->arg, c->in, c->B, c->C, c->H, c->W, c->k);
+    return dot(c->out, c->r, (size_t)c->B * c->C * (c->H / c->k) * (c->W / c->k));
+}
+static void test_pool(int B, int C, int H, int W, int k) {
+    size_t nin = (size_t)B * C * H * W, nout = (size_t)B * C * (H / k) * (W / k);
+    pool_ctx c = {B, C, H, W, k, randv(nin), randv(nout), randv(nout), malloc(nout * sizeof(int))};
+    float *din = randv(nin);
+    pool_eval(&c);
+    sal_maxpool2d_backward(din, c.r, c.arg, B, C, H, W, k);
+    fd_check("maxpool d/din", c.in, din, nin, pool_eval, &c);
+    free(c.in), free(c.out), free(c.r), free(c.arg), free(din);
+}
+
+/* ---- relu (backward is checked through y = relu(x)) ---- */
+typedef struct {
+    size_t n;
+    float *x, *y, *r;
+} relu_ctx;
+static double relu_eval(void *p) {
+    relu_ctx *c = p;
+    memcpy(c->y, c->x, c->n * sizeof(float));
+    sal_relu_forward(c->y, c->n);
+    return dot(c->y, c->r, c->n);
+}
+static void test_relu(void) {
+    relu_ctx c = {200, randv(200), randv(200), randv(200)};
+    for (size_t i = 0; i < c.n; i++) /* keep inputs away from the kink at 0 */
+        if (fabsf(c.x[i]) < 0.05f) c.x[i] = 0.1f;
+    relu_eval(&c);
+    float *dx = malloc(c.n * sizeof(float));
+    memcpy(dx, c.r, c.n * sizeof(float));
+    sal_relu_backward(dx, c.y, c.n);
+    fd_check("relu d/dx", c.x, dx, c.n, relu_eval, &c);
+    free(c.x), free(c.y), free(c.r), free(dx);
+}
+
+/* ---- softmax cross-entropy ---- */
+typedef struct {
+    int B, K;
+    float *z, *p;
+    int *y;
+} xent_ctx;
+static double xent_eval(void *p) {
+    xent_ctx *c = p;
+    return sal_xent_forward(c->p, c->z, c->y, c->B, c->K, NULL);
+}
+static void test_xent(void) {
+    xent_ctx c = {5, 7, randv(35), randv(35), malloc(5 * sizeof(int))};
+    for (int i = 0; i < 5; i++) c.y[i] = i;
+    float *dz = malloc(35 * sizeof(float));
+    xent_eval(&c);
+    sal_xent_backward(dz, c.p, c.y, 5, 7);
+    fd_check("xent d/dlogits", c.z, dz, 35, xent_eval, &c);
+    /* closed form: equal logits give loss log(K); huge logits stay finite */
+    for (int i = 0; i < 35; i++) c.z[i] = 3.0f;
+    CHECK_CLOSE(xent_eval(&c), log(7.0), 1e-6, 1e-6);
+    c.z[0] = 1e4f;
+    CHECK(isfinite(xent_eval(&c)));
+    free(c.z), free(c.p), free(c.y), free(dz);
+}
+
+int main(void) {
+    sal_rng_seed(&rng, 42, 99, 0);
+    test_linear(3, 7, 5);
+    test_linear(1, 1, 1);
+    test_conv(2, 1, 6, 6, 3, 5, 1, 2, 0);  /* lenet5 conv1-like: pad 2 */
+    test_conv(3, 2, 7, 5, 4, 3, 1, 0, 2);  /* non-square, no pad, tail group of 1 */
+    test_conv(2, 3, 9, 8, 2, 3, 2, 1, 1);  /* stride 2 with padding: the strided im2col path */
+    test_conv(5, 2, 5, 5, 3, 3, 1, 1, 0);  /* cnn-like 3x3 pad 1 */
+    test_pool(2, 3, 6, 6, 2);
+    test_pool(1, 2, 7, 5, 2);              /* odd sizes: floor mode drops the last row/col */
+    test_relu();
+    test_xent();
+    return sal_test_done("test_layers");
+}
