@@ -105,21 +105,26 @@ static void test_conv(int B, int C, int H, int W, int O, int K, int stride, int 
 typedef struct {
     int B, C, H, W, k;
     float *in, *out, *r;
-    int *arg;
 } pool_ctx;
 static double pool_eval(void *p) {
     pool_ctx *c = p;
-    sal_maxpool2d_forward(c->out, c->arg, c->in, c->B, c->C, c->H, c->W, c->k);
+    sal_maxpool2d_forward(c->out, c->in, c->B, c->C, c->H, c->W, c->k);
     return dot(c->out, c->r, (size_t)c->B * c->C * (c->H / c->k) * (c->W / c->k));
 }
 static void test_pool(int B, int C, int H, int W, int k) {
     size_t nin = (size_t)B * C * H * W, nout = (size_t)B * C * (H / k) * (W / k);
-    pool_ctx c = {B, C, H, W, k, randv(nin), randv(nout), randv(nout), malloc(nout * sizeof(int))};
+    pool_ctx c = {B, C, H, W, k, randv(nin), randv(nout), randv(nout)};
     float *din = randv(nin);
+    /* distinct values 0.1 apart: a finite-difference step of 0.01 never swaps the maximum */
+    int *perm = malloc(nin * sizeof(int));
+    for (size_t i = 0; i < nin; i++) perm[i] = (int)i;
+    sal_rng_shuffle_int(&rng, perm, (int)nin);
+    for (size_t i = 0; i < nin; i++) c.in[i] = 0.1f * (float)perm[i] - 5.0f;
+    free(perm);
     pool_eval(&c);
-    sal_maxpool2d_backward(din, c.r, c.arg, B, C, H, W, k);
+    sal_maxpool2d_backward(din, c.r, c.in, c.out, B, C, H, W, k);
     fd_check("maxpool d/din", c.in, din, nin, pool_eval, &c);
-    free(c.in), free(c.out), free(c.r), free(c.arg), free(din);
+    free(c.in), free(c.out), free(c.r), free(din);
 }
 
 /* ---- relu (backward is checked through y = relu(x)) ---- */
@@ -180,6 +185,7 @@ int main(void) {
     test_conv(5, 2, 5, 5, 3, 3, 1, 1, 0);  /* cnn-like 3x3 pad 1 */
     test_pool(2, 3, 6, 6, 2);
     test_pool(1, 2, 7, 5, 2);              /* odd sizes: floor mode drops the last row/col */
+    test_pool(2, 2, 7, 7, 3);              /* the generic (k != 2) path */
     test_relu();
     test_xent();
     return sal_test_done("test_layers");

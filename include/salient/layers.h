@@ -37,11 +37,11 @@ void sal_conv2d_backward(float *din, float *dw, float *db, const float *dout, co
                          const float *w, int B, const sal_conv_shape *s, float *scratch);
 
 /* Max pooling, window k, stride k (non-overlapping), floor mode as PyTorch's default.
- * argmax (B, C, OH, OW) records the input offset (within the sample) of each maximum. */
-void sal_maxpool2d_forward(float *out, int *argmax, const float *in, int B, int C, int H, int W,
-                           int k);
-void sal_maxpool2d_backward(float *din, const float *dout, const int *argmax, int B, int C,
-                            int H, int W, int k);
+ * out (B, C, H/k, W/k). Backward routes each output's gradient to the first input of its window
+ * equal to the output (torch's choice among ties) and needs the forward's in and out. */
+void sal_maxpool2d_forward(float *out, const float *in, int B, int C, int H, int W, int k);
+void sal_maxpool2d_backward(float *din, const float *dout, const float *in, const float *out,
+                            int B, int C, int H, int W, int k);
 
 /* In place: x = max(x, 0). Backward uses the output: dx *= (y > 0). */
 void sal_relu_forward(float *x, size_t n);

@@ -23,7 +23,6 @@ typedef struct layer {
     int wt, bt;              /* tensor indices of weight and bias, -1 if none */
     float *in;               /* (B, in_c, in_h, in_w) borrowed: previous layer's output or x */
     float *out;              /* (B, out_c, out_h, out_w) owned, or == in for relu/flatten */
-    int *argmax;             /* pool: (B, out_c, out_h, out_w) */
 } layer;
 
 struct sal_model {
@@ -171,9 +170,6 @@ sal_model *sal_model_create(sal_arch arch, int c, int h, int w, int classes, int
         } else {
             if (!(l->out = alloc_floats((size_t)max_batch * out_numel(l)))) goto oom;
         }
-        if (l->kind == L_POOL &&
-            !(l->argmax = (int *)alloc_floats((size_t)max_batch * out_numel(l))))
-            goto oom;
         if (l->kind == L_CONV && sal_conv_scratch_floats(&l->conv) > scratch)
             scratch = sal_conv_scratch_floats(&l->conv);
         prev = l->out;
@@ -195,7 +191,6 @@ void sal_model_free(sal_model *m) {
     for (int i = 0; i < m->nlayers; i++) {
         layer *l = &m->layers[i];
         if (l->kind != L_RELU && l->kind != L_FLATTEN) free(l->out);
-        free(l->argmax);
     }
     free(m->x);
     free(m->probs);
@@ -244,7 +239,7 @@ double sal_model_forward(sal_model *m, const float *x, const int *y, int B, int 
             break;
         case L_RELU: sal_relu_forward(l->out, (size_t)B * out_numel(l)); break;
         case L_POOL:
-            sal_maxpool2d_forward(l->out, l->argmax, l->in, B, l->in_c, l->in_h, l->in_w, l->k);
+            sal_maxpool2d_forward(l->out, l->in, B, l->in_c, l->in_h, l->in_w, l->k);
             break;
         case L_FLATTEN: break;
         }
@@ -278,7 +273,7 @@ void sal_model_backward(sal_model *m) {
             sal_relu_backward(dout, l->out, (size_t)B * out_numel(l));
             continue; /* in place: dout stays the current gradient */
         case L_POOL:
-            sal_maxpool2d_backward(din, dout, l->argmax, B, l->in_c, l->in_h, l->in_w, l->k);
+            sal_maxpool2d_backward(din, dout, l->in, l->out, B, l->in_c, l->in_h, l->in_w, l->k);
             break;
         case L_FLATTEN: continue; /* same memory, new shape */
         }
