@@ -183,6 +183,9 @@ int main(void) {
     test_conv(3, 2, 7, 5, 4, 3, 1, 0, 2);  /* non-square, no pad, tail group of 1 */
     test_conv(2, 3, 9, 8, 2, 3, 2, 1, 1);  /* stride 2 with padding: the strided im2col path */
     test_conv(5, 2, 5, 5, 3, 3, 1, 1, 0);  /* cnn-like 3x3 pad 1 */
+    test_conv(2, 1, 28, 28, 6, 5, 1, 2, 0); /* lenet5 conv1: rows wider than one vector */
+    test_conv(2, 3, 21, 37, 9, 3, 1, 1, 3); /* odd widths > 32, O not a multiple of 8 */
+    test_conv(2, 2, 12, 19, 3, 5, 1, 0, 0); /* K = 5 without padding, 15-wide output */
     test_pool(2, 3, 6, 6, 2);
     test_pool(1, 2, 7, 5, 2);              /* odd sizes: floor mode drops the last row/col */
     test_pool(2, 2, 7, 7, 3);              /* the generic (k != 2) path */

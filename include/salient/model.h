@@ -42,6 +42,9 @@ const float *sal_model_logits(const sal_model *m);
 
 /* Multiply-accumulates of one sample's forward pass (for GFLOP/s reports). */
 double sal_model_forward_macs(const sal_model *m);
+/* FLOPs of one sample's training step: forward, weight gradients, and input gradients of every
+ * parameterised layer but the first (2 FLOPs per multiply-accumulate). */
+double sal_model_train_flops(const sal_model *m);
 
 /* Print the layer table (name, output shape, parameters) to f. */
 void sal_model_describe(const sal_model *m, void *f);

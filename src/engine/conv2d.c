@@ -1,4 +1,5 @@
-/* conv2d.c - 2-D convolution as im2col + SGEMM over small groups of samples.
+/* conv2d.c - 2-D convolution: direct AVX-512 kernels for stride 1 with K = 3 or 5 (forward and
+ * weight gradient), otherwise im2col + SGEMM over small groups of samples.
  * One GEMM per sample (PyTorch's slow_conv2d) is too small for LeNet-sized layers (M = 6..16);
  * one per batch spills the column buffer out of cache. A group of G samples keeps the column
  * buffer in L2 while giving SGEMM an N of G*OH*OW columns. The input group is first copied into
@@ -29,10 +30,15 @@ int sal_conv_shape_init(sal_conv_shape *s, int C, int H, int W, int O, int K, in
     return 0;
 }
 
-/* column buffer (CKK, G*OHW) + staging (O, G*OHW) + padded input (G, C, Hp, Wp) */
+/* Floats of slack after the column buffer and after the padded input. The AVX-512 row copies
+ * below read and write whole 16-float vectors past the end of a short row (the next row
+ * overwrites the excess), so the last row of each buffer needs this much room behind it. */
+#define SAL_CONV_GUARD 16
+
+/* column buffer (CKK, G*OHW) + guard + staging (O, G*OHW) + padded input (G, C, Hp, Wp) + guard */
 size_t sal_conv_scratch_floats(const sal_conv_shape *s) {
     return ((size_t)s->C * s->K * s->K + (size_t)s->O) * s->group * s->OH * s->OW +
-           (size_t)s->group * s->C * padded_h(s) * padded_w(s);
+           (size_t)s->group * s->C * padded_h(s) * padded_w(s) + 2 * SAL_CONV_GUARD;
 }
 
 /* Short rows (OW = 10..32 here): one full vector plus a masked tail beats memcpy's dispatch. */
@@ -87,6 +93,20 @@ static void im2col(float *col, const float *pad, int G, const sal_conv_shape *s)
                 float *dst = col + (size_t)((c * s->K + ky) * s->K + kx) * N;
                 for (int g = 0; g < G; g++) {
                     const float *plane = pad + ((size_t)g * s->C + c) * Hp * Wp + ky * Wp + kx;
+#ifdef __AVX512F__
+                    /* Rows are written in increasing address order, so each row may be copied
+                     * as whole unmasked vectors: the spill past its end is overwritten by the
+                     * next row, and the last one lands in the guard. Masked stores are slow on
+                     * Zen 4 (im2col measured ~10 cycles per 10..28-float row with them). */
+                    if (s->stride == 1) {
+                        for (int oy = 0; oy < s->OH; oy++, dst += s->OW) {
+                            const float *src = plane + (size_t)oy * Wp;
+                            for (int i = 0; i < s->OW; i += 16)
+                                _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+                        }
+                        continue;
+                    }
+#endif
                     for (int oy = 0; oy < s->OH; oy++, dst += s->OW) {
                         const float *src = plane + (size_t)oy * s->stride * Wp;
                         if (s->stride == 1) {
@@ -99,9 +119,73 @@ static void im2col(float *col, const float *pad, int G, const sal_conv_shape *s)
             }
 }
 
-/* padded gradient (G, C, Hp, Wp) += scatter of col; then the interior is copied to din. */
+#ifdef __AVX512F__
+/* Lanes [lo, hi) of a 16-lane mask, clamped to the vector. */
+static inline __mmask16 lane_range(int lo, int hi) {
+    lo = lo < 0 ? 0 : lo, hi = hi > 16 ? 16 : hi;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+/* din (G, C, H, W) = col2im(col), stride 1, as a gather: each din vector is the sum over
+ * (ky, kx) of the col row (c, ky, kx) at output row y + pad - ky, read at a shift of kx.
+ * Every din element is written once from registers, so there is no padded buffer to clear,
+ * no copy-out, and no read-after-overlapping-masked-store (the scatter form re-added each row
+ * at K shifted offsets; loads that overlapped the previous masked stores could not be
+ * forwarded and stalled, ~40% of the conv backward). Lanes outside the valid ox range are
+ * masked off; the base address can then point a few floats before or after the row, which
+ * stays inside scratch (col starts it, staging follows it). The summation order is fixed:
+ * four partial sums by kx mod 4, combined in one order. */
+static void col2im_gather(float *din, const float *col, int G, const sal_conv_shape *s) {
+    const int K = s->K, OH = s->OH, OW = s->OW, H = s->H, W = s->W, pad = s->pad;
+    const size_t N = (size_t)G * OH * OW;
+    for (int g = 0; g < G; g++)
+        for (int c = 0; c < s->C; c++) {
+            float *plane = din + ((size_t)g * s->C + c) * H * W;
+            const float *cbase = col + (size_t)c * K * K * N + (size_t)g * OH * OW;
+            for (int x0 = 0; x0 < W; x0 += 16) {
+                __mmask16 m[64]; /* per kx; K <= 64 is checked by the caller */
+                for (int kx = 0; kx < K; kx++)
+                    m[kx] = lane_range(kx - x0 - pad, W - x0 < OW + kx - x0 - pad
+                                                          ? W - x0 : OW + kx - x0 - pad);
+                const __mmask16 mst = lane_range(0, W - x0);
+                for (int y = 0; y < H; y++) {
+                    int ky0 = y + pad - OH + 1, ky1 = y + pad;
+                    ky0 = ky0 < 0 ? 0 : ky0, ky1 = ky1 > K - 1 ? K - 1 : ky1;
+                    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                    for (int ky = ky0; ky <= ky1; ky++) {
+                        /* row (c, ky, 0) of col at output row y + pad - ky, column x0 + pad */
+                        const float *r = cbase + (size_t)ky * K * N +
+                                         (size_t)(y + pad - ky) * OW + x0 + pad;
+                        int kx = 0;
+                        for (; kx + 4 <= K; kx += 4) {
+                            const float *q = r + kx * N - kx;
+                            a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m[kx], q));
+                            a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps(m[kx + 1], q + N - 1));
+                            a2 = _mm512_add_ps(a2, _mm512_maskz_loadu_ps(m[kx + 2], q + 2 * N - 2));
+                            a3 = _mm512_add_ps(a3, _mm512_maskz_loadu_ps(m[kx + 3], q + 3 * N - 3));
+                        }
+                        for (; kx < K; kx++)
+                            a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m[kx], r + kx * N - kx));
+                    }
+                    __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+                    _mm512_mask_storeu_ps(plane + (size_t)y * W + x0, mst, sum);
+                }
+            }
+        }
+}
+#endif
+
+/* padded gradient (G, C, Hp, Wp) += scatter of col; then the interior is copied to din.
+ * The portable path, and the one for stride > 1. */
 static void col2im(float *din, float *pad, const float *col, int G, const sal_conv_shape *s) {
     const int OHW = s->OH * s->OW, N = G * OHW, Hp = padded_h(s), Wp = padded_w(s);
+#ifdef __AVX512F__
+    if (s->stride == 1 && s->K <= 64) {
+        col2im_gather(din, col, G, s);
+        return;
+    }
+#endif
     memset(pad, 0, sizeof(float) * (size_t)G * s->C * Hp * Wp);
     for (int c = 0; c < s->C; c++)
         for (int ky = 0; ky < s->K; ky++)
@@ -125,16 +209,141 @@ static void col2im(float *din, float *pad, const float *col, int G, const sal_co
                      pad + ((size_t)gc * Hp + y + s->pad) * Wp + s->pad, s->W);
 }
 
+#ifdef __AVX512F__
+/* ---- direct kernels (stride 1, K = 3 or 5) ----
+ * LeNet-sized layers make poor GEMMs: conv1 is M = 6 by K = 25, so OpenBLAS spends its time
+ * packing, and im2col copies every input K*K times for GEMMs that then run at a third of peak.
+ * These kernels vectorise over 16 output columns and keep a block of output channels (forward)
+ * or the K taps of one kernel row (weight gradient) in registers, reading the padded input
+ * straight from L1 with masked loads (lanes past the row end are masked off, so no guard data
+ * is ever read). K is a compile-time constant in each instance so the tap loops unroll and
+ * the accumulators stay in registers. Summation order is fixed: c, ky, kx for the forward;
+ * samples, rows and column blocks in order, then one fixed reduction tree, for dw. */
+#define SAL_INLINE static inline __attribute__((always_inline))
+
+/* out[g, o0..o0+OB) for G samples from the padded group; bias folded into the accumulators. */
+SAL_INLINE void direct_fwd_block(float *out, const float *pad, const float *w, const float *b,
+                                 int G, int o0, const sal_conv_shape *s, const int K,
+                                 const int OB) {
+    const int C = s->C, OH = s->OH, OW = s->OW, Hp = padded_h(s), Wp = padded_w(s);
+    const int CKK = C * K * K, OHW = OH * OW;
+    for (int g = 0; g < G; g++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int x0 = 0; x0 < OW; x0 += 16) {
+                const __mmask16 m = lane_range(0, OW - x0);
+                __m512 acc[8];
+                for (int o = 0; o < OB; o++) acc[o] = _mm512_set1_ps(b[o0 + o]);
+                for (int c = 0; c < C; c++) {
+                    const float *plane = pad + ((size_t)g * C + c) * Hp * Wp + (size_t)oy * Wp + x0;
+                    const float *wc = w + (size_t)o0 * CKK + c * K * K;
+                    for (int ky = 0; ky < K; ky++)
+                        for (int kx = 0; kx < K; kx++) {
+                            __m512 v = _mm512_maskz_loadu_ps(m, plane + ky * Wp + kx);
+                            for (int o = 0; o < OB; o++)
+                                acc[o] = _mm512_fmadd_ps(
+                                    _mm512_set1_ps(wc[(size_t)o * CKK + ky * K + kx]), v, acc[o]);
+                        }
+                }
+                float *dst = out + (size_t)g * s->O * OHW + (size_t)o0 * OHW + (size_t)oy * OW + x0;
+                for (int o = 0; o < OB; o++) _mm512_mask_storeu_ps(dst + (size_t)o * OHW, m, acc[o]);
+            }
+}
+
+/* Output channels in blocks of 8 (8 accumulators hide the FMA latency), the rest in 6/4/2/1. */
+SAL_INLINE void direct_fwd_k(float *out, const float *pad, const float *w, const float *b, int G,
+                             const sal_conv_shape *s, const int K) {
+    int o0 = 0;
+    for (; s->O - o0 >= 8; o0 += 8) direct_fwd_block(out, pad, w, b, G, o0, s, K, 8);
+    for (; s->O - o0 >= 6; o0 += 6) direct_fwd_block(out, pad, w, b, G, o0, s, K, 6);
+    for (; s->O - o0 >= 4; o0 += 4) direct_fwd_block(out, pad, w, b, G, o0, s, K, 4);
+    for (; s->O - o0 >= 2; o0 += 2) direct_fwd_block(out, pad, w, b, G, o0, s, K, 2);
+    for (; s->O - o0 >= 1; o0 += 1) direct_fwd_block(out, pad, w, b, G, o0, s, K, 1);
+}
+
+static void direct_fwd(float *out, const float *pad, const float *w, const float *b, int G,
+                       const sal_conv_shape *s) {
+    if (s->K == 5) direct_fwd_k(out, pad, w, b, G, s, 5);
+    else direct_fwd_k(out, pad, w, b, G, s, 3);
+}
+
+/* dw[o0..o0+OD, c, ky, :] (+)= sum over the group of dout[g, o] * shifted padded input rows.
+ * OD = 2 output channels share each input load; 2*K accumulators, one per (o, kx). */
+SAL_INLINE void direct_dw_block(float *dw, const float *dout, const float *pad, int G, int o0,
+                                int accumulate, const sal_conv_shape *s, const int K,
+                                const int OD) {
+    const int C = s->C, OH = s->OH, OW = s->OW, Hp = padded_h(s), Wp = padded_w(s);
+    const int OHW = OH * OW;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++) {
+            __m512 acc[2][5];
+            for (int o = 0; o < OD; o++)
+                for (int kx = 0; kx < K; kx++) acc[o][kx] = _mm512_setzero_ps();
+            for (int g = 0; g < G; g++) {
+                const float *plane = pad + ((size_t)g * C + c) * Hp * Wp + (size_t)ky * Wp;
+                const float *dg = dout + (size_t)g * s->O * OHW + (size_t)o0 * OHW;
+                for (int oy = 0; oy < OH; oy++)
+                    for (int x0 = 0; x0 < OW; x0 += 16) {
+                        const __mmask16 m = lane_range(0, OW - x0);
+                        __m512 d[2];
+                        for (int o = 0; o < OD; o++)
+                            d[o] = _mm512_maskz_loadu_ps(m, dg + (size_t)o * OHW + oy * OW + x0);
+                        const float *row = plane + (size_t)oy * Wp + x0;
+                        for (int kx = 0; kx < K; kx++) {
+                            __m512 v = _mm512_maskz_loadu_ps(m, row + kx);
+                            for (int o = 0; o < OD; o++)
+                                acc[o][kx] = _mm512_fmadd_ps(d[o], v, acc[o][kx]);
+                        }
+                    }
+            }
+            for (int o = 0; o < OD; o++) {
+                float *dst = dw + ((size_t)(o0 + o) * C + c) * K * K + ky * K;
+                for (int kx = 0; kx < K; kx++) {
+                    float v = _mm512_reduce_add_ps(acc[o][kx]);
+                    dst[kx] = accumulate ? dst[kx] + v : v;
+                }
+            }
+        }
+}
+
+static void direct_dw(float *dw, const float *dout, const float *pad, int G, int accumulate,
+                      const sal_conv_shape *s) {
+    int o0 = 0;
+    if (s->K == 5) {
+        for (; o0 + 2 <= s->O; o0 += 2) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 5, 2);
+        for (; o0 < s->O; o0++) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 5, 1);
+    } else {
+        for (; o0 + 2 <= s->O; o0 += 2) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 3, 2);
+        for (; o0 < s->O; o0++) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 3, 1);
+    }
+}
+#endif
+
+/* Whether the direct kernels above apply to this shape in this build. */
+static int use_direct(const sal_conv_shape *s) {
+#ifdef __AVX512F__
+    return s->stride == 1 && (s->K == 3 || s->K == 5);
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
 void sal_conv2d_forward(float *out, const float *in, const float *w, const float *b, int B,
                         const sal_conv_shape *s, float *scratch) {
     const int CKK = s->C * s->K * s->K, OHW = s->OH * s->OW;
     const size_t in_stride = (size_t)s->C * s->H * s->W, out_stride = (size_t)s->O * OHW;
     float *col = scratch;
-    float *stage = col + (size_t)CKK * s->group * OHW; /* (O, G*OHW) */
+    float *stage = col + (size_t)CKK * s->group * OHW + SAL_CONV_GUARD; /* (O, G*OHW) */
     float *pad = stage + (size_t)s->O * s->group * OHW;
     for (int b0 = 0; b0 < B; b0 += s->group) {
         int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
         pad_input(pad, in + b0 * in_stride, G, s);
+#ifdef __AVX512F__
+        if (use_direct(s)) {
+            direct_fwd(out + b0 * out_stride, pad, w, b, G, s);
+            continue;
+        }
+#endif
         im2col(col, pad, G, s);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->O, N, CKK, 1.0f, w, CKK, col,
                     N, 0.0f, stage, N);
@@ -166,22 +375,32 @@ void sal_conv2d_backward(float *din, float *dw, float *db, const float *dout, co
     const int CKK = s->C * s->K * s->K, OHW = s->OH * s->OW;
     const size_t in_stride = (size_t)s->C * s->H * s->W, out_stride = (size_t)s->O * OHW;
     float *col = scratch;
-    float *stage = col + (size_t)CKK * s->group * OHW; /* dout as (O, G*OHW) */
+    float *stage = col + (size_t)CKK * s->group * OHW + SAL_CONV_GUARD; /* dout (O, G*OHW) */
     float *pad = stage + (size_t)s->O * s->group * OHW;
     for (int o = 0; o < s->O; o++) db[o] = 0.0f;
     for (int b0 = 0; b0 < B; b0 += s->group) {
         int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
+        const int direct = use_direct(s);
         for (int g = 0; g < G; g++)
             for (int o = 0; o < s->O; o++) {
                 const float *src = dout + (b0 + g) * out_stride + (size_t)o * OHW;
-                memcpy(stage + (size_t)o * N + (size_t)g * OHW, src, sizeof(float) * OHW);
+                /* the GEMMs want dout as (O, G*OHW); the direct dw reads it in place */
+                if (din || !direct)
+                    memcpy(stage + (size_t)o * N + (size_t)g * OHW, src, sizeof(float) * OHW);
                 db[o] += sum_floats(src, OHW);
             }
         pad_input(pad, in + b0 * in_stride, G, s);
-        im2col(col, pad, G, s);
-        /* dw (O, CKK) (+)= dout (O, N) @ col^T (N, CKK) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, CKK, N, 1.0f, stage, N, col, N,
-                    b0 == 0 ? 0.0f : 1.0f, dw, CKK);
+#ifdef __AVX512F__
+        if (direct) {
+            direct_dw(dw, dout + b0 * out_stride, pad, G, b0 != 0, s);
+        } else
+#endif
+        {
+            im2col(col, pad, G, s);
+            /* dw (O, CKK) (+)= dout (O, N) @ col^T (N, CKK) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, CKK, N, 1.0f, stage, N, col,
+                        N, b0 == 0 ? 0.0f : 1.0f, dw, CKK);
+        }
         if (din) {
             /* dcol (CKK, N) = w^T (CKK, O) @ dout (O, N), reusing the column buffer */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, N, s->O, 1.0f, w, CKK, stage,

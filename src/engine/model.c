@@ -38,6 +38,7 @@ struct sal_model {
     float *grad_b;   /*   activation of the network */
     float *scratch;  /* conv im2col scratch, the largest any conv layer needs */
     double macs;     /* per-sample forward multiply-accumulates */
+    double first_macs; /* of the first parameterised layer, which needs no input gradient */
 };
 
 static size_t out_numel(const layer *l) { return (size_t)l->out_c * l->out_h * l->out_w; }
@@ -74,7 +75,9 @@ static int add_conv(sal_model *m, const char *name, int O, int K, int pad) {
     l->out_c = O, l->out_h = l->conv.OH, l->out_w = l->conv.OW;
     int shape[4] = {O, l->in_c, K, K};
     add_params(m, l, 4, shape, l->in_c * K * K, O);
-    m->macs += (double)O * l->out_h * l->out_w * l->in_c * K * K;
+    double macs = (double)O * l->out_h * l->out_w * l->in_c * K * K;
+    if (m->macs == 0) m->first_macs = macs;
+    m->macs += macs;
     return 0;
 }
 
@@ -84,6 +87,7 @@ static int add_linear(sal_model *m, const char *name, int O) {
     l->out_c = O, l->out_h = 1, l->out_w = 1;
     int shape[2] = {O, I};
     add_params(m, l, 2, shape, I, O);
+    if (m->macs == 0) m->first_macs = (double)O * I;
     m->macs += (double)O * I;
     return 0;
 }
@@ -204,6 +208,7 @@ void sal_model_free(sal_model *m) {
 sal_params *sal_model_params(sal_model *m) { return &m->params; }
 const float *sal_model_logits(const sal_model *m) { return m->layers[m->nlayers - 1].out; }
 double sal_model_forward_macs(const sal_model *m) { return m->macs; }
+double sal_model_train_flops(const sal_model *m) { return 2.0 * (3.0 * m->macs - m->first_macs); }
 
 void sal_model_init(sal_model *m, uint64_t seed) {
     sal_rng r;
