@@ -1,0 +1,84 @@
+/* config.h - the run configuration: one table of keys (type, default, range, help) drives
+ * parsing INI files and --set overrides, validation, --help and the resolved config.ini. */
+#ifndef SALIENT_CONFIG_H
+#define SALIENT_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "salient/data.h"
+#include "salient/model.h"
+#include "salient/optim.h"
+#include "salient/partition.h"
+#include "salient/status.h"
+
+typedef enum sal_algorithm { SAL_ALGO_CENTRALIZED } sal_algorithm;
+typedef enum sal_sparsity_method { SAL_SPARSE_NONE } sal_sparsity_method;
+typedef enum sal_sparsity_scope { SAL_SCOPE_GLOBAL, SAL_SCOPE_LAYERWISE } sal_sparsity_scope;
+
+#define SAL_PATH_MAX 1024
+
+typedef struct sal_config {
+    /* [run] */
+    uint64_t seed;            /* seeds every random stream (init, partition, shuffle) */
+    int rounds;               /* training rounds; centralized: one round = one epoch */
+    char out[SAL_PATH_MAX];   /* output directory; "" = runs/<config name> */
+    int eval_every;           /* evaluate on the test set every N rounds (and the last) */
+    int threads;              /* OpenBLAS threads per rank */
+    /* [data] */
+    sal_dataset_kind dataset;
+    char path[SAL_PATH_MAX];  /* "" = the data set's default directory */
+    sal_partition_kind partition;
+    double alpha;
+    int shards_per_client;
+    int clients;
+    int train_limit;          /* use only the first N training samples (0 = all) */
+    int test_limit;           /* use only the first N test samples (0 = all) */
+    int synth_train, synth_test;
+    /* [model] */
+    sal_arch arch;
+    /* [train] */
+    sal_algorithm algorithm;
+    int local_epochs;
+    int batch;
+    double lr;
+    double momentum;
+    double weight_decay;
+    double sample_fraction;
+    sal_lr_schedule lr_schedule;
+    int lr_step;              /* step schedule: multiply lr by lr_gamma every lr_step rounds */
+    double lr_gamma;
+    /* [sparsity] */
+    sal_sparsity_method method;
+    double density;
+    sal_sparsity_scope scope;
+} sal_config;
+
+/* Fill every field with its default from the key table. */
+void sal_config_defaults(sal_config *c);
+
+/* Parse an INI file on top of c. Unknown sections/keys, bad types or ranges and unreadable
+ * files return SAL_ECONFIG (or SAL_EIO) with one line: "FILE:LINE: [section] key = 'value':
+ * problem; expected ...". A failed load leaves c unchanged. */
+sal_status sal_config_load(sal_config *c, const char *path, sal_err *err);
+
+/* Parse INI text held in memory (used by load, --set and the fuzzer); name is for messages. */
+sal_status sal_config_load_string(sal_config *c, const char *text, const char *name,
+                                  sal_err *err);
+
+/* Apply one "section.key=value" override (from --set). */
+sal_status sal_config_set(sal_config *c, const char *assignment, sal_err *err);
+
+/* Cross-key checks that a single key's range cannot express. */
+sal_status sal_config_validate(const sal_config *c, sal_err *err);
+
+/* Write the resolved config, every key, as INI that sal_config_load reads back identically. */
+int sal_config_write(const sal_config *c, FILE *f);
+
+/* Print every key with type, default, allowed values and help (for --help). */
+void sal_config_print_help(FILE *f);
+
+/* Name of an enum value of a key, e.g. ("model", "arch", SAL_ARCH_LENET5) -> "lenet5". */
+const char *sal_config_enum_name(const char *section, const char *key, int value);
+
+#endif
