@@ -1,0 +1,45 @@
+/* metrics.h - per-round metrics kept in memory and written as OUT/metrics.csv (rewritten
+ * atomically every round, so the file only ever holds complete rows) and OUT/summary.json. */
+#ifndef SALIENT_METRICS_H
+#define SALIENT_METRICS_H
+
+#include <stdint.h>
+
+#include "salient/status.h"
+
+typedef struct sal_round {
+    int round;          /* 1-based */
+    int evaluated;      /* test_acc/test_loss are valid (every [run] eval_every rounds) */
+    double test_acc;    /* fraction 0..1 on the test set */
+    double test_loss;   /* mean cross-entropy on the test set */
+    double train_loss;  /* mean training loss over the round's minibatches (sample-weighted) */
+    double density;     /* fraction of parameters trained and communicated */
+    uint64_t bytes_up;  /* payload bytes sent towards the aggregator this round, all ranks */
+    uint64_t bytes_down;/* payload bytes sent from the aggregator this round, all ranks */
+    double comm_s;      /* seconds moving bytes */
+    double wait_s;      /* seconds waiting for a slower peer to arrive */
+    double compute_s;   /* seconds of local computation (training and evaluation) */
+    double wall_s;      /* seconds of this round, start to end */
+    double lr;          /* learning rate used this round */
+    double samples_per_s; /* training samples processed per second of wall time */
+} sal_round;
+
+typedef struct sal_metrics {
+    char csv_path[4096];
+    int n, cap;
+    sal_round *rows; /* owned */
+} sal_metrics;
+
+/* Start an empty table that will be written to DIR/metrics.csv. */
+sal_status sal_metrics_open(sal_metrics *m, const char *dir, sal_err *err);
+/* Append a row and rewrite metrics.csv atomically. */
+sal_status sal_metrics_append(sal_metrics *m, const sal_round *row, sal_err *err);
+void sal_metrics_free(sal_metrics *m);
+
+/* Write DIR/summary.json: final and best test accuracy, totals of bytes and seconds, and the
+ * run's identity (arch, dataset, algorithm, seed) given as already-quoted JSON fields. */
+sal_status sal_metrics_write_summary(const sal_metrics *m, const char *dir,
+                                     const char *identity_json, double total_wall_s,
+                                     sal_err *err);
+
+#endif

@@ -1,0 +1,17 @@
+/* algos.h - the algorithm entry points that sal_train dispatches to (private to algo/). */
+#ifndef SALIENT_ALGO_ALGOS_H
+#define SALIENT_ALGO_ALGOS_H
+
+#include "salient/train.h"
+
+/* Plain minibatch SGD on the whole training set on one rank; one round = one epoch. */
+sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FILE *progress,
+                                 sal_err *err);
+
+/* Seconds on a monotonic clock. */
+double sal_now(void);
+
+/* "1:02:03" or "2:03" into buf. */
+const char *sal_fmt_duration(double s, char *buf, int n);
+
+#endif

@@ -1,0 +1,137 @@
+/* centralized.c - [train] algorithm = centralized: minibatch SGD over the whole training set on
+ * one rank, the single-site baseline every distributed algorithm is compared with. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algos.h"
+#include "salient/metrics.h"
+#include "salient/optim.h"
+#include "salient/rng.h"
+
+typedef struct run {
+    sal_dataset train, test;
+    sal_model *model;
+    sal_sgd opt;
+    float *x;   /* (batch, c, h, w) */
+    int *y;     /* (batch) */
+    int *idx;   /* (batch) for evaluation */
+    int *order; /* (train.n) epoch permutation */
+    sal_metrics metrics;
+} run;
+
+static void run_free(run *r) {
+    sal_dataset_free(&r->train);
+    sal_dataset_free(&r->test);
+    sal_model_free(r->model);
+    sal_sgd_free(&r->opt);
+    free(r->x);
+    free(r->y);
+    free(r->idx);
+    free(r->order);
+    sal_metrics_free(&r->metrics);
+}
+
+/* One epoch in the order drawn from stream (seed, SHUFFLE, round): the order depends only on the
+ * seed and the round, so a resumed run draws the same batches. Returns the mean training loss,
+ * or NAN after the first non-finite loss (the caller reports it). */
+static double train_epoch(run *r, const sal_config *cfg, int round, long *samples) {
+    const int n = r->train.n, B = cfg->batch;
+    sal_params *p = sal_model_params(r->model);
+    sal_rng rng;
+    sal_rng_seed(&rng, cfg->seed, SAL_STREAM_SHUFFLE, (uint64_t)round);
+    for (int i = 0; i < n; i++) r->order[i] = i;
+    sal_rng_shuffle_int(&rng, r->order, n);
+    double loss_sum = 0.0;
+    for (int s = 0; s < n; s += B) {
+        int b = n - s < B ? n - s : B; /* keep the last partial batch, as torch's DataLoader */
+        sal_dataset_batch(&r->train, r->order + s, b, r->x, r->y);
+        double loss = sal_model_forward(r->model, r->x, r->y, b, NULL);
+        if (!isfinite(loss)) return NAN;
+        sal_model_backward(r->model);
+        sal_sgd_step(&r->opt, p);
+        loss_sum += loss * b;
+        *samples += b;
+    }
+    return loss_sum / n;
+}
+
+sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FILE *progress,
+                                 sal_err *err) {
+    run r;
+    memset(&r, 0, sizeof r);
+    double t_start = sal_now();
+    openblas_set_num_threads(cfg->threads);
+    sal_status st = sal_load_data(cfg, &r.train, &r.test, err);
+    if (st) goto out;
+    const sal_dataset *tr = &r.train;
+    if (!(r.model = sal_model_create(cfg->arch, tr->c, tr->h, tr->w, tr->classes, cfg->batch, err))) {
+        st = SAL_ECONFIG;
+        goto out;
+    }
+    sal_model_init(r.model, cfg->seed);
+    sal_params *p = sal_model_params(r.model);
+    size_t xn = (size_t)cfg->batch * tr->c * tr->h * tr->w;
+    r.x = malloc(xn * sizeof(float));
+    r.y = malloc((size_t)cfg->batch * sizeof(int));
+    r.idx = malloc((size_t)cfg->batch * sizeof(int));
+    r.order = malloc((size_t)tr->n * sizeof(int));
+    if (!r.x || !r.y || !r.idx || !r.order ||
+        sal_sgd_init(&r.opt, p->n, (float)cfg->lr, (float)cfg->momentum, (float)cfg->weight_decay)) {
+        st = sal_fail(err, SAL_ENOMEM, "out of memory for batch %d", cfg->batch);
+        goto out;
+    }
+    if ((st = sal_metrics_open(&r.metrics, out_dir, err))) goto out;
+    if (progress)
+        fprintf(progress, "salient: centralized %s on %s: %d train / %d test samples, %zu parameters\n",
+                sal_config_enum_name("model", "arch", cfg->arch),
+                sal_config_enum_name("data", "dataset", cfg->dataset), tr->n, r.test.n, p->n);
+
+    for (int round = 0; round < cfg->rounds; round++) {
+        double t0 = sal_now();
+        double lr = sal_lr_at(cfg->lr_schedule, cfg->lr, round, cfg->rounds, cfg->lr_step,
+                              cfg->lr_gamma);
+        r.opt.lr = (float)lr;
+        long samples = 0;
+        double train_loss = train_epoch(&r, cfg, round, &samples);
+        if (isnan(train_loss)) {
+            st = sal_fail(err, SAL_ENUMERIC,
+                          "round %d: training loss is not finite (diverged); lower [train] lr "
+                          "(now %g) or set [train] momentum lower", round + 1, lr);
+            goto out;
+        }
+        double t_train = sal_now() - t0;
+        sal_round row = {.round = round + 1, .train_loss = train_loss, .lr = lr,
+                         .density = (double)sal_params_nnz(p) / (double)p->n};
+        int last = round == cfg->rounds - 1;
+        if ((round + 1) % cfg->eval_every == 0 || last) {
+            row.evaluated = 1;
+            row.test_acc = sal_evaluate(r.model, &r.test, cfg->batch, r.x, r.y, r.idx, &row.test_loss);
+        }
+        row.wall_s = row.compute_s = sal_now() - t0; /* one rank: all of it is computation */
+        row.samples_per_s = samples / t_train;
+        if ((st = sal_metrics_append(&r.metrics, &row, err))) goto out;
+        if (progress) {
+            char eta[32], acc[64] = "";
+            if (row.evaluated)
+                snprintf(acc, sizeof acc, "  test_acc %.4f  test_loss %.4f", row.test_acc,
+                         row.test_loss);
+            double per_round = (sal_now() - t_start) / (round + 1);
+            fprintf(progress, "round %d/%d  train_loss %.4f%s  %.0f samples/s  %.1f s  ETA %s\n",
+                    round + 1, cfg->rounds, train_loss, acc, row.samples_per_s, row.wall_s,
+                    sal_fmt_duration(per_round * (cfg->rounds - round - 1), eta, sizeof eta));
+        }
+    }
+    char ident[512];
+    snprintf(ident, sizeof ident,
+             "\"algorithm\": \"centralized\", \"arch\": \"%s\", \"dataset\": \"%s\", "
+             "\"seed\": %llu, \"ranks\": 1, \"parameters\": %zu",
+             sal_config_enum_name("model", "arch", cfg->arch),
+             sal_config_enum_name("data", "dataset", cfg->dataset),
+             (unsigned long long)cfg->seed, p->n);
+    st = sal_metrics_write_summary(&r.metrics, out_dir, ident, sal_now() - t_start, err);
+out:
+    run_free(&r);
+    return st;
+}

@@ -1,0 +1,33 @@
+/* eval.c - test-set evaluation and data loading from the config, shared by the algorithms. */
+#include <stdint.h>
+
+#include "salient/train.h"
+
+double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, int *y, int *idx,
+                    double *loss) {
+    double loss_sum = 0.0;
+    long correct = 0;
+    for (int s = 0; s < ds->n; s += batch) {
+        int b = ds->n - s < batch ? ds->n - s : batch, right = 0;
+        for (int i = 0; i < b; i++) idx[i] = s + i;
+        sal_dataset_batch(ds, idx, b, x, y);
+        loss_sum += sal_model_forward(m, x, y, b, &right) * b;
+        correct += right;
+    }
+    if (loss) *loss = ds->n ? loss_sum / ds->n : 0.0;
+    return ds->n ? (double)correct / ds->n : 0.0;
+}
+
+sal_status sal_load_data(const sal_config *cfg, sal_dataset *train, sal_dataset *test,
+                         sal_err *err) {
+    sal_data_opts o = {
+        .kind = cfg->dataset,
+        .path = cfg->path,
+        .train_limit = cfg->train_limit,
+        .test_limit = cfg->test_limit,
+        .synth_train = cfg->synth_train,
+        .synth_test = cfg->synth_test,
+        .seed = cfg->seed,
+    };
+    return sal_data_load(&o, train, test, err);
+}

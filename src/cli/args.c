@@ -1,0 +1,69 @@
+/* args.c - parsing CONFIG.ini and the --set/--out options shared by the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+void sal_cli_print_usage(FILE *f) {
+    fprintf(f,
+            "usage: salient <command> [options]\n\n"
+            "commands:\n"
+            "  train CONFIG.ini [--set section.key=value]... [--out DIR]\n"
+            "        train a model; writes DIR/config.ini, DIR/metrics.csv, DIR/summary.json\n"
+            "        (DIR: --out, else [run] out, else runs/<config name>)\n"
+            "  data CONFIG.ini [--set section.key=value]...\n"
+            "        print the data set and its split across [data] clients\n"
+            "  help | --help        this text and every config key\n"
+            "  --version            print the version\n\n"
+            "environment: OPENBLAS_NUM_THREADS is overridden by [run] threads.\n"
+            "docs/user-guide.md has the details; the config keys are:\n\n");
+    sal_config_print_help(f);
+}
+
+int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cli_args *args) {
+    memset(args, 0, sizeof *args);
+    sal_config_defaults(cfg);
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            args->help = 1;
+            return 0;
+        }
+    sal_err err;
+    /* the file first, then every --set in order, so overrides win whatever their position */
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--out")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "salient %s: %s needs a value (e.g. --set train.lr=0.1, --out runs/x)\n",
+                        cmd, argv[i]);
+                return 2;
+            }
+            if (!strcmp(argv[i], "--out")) args->out = argv[i + 1];
+            i++;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "salient %s: unknown option '%s' (see salient %s --help)\n", cmd,
+                    argv[i], cmd);
+            return 2;
+        } else if (!args->config_path) {
+            args->config_path = argv[i];
+        } else {
+            fprintf(stderr, "salient %s: unexpected argument '%s' (one CONFIG.ini only)\n", cmd,
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (!args->config_path) {
+        fprintf(stderr, "salient %s: missing CONFIG.ini (e.g. salient %s jobs/configs/lenet5-fmnist.ini)\n",
+                cmd, cmd);
+        return 2;
+    }
+    sal_status st = sal_config_load(cfg, args->config_path, &err);
+    for (int i = 0; !st && i < argc; i++)
+        if (!strcmp(argv[i], "--set")) st = sal_config_set(cfg, argv[++i], &err);
+        else if (!strcmp(argv[i], "--out")) i++;
+    if (!st) st = sal_config_validate(cfg, &err);
+    if (st) {
+        fprintf(stderr, "salient %s: %s\n", cmd, err.msg);
+        return sal_status_exit_code(st);
+    }
+    return 0;
+}

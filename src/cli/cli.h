@@ -1,0 +1,23 @@
+/* cli.h - shared pieces of the subcommands: reading CONFIG.ini plus --set/--out options. */
+#ifndef SALIENT_CLI_H
+#define SALIENT_CLI_H
+
+#include "salient/config.h"
+
+typedef struct sal_cli_args {
+    const char *config_path;
+    const char *out;     /* --out DIR, or NULL */
+    int help;            /* --help given */
+} sal_cli_args;
+
+/* Parse "CONFIG.ini [--set s.k=v]... [--out DIR] [--help]" into cfg (defaults, file, then the
+ * overrides in order) and validate. Prints one error line and returns the exit code (2) on bad
+ * input; 0 on success. */
+int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cli_args *args);
+
+void sal_cli_print_usage(FILE *f);
+
+int sal_cmd_train(int argc, char **argv);
+int sal_cmd_data(int argc, char **argv);
+
+#endif

@@ -1,0 +1,27 @@
+/* main.c - the salient command line: dispatches to the subcommands in cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define SALIENT_VERSION "0.1.0"
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        sal_cli_print_usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        sal_cli_print_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("salient %s\n", SALIENT_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "train")) return sal_cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "data")) return sal_cmd_data(argc - 2, argv + 2);
+    fprintf(stderr, "salient: unknown command '%s' (commands: train, data, help)\n", cmd);
+    return 2;
+}

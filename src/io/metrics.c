@@ -1,0 +1,100 @@
+/* metrics.c - metrics.csv and summary.json (see metrics.h). */
+#include "salient/metrics.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "salient/fsutil.h"
+
+sal_status sal_metrics_open(sal_metrics *m, const char *dir, sal_err *err) {
+    memset(m, 0, sizeof *m);
+    if (snprintf(m->csv_path, sizeof m->csv_path, "%s/metrics.csv", dir) >=
+        (int)sizeof m->csv_path)
+        return sal_fail(err, SAL_EIO, "output path too long: %s", dir);
+    return SAL_OK;
+}
+
+void sal_metrics_free(sal_metrics *m) {
+    free(m->rows);
+    m->rows = NULL;
+    m->n = m->cap = 0;
+}
+
+/* Training metrics print with 17 significant digits (%.17g) so that two runs can be compared
+ * bitwise from the CSV; timings need no more than microseconds. */
+static int fill_csv(FILE *f, const void *ctx) {
+    const sal_metrics *m = ctx;
+    fprintf(f, "round,test_acc,test_loss,train_loss,density,bytes_up,bytes_down,comm_s,wait_s,"
+               "compute_s,wall_s,lr,samples_per_s\n");
+    for (int i = 0; i < m->n; i++) {
+        const sal_round *r = &m->rows[i];
+        fprintf(f, "%d,", r->round);
+        if (r->evaluated)
+            fprintf(f, "%.17g,%.17g,", r->test_acc, r->test_loss);
+        else
+            fprintf(f, ",,");
+        fprintf(f, "%.17g,%.17g,%" PRIu64 ",%" PRIu64 ",%.6f,%.6f,%.6f,%.6f,%.17g,%.1f\n",
+                r->train_loss, r->density, r->bytes_up, r->bytes_down, r->comm_s, r->wait_s,
+                r->compute_s, r->wall_s, r->lr, r->samples_per_s);
+    }
+    return ferror(f);
+}
+
+sal_status sal_metrics_append(sal_metrics *m, const sal_round *row, sal_err *err) {
+    if (m->n == m->cap) {
+        int cap = m->cap ? 2 * m->cap : 64;
+        sal_round *rows = realloc(m->rows, (size_t)cap * sizeof *rows);
+        if (!rows) return sal_fail(err, SAL_ENOMEM, "out of memory for metrics");
+        m->rows = rows, m->cap = cap;
+    }
+    m->rows[m->n++] = *row;
+    return sal_write_atomic(m->csv_path, fill_csv, m, err);
+}
+
+typedef struct summary_ctx {
+    const sal_metrics *m;
+    const char *identity;
+    double wall;
+} summary_ctx;
+
+static int fill_summary(FILE *f, const void *ctx) {
+    const summary_ctx *s = ctx;
+    const sal_metrics *m = s->m;
+    double best = -1, final_acc = -1, final_loss = -1, comm = 0, wait = 0, compute = 0;
+    int best_round = 0;
+    uint64_t up = 0, down = 0;
+    for (int i = 0; i < m->n; i++) {
+        const sal_round *r = &m->rows[i];
+        up += r->bytes_up, down += r->bytes_down;
+        comm += r->comm_s, wait += r->wait_s, compute += r->compute_s;
+        if (r->evaluated) {
+            final_acc = r->test_acc, final_loss = r->test_loss;
+            if (r->test_acc > best) best = r->test_acc, best_round = r->round;
+        }
+    }
+    const sal_round *last = m->n ? &m->rows[m->n - 1] : NULL;
+    fprintf(f, "{\n  %s,\n", s->identity);
+    fprintf(f, "  \"rounds\": %d,\n", m->n);
+    fprintf(f, "  \"final_test_acc\": %.17g,\n  \"final_test_loss\": %.17g,\n", final_acc,
+            final_loss);
+    fprintf(f, "  \"best_test_acc\": %.17g,\n  \"best_round\": %d,\n", best, best_round);
+    fprintf(f, "  \"final_train_loss\": %.17g,\n", last ? last->train_loss : -1.0);
+    fprintf(f, "  \"density\": %.17g,\n", last ? last->density : 1.0);
+    fprintf(f, "  \"bytes_up\": %" PRIu64 ",\n  \"bytes_down\": %" PRIu64 ",\n", up, down);
+    fprintf(f, "  \"bytes_total\": %" PRIu64 ",\n", up + down);
+    fprintf(f, "  \"comm_s\": %.6f,\n  \"wait_s\": %.6f,\n  \"compute_s\": %.6f,\n", comm, wait,
+            compute);
+    fprintf(f, "  \"wall_s\": %.6f\n}\n", s->wall);
+    return ferror(f);
+}
+
+sal_status sal_metrics_write_summary(const sal_metrics *m, const char *dir,
+                                     const char *identity_json, double total_wall_s,
+                                     sal_err *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    summary_ctx ctx = {m, identity_json, total_wall_s};
+    return sal_write_atomic(path, fill_summary, &ctx, err);
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# cli_train.sh - drives the real binary: outputs of `salient train`, determinism, --help, and
+# bad inputs (exit code 2, one clear line, nothing written). Usage: cli_train.sh SALIENT SRCDIR
+set -u
+bin=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+smoke="$src/jobs/configs/smoke.ini"
+
+# --- a run writes the three outputs with the promised columns ---
+"$bin" train "$smoke" --out "$tmp/a" 2>"$tmp/a.err"
+check '[[ $? == 0 ]]' "smoke run failed: $(cat "$tmp/a.err")"
+for f in config.ini metrics.csv summary.json; do check "[[ -s $tmp/a/$f ]]" "missing $f"; done
+head -1 "$tmp/a/metrics.csv" >"$tmp/header"
+for col in round test_acc test_loss train_loss density bytes_up bytes_down comm_s compute_s wall_s; do
+  check "tr ',' '\n' <$tmp/header | grep -qx $col" "metrics.csv lacks column $col"
+done
+check '[[ $(wc -l <"$tmp/a/metrics.csv") == 3 ]]' "metrics.csv should have a header and 2 rows"
+check 'grep -q "^round 2/2 .*test_acc .*samples/s .*ETA" "$tmp/a.err"' "no progress line per round"
+check 'grep -q "\"final_test_acc\"" "$tmp/a/summary.json"' "summary.json lacks final_test_acc"
+check 'ls -A "$tmp/a" | grep -q tmp; [[ $? != 0 ]]' "temporary files left in the output dir"
+
+# --- determinism: same config and seed give identical training metrics (not timings) ---
+"$bin" train "$smoke" --out "$tmp/b" 2>/dev/null
+cut -d, -f1-7,12 "$tmp/a/metrics.csv" >"$tmp/a.cols"
+cut -d, -f1-7,12 "$tmp/b/metrics.csv" >"$tmp/b.cols"
+check 'cmp -s "$tmp/a.cols" "$tmp/b.cols"' "two identical runs gave different metrics"
+"$bin" train "$smoke" --out "$tmp/c" --set run.seed=2 2>/dev/null
+cut -d, -f1-7,12 "$tmp/c/metrics.csv" >"$tmp/c.cols"
+check '! cmp -s "$tmp/a.cols" "$tmp/c.cols"' "a different seed gave the same metrics"
+
+# --- the resolved config.ini reproduces the run ---
+"$bin" train "$tmp/a/config.ini" --out "$tmp/d" 2>/dev/null
+cut -d, -f1-7,12 "$tmp/d/metrics.csv" >"$tmp/d.cols"
+check 'cmp -s "$tmp/a.cols" "$tmp/d.cols"' "re-running the written config.ini differs"
+
+# --- help lists every key with defaults ---
+"$bin" --help >"$tmp/help" 2>&1
+check '[[ $? == 0 ]]' "salient --help failed"
+"$bin" train --help >"$tmp/thelp" 2>&1
+for key in seed rounds out dataset path partition alpha shards_per_client clients arch algorithm \
+           local_epochs batch lr momentum weight_decay sample_fraction method density scope; do
+  check "grep -qw $key $tmp/help && grep -qw $key $tmp/thelp" "--help does not list $key"
+done
+
+# --- bad input: exit 2, exactly one line naming the culprit, nothing written ---
+expect_bad() { # name, expected substring, args...
+  local name=$1 want=$2; shift 2
+  rm -rf "$tmp/bad"
+  "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  check "[[ $rc == 2 ]]" "$name: exit code $rc, want 2"
+  check '[[ $(wc -l <"$tmp/err") == 1 ]]' "$name: want one error line, got: $(cat "$tmp/err")"
+  check "grep -qF -- \"$want\" \"$tmp/err\"" "$name: message lacks '$want': $(cat "$tmp/err")"
+  check '[[ ! -e "$tmp/bad/metrics.csv" ]]' "$name: metrics.csv written despite the error"
+}
+printf '[train]\nlr = fast\n' >"$tmp/badlr.ini"
+expect_bad "bad number" "lr" train "$tmp/badlr.ini" --out "$tmp/bad"
+printf '[trian]\nlr = 0.1\n' >"$tmp/badsec.ini"
+expect_bad "unknown section" "trian" train "$tmp/badsec.ini" --out "$tmp/bad"
+printf '[model]\narch = resnet\n' >"$tmp/badarch.ini"
+expect_bad "bad enum" "mlp" train "$tmp/badarch.ini" --out "$tmp/bad"
+expect_bad "missing config" "nope.ini" train "$tmp/nope.ini" --out "$tmp/bad"
+expect_bad "bad --set" "batch" train "$smoke" --set train.batch=0 --out "$tmp/bad"
+expect_bad "missing data" "$tmp/nodata" train "$smoke" --set data.dataset=mnist \
+  --set data.path="$tmp/nodata" --out "$tmp/bad"
+expect_bad "unknown option" "--frobnicate" train "$smoke" --frobnicate
+expect_bad "unknown command" "frob" frob
+
+# --- salient data prints per-client counts ---
+"$bin" data "$smoke" --set data.clients=4 --set data.partition=shards >"$tmp/data.out" 2>&1
+check '[[ $? == 0 ]]' "salient data failed: $(cat "$tmp/data.out")"
+check '[[ $(grep -cE "^[0-3] " "$tmp/data.out") == 4 ]]' "salient data should list 4 clients"
+
+echo "cli_train: $pass passed, $fail failed"
+[[ $fail == 0 ]]
