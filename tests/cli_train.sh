@@ -47,6 +47,11 @@ for key in seed rounds out dataset path partition alpha shards_per_client client
   check "grep -qw $key $tmp/help && grep -qw $key $tmp/thelp" "--help does not list $key"
 done
 
+# --- docs/user-guide.md carries the same key table as --help (regenerate it if this fails) ---
+sed -n '/^Config keys/,/^```/p' "$src/docs/user-guide.md" | sed '$d' >"$tmp/guide.keys"
+sed -n '/^Config keys/,$p' "$tmp/help" >"$tmp/help.keys"
+check 'cmp -s "$tmp/guide.keys" "$tmp/help.keys"' "docs/user-guide.md key table differs from salient --help"
+
 # --- bad input: exit 2, exactly one line naming the culprit, nothing written ---
 expect_bad() { # name, expected substring, args...
   local name=$1 want=$2; shift 2
