@@ -29,6 +29,7 @@ struct sal_model {
     sal_arch arch;
     int c, h, w, classes, max_batch, batch;
     int nlayers;
+    int first_param_layer; /* index of the first layer with weights: it needs no input gradient */
     layer layers[16];
     sal_params params;
     float *x;        /* (max_batch, c, h, w) copy of the input batch */
@@ -161,6 +162,8 @@ sal_model *sal_model_create(sal_arch arch, int c, int h, int w, int classes, int
         free(m);
         return NULL;
     }
+    while (m->first_param_layer < m->nlayers - 1 && m->layers[m->first_param_layer].wt < 0)
+        m->first_param_layer++;
     if (sal_params_alloc(&m->params)) goto oom;
     size_t max_act = (size_t)c * h * w, scratch = 0;
     float *prev = m->x = alloc_floats((size_t)max_batch * c * h * w);
@@ -259,10 +262,8 @@ void sal_model_backward(sal_model *m) {
     sal_xent_backward(dout, m->probs, m->y, B, m->classes);
     for (int i = m->nlayers - 1; i >= 0; i--) {
         layer *l = &m->layers[i];
-        /* The first layer needs no input gradient, and neither does anything before a
-         * parameterised layer at the bottom (e.g. mlp's flatten): stop propagating there. */
-        int need_din = 0;
-        for (int j = 0; j < i; j++) need_din |= m->layers[j].wt >= 0;
+        /* Below the first parameterised layer no gradient is needed: stop propagating there. */
+        int need_din = i > m->first_param_layer;
         switch (l->kind) {
         case L_CONV:
             sal_conv2d_backward(need_din ? din : NULL, sal_params_g(p, l->wt),
