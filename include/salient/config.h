@@ -10,11 +10,10 @@
 #include "salient/model.h"
 #include "salient/optim.h"
 #include "salient/partition.h"
+#include "salient/sparsity.h"
 #include "salient/status.h"
 
 typedef enum sal_algorithm { SAL_ALGO_CENTRALIZED } sal_algorithm;
-typedef enum sal_sparsity_method { SAL_SPARSE_NONE } sal_sparsity_method;
-typedef enum sal_sparsity_scope { SAL_SCOPE_GLOBAL, SAL_SCOPE_LAYERWISE } sal_sparsity_scope;
 
 #define SAL_PATH_MAX 1024
 

@@ -37,8 +37,19 @@ double sal_model_forward(sal_model *m, const float *x, const int *y, int B, int 
 /* Backward pass for the last forward: writes gradients into sal_model_params(m)->g. */
 void sal_model_backward(sal_model *m);
 
+/* Backward pass for the last forward from a given gradient of some scalar with respect to its
+ * logits: dlogits is (B, classes) for that forward's B, borrowed (copied before use). Used by
+ * SynFlow, whose objective is the sum of the logits rather than the loss. */
+void sal_model_backward_from(sal_model *m, const float *dlogits);
+
 /* Logits (B, classes) of the last forward; borrowed. */
 const float *sal_model_logits(const sal_model *m);
+
+/* The shape the model was created for: input (c, h, w), output classes and the largest batch
+ * a forward pass accepts. */
+void sal_model_input_shape(const sal_model *m, int *c, int *h, int *w);
+int sal_model_classes(const sal_model *m);
+int sal_model_max_batch(const sal_model *m);
 
 /* Multiply-accumulates of one sample's forward pass (for GFLOP/s reports). */
 double sal_model_forward_macs(const sal_model *m);

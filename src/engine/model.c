@@ -212,6 +212,12 @@ sal_params *sal_model_params(sal_model *m) { return &m->params; }
 const float *sal_model_logits(const sal_model *m) { return m->layers[m->nlayers - 1].out; }
 double sal_model_forward_macs(const sal_model *m) { return m->macs; }
 double sal_model_train_flops(const sal_model *m) { return 2.0 * (3.0 * m->macs - m->first_macs); }
+int sal_model_classes(const sal_model *m) { return m->classes; }
+int sal_model_max_batch(const sal_model *m) { return m->max_batch; }
+
+void sal_model_input_shape(const sal_model *m, int *c, int *h, int *w) {
+    *c = m->c, *h = m->h, *w = m->w;
+}
 
 void sal_model_init(sal_model *m, uint64_t seed) {
     sal_rng r;
@@ -255,11 +261,12 @@ double sal_model_forward(sal_model *m, const float *x, const int *y, int B, int 
     return sal_xent_forward(m->probs, sal_model_logits(m), y, B, m->classes, correct);
 }
 
-void sal_model_backward(sal_model *m) {
+/* The backward loop shared by sal_model_backward and sal_model_backward_from: propagates the
+ * logits' gradient, already in m->grad_a, down to the first parameterised layer. */
+static void backward_layers(sal_model *m) {
     const sal_params *p = &m->params;
     const int B = m->batch;
     float *dout = m->grad_a, *din = m->grad_b;
-    sal_xent_backward(dout, m->probs, m->y, B, m->classes);
     for (int i = m->nlayers - 1; i >= 0; i--) {
         layer *l = &m->layers[i];
         /* Below the first parameterised layer no gradient is needed: stop propagating there. */
@@ -287,6 +294,16 @@ void sal_model_backward(sal_model *m) {
         float *t = dout;
         dout = din, din = t;
     }
+}
+
+void sal_model_backward(sal_model *m) {
+    sal_xent_backward(m->grad_a, m->probs, m->y, m->batch, m->classes);
+    backward_layers(m);
+}
+
+void sal_model_backward_from(sal_model *m, const float *dlogits) {
+    memcpy(m->grad_a, dlogits, sizeof(float) * (size_t)m->batch * m->classes);
+    backward_layers(m);
 }
 
 void sal_model_describe(const sal_model *m, void *fp) {

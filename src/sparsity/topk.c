@@ -1,0 +1,156 @@
+/* topk.c - exact, deterministic top-k masks over the flat score buffer: one global k or one k
+ * per tensor; ranking by score, ties to the lower flat index. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "salient/sparsity.h"
+
+/* A score and its index as one 64-bit key whose unsigned order is the ranking: the float's bits
+ * mapped to an order-preserving unsigned int in the high half (negatives flipped, positives get
+ * the sign bit), the complemented index in the low half so that among equal scores the lower
+ * index is larger. Keys are distinct, so "the k largest keys" is one well-defined set. */
+static inline uint64_t rank_key(float s, uint32_t idx) {
+    s += 0.0f; /* -0 -> +0: the two zeros tie */
+    uint32_t u;
+    memcpy(&u, &s, sizeof u);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ((uint64_t)u << 32) | (uint32_t)~idx;
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x < y) - (x > y);
+}
+
+/* Rearranges keys[0..n) so that keys[0..k) are the k largest (in no particular order) and
+ * returns the smallest of them; 0 < k <= n. Hoare quickselect with a median-of-three pivot,
+ * falling back to a sort if the partitions stop shrinking (adversarial orders), so the cost
+ * is O(n) in practice and O(n log n) at worst. The result is the same whatever the pivots. */
+static uint64_t select_kth(uint64_t *keys, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1, target = k - 1; /* descending order: target's position */
+    int budget = 2 * 64;
+    while (lo < hi) {
+        if (budget-- == 0) {
+            qsort(keys + lo, hi - lo + 1, sizeof *keys, cmp_desc);
+            return keys[target];
+        }
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t a = keys[lo], b = keys[mid], c = keys[hi];
+        uint64_t pivot = a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
+        size_t i = lo, j = hi;
+        while (i <= j) { /* descending: large keys go left */
+            while (keys[i] > pivot) i++;
+            while (keys[j] < pivot) j--;
+            if (i <= j) {
+                uint64_t t = keys[i];
+                keys[i] = keys[j], keys[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        /* now keys[lo..j] >= pivot >= keys[i..hi], and j < i */
+        if (target <= j)
+            hi = j;
+        else if (target >= i)
+            lo = i;
+        else
+            return keys[target]; /* between j and i: equal to the pivot */
+    }
+    return keys[target];
+}
+
+/* Checks one tensor's scores for NaN/Inf (an upstream divergence must not turn into an
+ * arbitrary mask) and fills keys. */
+static sal_status tensor_keys(const sal_params *p, int t, const float *score, uint64_t *keys,
+                              sal_err *err) {
+    const sal_tensor *tv = &p->t[t];
+    for (size_t i = 0; i < tv->numel; i++) {
+        const size_t at = tv->offset + i;
+        if (!isfinite(score[at]))
+            return sal_fail(err, SAL_ENUMERIC,
+                            "mask: score of %s[%zu] is %g (scores must be finite; did the "
+                            "model diverge?)",
+                            tv->name, i, (double)score[at]);
+        keys[i] = rank_key(score[at], (uint32_t)at);
+    }
+    return SAL_OK;
+}
+
+/* Mask entries of the prunable tensors in [t0, t1): 1 where the key is >= the threshold. */
+static void apply(const sal_params *p, int t0, int t1, const float *score, uint64_t thr,
+                  float *mask) {
+    for (int t = t0; t < t1; t++) {
+        const sal_tensor *tv = &p->t[t];
+        for (size_t i = 0; i < tv->numel; i++) {
+            const size_t at = tv->offset + i;
+            mask[at] = !tv->prunable || rank_key(score[at], (uint32_t)at) >= thr ? 1.0f : 0.0f;
+        }
+    }
+}
+
+static size_t prunable_count(const sal_params *p) {
+    size_t n = 0;
+    for (int t = 0; t < p->ntensors; t++)
+        if (p->t[t].prunable) n += p->t[t].numel;
+    return n;
+}
+
+sal_status sal_mask_topk_global(const sal_params *p, const float *score, double density,
+                                float *mask, sal_err *err) {
+    if (!(density > 0 && density <= 1))
+        return sal_fail(err, SAL_EINVAL, "mask: density %g must be in (0, 1]", density);
+    if (p->n >= UINT32_MAX)
+        return sal_fail(err, SAL_EINVAL, "mask: %zu parameters exceed 32-bit indices", p->n);
+    const size_t total = prunable_count(p);
+    size_t k = (size_t)llround(density * (double)total);
+    if (total == 0) {
+        apply(p, 0, p->ntensors, score, 0, mask);
+        return SAL_OK;
+    }
+    if (k < 1) k = 1; /* a network needs at least one path; density > 0 was asked for */
+    uint64_t *keys = malloc(total * sizeof *keys);
+    if (!keys) return sal_fail(err, SAL_ENOMEM, "mask: out of memory for %zu scores", total);
+    size_t m = 0;
+    sal_status st = SAL_OK;
+    for (int t = 0; t < p->ntensors && st == SAL_OK; t++) {
+        if (!p->t[t].prunable) continue;
+        st = tensor_keys(p, t, score, keys + m, err);
+        m += p->t[t].numel;
+    }
+    if (st == SAL_OK) apply(p, 0, p->ntensors, score, select_kth(keys, total, k), mask);
+    free(keys);
+    return st;
+}
+
+sal_status sal_mask_topk_layers(const sal_params *p, const float *score, const double *dens,
+                                float *mask, sal_err *err) {
+    if (p->n >= UINT32_MAX)
+        return sal_fail(err, SAL_EINVAL, "mask: %zu parameters exceed 32-bit indices", p->n);
+    size_t most = 0;
+    for (int t = 0; t < p->ntensors; t++) {
+        if (!p->t[t].prunable) continue;
+        if (!(dens[t] > 0 && dens[t] <= 1))
+            return sal_fail(err, SAL_EINVAL, "mask: density %g of %s must be in (0, 1]", dens[t],
+                            p->t[t].name);
+        if (p->t[t].numel > most) most = p->t[t].numel;
+    }
+    uint64_t *keys = malloc((most ? most : 1) * sizeof *keys);
+    if (!keys) return sal_fail(err, SAL_ENOMEM, "mask: out of memory for %zu scores", most);
+    sal_status st = SAL_OK;
+    for (int t = 0; t < p->ntensors && st == SAL_OK; t++) {
+        const sal_tensor *tv = &p->t[t];
+        if (!tv->prunable) {
+            apply(p, t, t + 1, score, 0, mask);
+            continue;
+        }
+        size_t k = (size_t)llround(dens[t] * (double)tv->numel);
+        if (k < 1) k = 1; /* an empty layer would cut every path through the network */
+        if (k > tv->numel) k = tv->numel;
+        st = tensor_keys(p, t, score, keys, err);
+        if (st == SAL_OK) apply(p, t, t + 1, score, select_kth(keys, tv->numel, k), mask);
+    }
+    free(keys);
+    return st;
+}
