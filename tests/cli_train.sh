@@ -13,7 +13,8 @@ smoke="$src/jobs/configs/smoke.ini"
 
 # --- a run writes the three outputs with the promised columns ---
 "$bin" train "$smoke" --out "$tmp/a" 2>"$tmp/a.err"
-check '[[ $? == 0 ]]' "smoke run failed: $(cat "$tmp/a.err")"
+rc=$? # taken at once: the $(...) in check's message would reset $?
+check '[[ $rc == 0 ]]' "smoke run failed: $(cat "$tmp/a.err")"
 for f in config.ini metrics.csv summary.json; do check "[[ -s $tmp/a/$f ]]" "missing $f"; done
 head -1 "$tmp/a/metrics.csv" >"$tmp/header"
 for col in round test_acc test_loss train_loss density bytes_up bytes_down comm_s compute_s wall_s; do
@@ -78,7 +79,8 @@ expect_bad "unknown command" "frob" frob
 
 # --- salient data prints per-client counts ---
 "$bin" data "$smoke" --set data.clients=4 --set data.partition=shards >"$tmp/data.out" 2>&1
-check '[[ $? == 0 ]]' "salient data failed: $(cat "$tmp/data.out")"
+rc=$?
+check '[[ $rc == 0 ]]' "salient data failed: $(cat "$tmp/data.out")"
 check '[[ $(grep -cE "^[0-3] " "$tmp/data.out") == 4 ]]' "salient data should list 4 clients"
 
 echo "cli_train: $pass passed, $fail failed"

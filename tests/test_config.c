@@ -20,9 +20,10 @@ static const char *all_keys[] = {
     "data.clients", "data.train_limit", "data.test_limit", "data.synth_train", "data.synth_test",
     "model.arch",
     "train.algorithm", "train.local_epochs", "train.batch", "train.lr", "train.momentum",
-    "train.weight_decay", "train.sample_fraction", "train.lr_schedule", "train.lr_step",
-    "train.lr_gamma",
-    "sparsity.method", "sparsity.density", "sparsity.scope",
+    "train.weight_decay", "train.sample_fraction", "train.lr_decay", "train.clip",
+    "train.lr_schedule", "train.lr_step", "train.lr_gamma",
+    "sparsity.method", "sparsity.density", "sparsity.scope", "sparsity.source",
+    "sparsity.aggregate", "sparsity.saliency_batches", "sparsity.synflow_iters",
 };
 #define NALL (sizeof all_keys / sizeof *all_keys)
 
@@ -68,10 +69,10 @@ static void test_defaults(void) {
     CHECK(c.threads == 1);
     CHECK(c.dataset == SAL_DATA_FASHION_MNIST);
     CHECK(!strcmp(c.path, ""));
-    CHECK(c.partition == SAL_PART_IID);
+    CHECK(c.partition == SAL_PART_DIRICHLET_BALANCED);
     CHECK(c.alpha == 0.3);
     CHECK(c.shards_per_client == 2);
-    CHECK(c.clients == 1);
+    CHECK(c.clients == 100);
     CHECK(c.train_limit == 0 && c.test_limit == 0);
     CHECK(c.synth_train == 0 && c.synth_test == 0);
     CHECK(c.arch == SAL_ARCH_LENET5);
@@ -88,6 +89,9 @@ static void test_defaults(void) {
     CHECK(c.method == SAL_SPARSE_NONE);
     CHECK(c.density == 1.0);
     CHECK(c.scope == SAL_SCOPE_GLOBAL);
+    CHECK(c.lr_decay == 1.0 && c.clip == 0.0);
+    CHECK(c.source == SAL_SOURCE_CLIENTS && c.aggregate == SAL_AGG_WEIGHTED);
+    CHECK(c.saliency_batches == 1 && c.synflow_iters == 100);
     /* Deterministic bytes: two default configs compare equal whatever was there before. */
     memset(&d, 0x00, sizeof d);
     sal_config_defaults(&d);
@@ -222,7 +226,7 @@ static void test_errors(void) {
          {"[data] dataset", "fashion-mnist|mnist|cifar10|synthetic"}},
         {"[data]\npartition = random\n", SAL_ECONFIG, {"iid|dirichlet|shards"}},
         {"[train]\nlr_schedule = linear\n", SAL_ECONFIG, {"constant|step|cosine"}},
-        {"[train]\nalgorithm = fedavg\n", SAL_ECONFIG, {"expected one of centralized"}},
+        {"[train]\nalgorithm = gossip\n", SAL_ECONFIG, {"expected one of centralized|fedavg"}},
         {"[sparsity]\nmethod = topk\n", SAL_ECONFIG, {"expected one of none"}},
         {"[sparsity]\nscope = local\n", SAL_ECONFIG, {"global|layerwise"}},
         {"[train]\nbatch = 0\n", SAL_ECONFIG,

@@ -84,7 +84,25 @@ static void test_schedules(void) {
                 0.05 * (1 + cos(0.3 * 3.14159265358979323846)), 0, 1e-12);
 }
 
+/* clip_grad_norm_: norm over the trained entries, scaled by max / (norm + 1e-6) only if over. */
+static void test_clip(void) {
+    sal_params p;
+    make_params(&p, 4);
+    float g[4] = {3, 0, 4, 12}; /* norm of the first three = 5; all four = 13 */
+    memcpy(p.g, g, sizeof g);
+    CHECK_CLOSE(sal_clip_grad_norm(&p, 26.0), 13.0, 1e-9, 1e-9);
+    for (int i = 0; i < 4; i++) CHECK(p.g[i] == g[i]); /* under the limit: untouched */
+    CHECK_CLOSE(sal_clip_grad_norm(&p, 6.5), 13.0, 1e-9, 1e-9);
+    for (int i = 0; i < 4; i++) CHECK_CLOSE(p.g[i], g[i] * 6.5 / (13.0 + 1e-6), 1e-7, 1e-6);
+    memcpy(p.g, g, sizeof g);
+    p.mask[3] = 0.0f, p.dense = 0; /* a pruned entry does not count */
+    CHECK_CLOSE(sal_clip_grad_norm(&p, 1.0), 5.0, 1e-9, 1e-9);
+    CHECK_CLOSE(p.g[0], 3.0 / (5.0 + 1e-6), 1e-7, 1e-6);
+    sal_params_free(&p);
+}
+
 int main(void) {
+    test_clip();
     test_sgd_recurrence();
     test_masked();
     test_plain_sgd();

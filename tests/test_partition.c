@@ -1,4 +1,4 @@
-/* test_partition.c - iid, Dirichlet and shard partitions: permutations, balance, label skew,
+/* test_partition.c - iid, Dirichlet, balanced Dirichlet and shard partitions: permutations, balance, label skew,
  * determinism in the seed, and the config errors users will meet. */
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +177,50 @@ static void test_dirichlet(const uint8_t *y, int n) {
     sal_partition_free(&a);
 }
 
+/* dirichlet_balanced: equal sizes (within one), every id once, label skew that follows alpha,
+ * and a skewed class pool that runs dry without breaking the quotas. */
+static void test_balanced(const uint8_t *y, int n) {
+    sal_err err = {{0}};
+    sal_partition a, b;
+    sal_partition_opts o = {.kind = SAL_PART_DIRICHLET_BALANCED, .clients = 7, .seed = 3};
+    double skew = 0, flat = 0;
+    for (int s = 0; s < 5; s++) {
+        o.seed = (uint64_t)s;
+        o.alpha = 0.1;
+        CHECK(sal_partition_make(&a, y, n, 10, &o, &err) == SAL_OK && valid(&a, n));
+        for (int c = 0; c < 7; c++) {
+            int sz = a.offset[c + 1] - a.offset[c];
+            CHECK_MSG(sz == n / 7 + (c < n % 7), "client %d has %d samples", c, sz);
+        }
+        skew += mean_max_fraction(&a, y) / 5;
+        CHECK(sal_partition_make(&b, y, n, 10, &o, &err) == SAL_OK && same(&a, &b, n));
+        sal_partition_free(&a), sal_partition_free(&b);
+        o.alpha = 1000;
+        CHECK(sal_partition_make(&a, y, n, 10, &o, &err) == SAL_OK && valid(&a, n));
+        flat += mean_max_fraction(&a, y) / 5;
+        sal_partition_free(&a);
+    }
+    /* Early clients follow their Dir(0.1) priors; late ones take what is left, so the mean
+     * skew is lower than unbalanced Dirichlet's, but far above the iid 0.1-0.2. */
+    CHECK_MSG(skew > 0.4, "alpha 0.1: mean max-class fraction %.3f", skew);
+    CHECK_MSG(flat < 0.25, "alpha 1000: mean max-class fraction %.3f", flat);
+    o.seed = 4;
+    CHECK(sal_partition_make(&b, y, n, 10, &o, &err) == SAL_OK);
+    o.seed = 5;
+    CHECK(sal_partition_make(&a, y, n, 10, &o, &err) == SAL_OK && !same(&a, &b, n));
+    sal_partition_free(&a), sal_partition_free(&b);
+    /* all samples in one class but one: quotas still met exactly */
+    uint8_t lop[50] = {0};
+    lop[17] = 1;
+    o.clients = 5, o.alpha = 0.01;
+    CHECK(sal_partition_make(&a, lop, 50, 2, &o, &err) == SAL_OK && valid(&a, 50));
+    for (int c = 0; c < 5; c++) CHECK(a.offset[c + 1] - a.offset[c] == 10);
+    sal_partition_free(&a);
+    o.alpha = 0;
+    CHECK(sal_partition_make(&a, y, n, 10, &o, &err) == SAL_ECONFIG &&
+          strstr(err.msg, "[data] alpha"));
+}
+
 static void test_errors(const uint8_t *y, int n) {
     sal_err err = {{0}};
     sal_partition p;
@@ -215,16 +259,18 @@ int main(void) {
     test_iid(y, n);
     test_shards(y, n);
     test_dirichlet(y, n);
+    test_balanced(y, n);
     test_errors(y, n);
     free(y);
     /* bigger: 60000 samples, as Fashion-MNIST, all three kinds */
     int big = 60000;
     uint8_t *yb = labels(big, 4);
-    sal_partition_opts kinds[3] = {
+    sal_partition_opts kinds[4] = {
+        {.kind = SAL_PART_DIRICHLET_BALANCED, .clients = 100, .alpha = 0.3, .seed = 1},
         {.kind = SAL_PART_IID, .clients = 100, .seed = 1},
         {.kind = SAL_PART_DIRICHLET, .clients = 100, .alpha = 0.3, .seed = 1},
         {.kind = SAL_PART_SHARDS, .clients = 100, .shards_per_client = 2, .seed = 1}};
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         sal_partition p;
         sal_err err = {{0}};
         CHECK(sal_partition_make(&p, yb, big, 10, &kinds[k], &err) == SAL_OK && valid(&p, big));

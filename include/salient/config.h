@@ -13,7 +13,10 @@
 #include "salient/sparsity.h"
 #include "salient/status.h"
 
-typedef enum sal_algorithm { SAL_ALGO_CENTRALIZED } sal_algorithm;
+typedef enum sal_algorithm { SAL_ALGO_CENTRALIZED, SAL_ALGO_FEDAVG } sal_algorithm;
+/* Where saliency scores come from, and how client scores are combined. */
+typedef enum sal_score_source { SAL_SOURCE_CLIENTS, SAL_SOURCE_SERVER } sal_score_source;
+typedef enum sal_score_aggregate { SAL_AGG_WEIGHTED, SAL_AGG_MEAN } sal_score_aggregate;
 
 #define SAL_PATH_MAX 1024
 
@@ -44,6 +47,8 @@ typedef struct sal_config {
     double momentum;
     double weight_decay;
     double sample_fraction;
+    double lr_decay;          /* lr at round r is multiplied by lr_decay^r */
+    double clip;              /* max global L2 norm of a step's gradient; 0 = off */
     sal_lr_schedule lr_schedule;
     int lr_step;              /* step schedule: multiply lr by lr_gamma every lr_step rounds */
     double lr_gamma;
@@ -51,6 +56,10 @@ typedef struct sal_config {
     sal_sparsity_method method;
     double density;
     sal_sparsity_scope scope;
+    sal_score_source source;
+    sal_score_aggregate aggregate;
+    int saliency_batches;     /* minibatches each client scores (snip, grasp) */
+    int synflow_iters;
 } sal_config;
 
 /* Fill every field with its default from the key table. */

@@ -25,6 +25,11 @@ void sal_sgd_reset(sal_sgd *opt);
  * gradient used for d so that pruned entries keep a zero momentum buffer. */
 void sal_sgd_step(sal_sgd *opt, sal_params *p);
 
+/* Scale p->g so that its L2 norm over the trained (masked) entries is at most max_norm, as
+ * torch.nn.utils.clip_grad_norm_ (coefficient max_norm / (norm + 1e-6), applied only when it is
+ * below 1). Returns the norm before clipping. */
+double sal_clip_grad_norm(sal_params *p, double max_norm);
+
 /* Learning rate for round r (0-based) of `rounds`: constant; step: lr * gamma^floor(r / step);
  * cosine: lr * (1 + cos(pi * r / rounds)) / 2 (torch's CosineAnnealingLR, eta_min 0). */
 double sal_lr_at(sal_lr_schedule kind, double lr, int r, int rounds, int step, double gamma);

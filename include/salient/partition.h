@@ -10,7 +10,8 @@
 typedef enum sal_partition_kind {
     SAL_PART_IID,
     SAL_PART_DIRICHLET,          /* per-client class priors from Dir(alpha), sizes vary */
-    SAL_PART_SHARDS              /* sort by label, cut into clients*k shards, k per client */
+    SAL_PART_SHARDS,             /* sort by label, cut into clients*k shards, k per client */
+    SAL_PART_DIRICHLET_BALANCED  /* equal client sizes, per-client class priors from Dir(alpha) */
 } sal_partition_kind;
 
 /* Client c owns sample ids index[offset[c] .. offset[c+1]). */

@@ -8,6 +8,11 @@
 sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FILE *progress,
                                  sal_err *err);
 
+/* FedAvg over MPI: rank 0 serves, ranks 1.. host blocks of clients; with a [sparsity] mask this
+ * is SSFL or a pruning-at-init baseline (fedavg*.c). */
+sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *progress,
+                            sal_err *err);
+
 /* Seconds on a monotonic clock. */
 double sal_now(void);
 

@@ -50,6 +50,7 @@ static double train_epoch(run *r, const sal_config *cfg, int round, long *sample
         double loss = sal_model_forward(r->model, r->x, r->y, b, NULL);
         if (!isfinite(loss)) return NAN;
         sal_model_backward(r->model);
+        if (cfg->clip > 0) sal_clip_grad_norm(p, cfg->clip);
         sal_sgd_step(&r->opt, p);
         loss_sum += loss * b;
         *samples += b;
@@ -91,7 +92,8 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
     for (int round = 0; round < cfg->rounds; round++) {
         double t0 = sal_now();
         double lr = sal_lr_at(cfg->lr_schedule, cfg->lr, round, cfg->rounds, cfg->lr_step,
-                              cfg->lr_gamma);
+                              cfg->lr_gamma) *
+                    pow(cfg->lr_decay, round);
         r.opt.lr = (float)lr;
         long samples = 0;
         double train_loss = train_epoch(&r, cfg, round, &samples);

@@ -40,7 +40,8 @@ int sal_cmd_data(int argc, char **argv) {
            train.h, train.w, train.classes);
     printf("partition: %s\nclients: %d\n", sal_config_enum_name("data", "partition", cfg.partition),
            cfg.clients);
-    if (cfg.partition == SAL_PART_DIRICHLET) printf("alpha: %g\n", cfg.alpha);
+    if (cfg.partition == SAL_PART_DIRICHLET || cfg.partition == SAL_PART_DIRICHLET_BALANCED)
+        printf("alpha: %g\n", cfg.alpha);
     if (cfg.partition == SAL_PART_SHARDS) printf("shards_per_client: %d\n", cfg.shards_per_client);
     printf("\n%-7s %8s  label histogram", "client", "samples");
     for (int k = 0; k < train.classes; k++) printf(k ? " %5d" : "  %5d", k);

@@ -1,4 +1,5 @@
 /* cmd_train.c - `salient train CONFIG.ini [--set k=v]... [--out DIR]`. */
+#include <mpi.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,16 +40,39 @@ int sal_cmd_train(int argc, char **argv) {
     char dir[SAL_PATH_MAX];
     resolve_out(dir, sizeof dir, &args, &cfg);
     snprintf(cfg.out, sizeof cfg.out, "%s", dir); /* config.ini records where it went */
+
+    /* MPI only for training: `salient data` and --help run without a launcher. Every rank parsed
+     * the same config; rank 0 owns the output directory and is the one that speaks. */
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
     sal_err err;
-    char path[SAL_PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/config.ini", dir);
-    sal_status st = sal_mkdir_p(dir, &err);
-    if (!st) st = sal_write_atomic(path, fill_config, &cfg, &err);
-    if (!st) st = sal_train(&cfg, dir, stderr, &err);
-    if (st) {
-        fprintf(stderr, "salient train: %s\n", err.msg);
-        return sal_status_exit_code(st);
+    err.msg[0] = '\0';
+    sal_status st = SAL_OK;
+    if (cfg.algorithm == SAL_ALGO_CENTRALIZED && size > 1)
+        st = sal_fail(&err, SAL_ECONFIG,
+                      "[train] algorithm = centralized runs on one rank but %d were started; run "
+                      "it without mpirun (or -np 1), or set algorithm = fedavg",
+                      size);
+    if (!st && rank == 0) {
+        char path[SAL_PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/config.ini", dir);
+        st = sal_mkdir_p(dir, &err);
+        if (!st) st = sal_write_atomic(path, fill_config, &cfg, &err);
     }
-    fprintf(stderr, "salient: results in %s/ (metrics.csv, summary.json, config.ini)\n", dir);
-    return 0;
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (code == SAL_OK) {
+        st = sal_train(&cfg, dir, rank == 0 ? stderr : NULL, &err);
+    } else {
+        st = (sal_status)code;
+        if (rank != 0) err.msg[0] = '\0';
+    }
+    /* Ranks other than 0 print only errors of their own (rank 0 reports the agreed ones). */
+    if (st && err.msg[0]) fprintf(stderr, "salient train: %s\n", err.msg);
+    if (!st && rank == 0)
+        fprintf(stderr, "salient: results in %s/ (metrics.csv, summary.json, config.ini)\n", dir);
+    MPI_Finalize();
+    return st ? sal_status_exit_code(st) : 0;
 }

@@ -10,7 +10,7 @@
 #include "salient/rng.h"
 
 /* Stream ids within SAL_STREAM_PARTITION, one per method. */
-enum { STREAM_IID = 0, STREAM_DIRICHLET = 1, STREAM_SHARDS = 2 };
+enum { STREAM_IID = 0, STREAM_DIRICHLET = 1, STREAM_SHARDS = 2, STREAM_BALANCED = 3 };
 /* Redraws allowed before a Dirichlet split that leaves a client empty becomes an error. */
 enum { DIRICHLET_TRIES = 100 };
 
@@ -139,6 +139,48 @@ static int part_dirichlet(sal_partition *p, const uint8_t *labels, int n, int cl
     return 0;
 }
 
+/* dirichlet_balanced (the label-skewed split with equal client sizes that SSFL's experiments
+ * use): client j gets n/clients samples (the first n mod clients clients one more). In client
+ * order, each client draws class priors q ~ Dir(alpha) over the classes, then fills its quota
+ * one sample at a time: class k with probability q_k among the classes that still have unused
+ * samples (renormalised), the next id of that class's shuffled pool. Every id is used once. */
+static void part_balanced(sal_partition *p, const uint8_t *labels, int n, int classes,
+                          double alpha, uint64_t seed, int *sorted, int *start, int *next,
+                          double *q) {
+    sort_by_label(labels, n, classes, sorted, start);
+    sal_rng r;
+    sal_rng_seed(&r, seed, SAL_STREAM_PARTITION, STREAM_BALANCED);
+    for (int k = 0; k < classes; k++) {
+        sal_rng_shuffle_int(&r, sorted + start[k], start[k + 1] - start[k]);
+        next[k] = start[k];
+    }
+    int clients = p->clients, pos = 0;
+    for (int j = 0; j < clients; j++) {
+        p->offset[j] = pos;
+        int quota = n / clients + (j < n % clients);
+        for (int k = 0; k < classes; k++) q[k] = sal_rng_gamma(&r, alpha);
+        for (int s = 0; s < quota; s++) {
+            double sum = 0;
+            int avail = 0;
+            for (int k = 0; k < classes; k++)
+                if (next[k] < start[k + 1]) sum += q[k], avail++;
+            int pick = -1;
+            if (sum > 0) { /* categorical over the classes with samples left */
+                double u = sal_rng_uniform(&r) * sum, cum = 0;
+                for (int k = 0; k < classes && pick < 0; k++)
+                    if (next[k] < start[k + 1] && (cum += q[k]) > u) pick = k;
+            }
+            if (pick < 0) { /* priors underflowed or rounding ran past the end: uniform */
+                int t = (int)sal_rng_below(&r, (uint64_t)avail);
+                for (int k = 0; k < classes && pick < 0; k++)
+                    if (next[k] < start[k + 1] && t-- == 0) pick = k;
+            }
+            p->index[pos++] = sorted[next[pick]++];
+        }
+    }
+    p->offset[clients] = pos;
+}
+
 static sal_status check_args(const uint8_t *labels, int n, int classes,
                              const sal_partition_opts *o, sal_err *err) {
     if (!labels || n < 1 || classes < 1 || classes > 256 || !o)
@@ -155,7 +197,8 @@ static sal_status check_args(const uint8_t *labels, int n, int classes,
                         "[data] clients = %d is more than the %d training samples; lower "
                         "[data] clients or raise [data] train_limit",
                         o->clients, n);
-    if (o->kind == SAL_PART_DIRICHLET && !(o->alpha > 0 && isfinite(o->alpha)))
+    if ((o->kind == SAL_PART_DIRICHLET || o->kind == SAL_PART_DIRICHLET_BALANCED) &&
+        !(o->alpha > 0 && isfinite(o->alpha)))
         return sal_fail(err, SAL_ECONFIG, "[data] alpha = %g, must be > 0 for dirichlet",
                         o->alpha);
     if (o->kind == SAL_PART_SHARDS) {
@@ -168,7 +211,8 @@ static sal_status check_args(const uint8_t *labels, int n, int classes,
                             "samples; lower [data] clients or [data] shards_per_client",
                             o->clients, o->shards_per_client, n);
     }
-    if (o->kind != SAL_PART_IID && o->kind != SAL_PART_DIRICHLET && o->kind != SAL_PART_SHARDS)
+    if (o->kind != SAL_PART_IID && o->kind != SAL_PART_DIRICHLET && o->kind != SAL_PART_SHARDS &&
+        o->kind != SAL_PART_DIRICHLET_BALANCED)
         return sal_fail(err, SAL_EINVAL, "partition: unknown kind %d", o->kind);
     return SAL_OK;
 }
@@ -186,13 +230,16 @@ sal_status sal_partition_make(sal_partition *p, const uint8_t *labels, int n, in
      * per-client counts, cuts and proportions (dirichlet) or the shard order (shards). */
     int *sorted = malloc(sizeof(int) * (size_t)n);
     int *start = malloc(sizeof(int) * ((size_t)classes + 1));
-    int *order = malloc(sizeof(int) * (size_t)n);
+    int *order = malloc(sizeof(int) * (size_t)(n > classes ? n : classes));
     int *cut = malloc(sizeof(int) * (size_t)classes * ((size_t)clients + 1));
-    double *prop = malloc(sizeof(double) * (size_t)clients);
+    size_t nprop = (size_t)(clients > classes ? clients : classes);
+    double *prop = malloc(sizeof(double) * nprop);
     if (!p->offset || !p->index || !sorted || !start || !order || !cut || !prop) {
         st = sal_fail(err, SAL_ENOMEM, "partition: out of memory for %d samples", n);
     } else if (o->kind == SAL_PART_IID) {
         part_iid(p, n, o->seed);
+    } else if (o->kind == SAL_PART_DIRICHLET_BALANCED) {
+        part_balanced(p, labels, n, classes, o->alpha, o->seed, sorted, start, order, prop);
     } else if (o->kind == SAL_PART_SHARDS) {
         part_shards(p, labels, n, classes, o->shards_per_client, o->seed, sorted, order, start);
     } else if (!part_dirichlet(p, labels, n, classes, o->alpha, o->seed, sorted, start, order,

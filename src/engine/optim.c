@@ -50,6 +50,19 @@ void sal_sgd_step(sal_sgd *opt, sal_params *p) {
     }
 }
 
+double sal_clip_grad_norm(sal_params *p, double max_norm) {
+    const float *restrict g = p->g, *restrict mask = p->mask;
+    double ss = 0.0;
+    if (p->dense)
+        for (size_t i = 0; i < p->n; i++) ss += (double)g[i] * g[i];
+    else
+        for (size_t i = 0; i < p->n; i++) ss += (double)g[i] * g[i] * mask[i];
+    double norm = sqrt(ss), coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0)
+        for (size_t i = 0; i < p->n; i++) p->g[i] *= (float)coef;
+    return norm;
+}
+
 double sal_lr_at(sal_lr_schedule kind, double lr, int r, int rounds, int step, double gamma) {
     switch (kind) {
     case SAL_LR_STEP: return lr * pow(gamma, (double)(r / (step > 0 ? step : 1)));

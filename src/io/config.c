@@ -59,14 +59,23 @@ typedef struct key_def {
 /* Enum names are listed in the order of the C enum; these pin that order. */
 _Static_assert(SAL_DATA_FASHION_MNIST == 0 && SAL_DATA_MNIST == 1 && SAL_DATA_CIFAR10 == 2 &&
                    SAL_DATA_SYNTHETIC == 3, "[data] dataset names follow sal_dataset_kind");
-_Static_assert(SAL_PART_IID == 0 && SAL_PART_DIRICHLET == 1 && SAL_PART_SHARDS == 2,
+_Static_assert(SAL_PART_IID == 0 && SAL_PART_DIRICHLET == 1 && SAL_PART_SHARDS == 2 &&
+                   SAL_PART_DIRICHLET_BALANCED == 3,
                "[data] partition names follow sal_partition_kind");
 _Static_assert(SAL_ARCH_MLP == 0 && SAL_ARCH_LENET5 == 1 && SAL_ARCH_CNN == 2,
                "[model] arch names follow sal_arch");
-_Static_assert(SAL_ALGO_CENTRALIZED == 0, "[train] algorithm names follow sal_algorithm");
+_Static_assert(SAL_ALGO_CENTRALIZED == 0 && SAL_ALGO_FEDAVG == 1,
+               "[train] algorithm names follow sal_algorithm");
 _Static_assert(SAL_LR_CONSTANT == 0 && SAL_LR_STEP == 1 && SAL_LR_COSINE == 2,
                "[train] lr_schedule names follow sal_lr_schedule");
-_Static_assert(SAL_SPARSE_NONE == 0, "[sparsity] method names follow sal_sparsity_method");
+_Static_assert(SAL_SPARSE_NONE == 0 && SAL_SPARSE_RANDOM == 1 && SAL_SPARSE_ERK == 2 &&
+                   SAL_SPARSE_MAGNITUDE == 3 && SAL_SPARSE_SNIP == 4 && SAL_SPARSE_GRASP == 5 &&
+                   SAL_SPARSE_SYNFLOW == 6,
+               "[sparsity] method names follow sal_sparsity_method");
+_Static_assert(SAL_AGG_WEIGHTED == 0 && SAL_AGG_MEAN == 1,
+               "[sparsity] aggregate names follow sal_score_aggregate");
+_Static_assert(SAL_SOURCE_CLIENTS == 0 && SAL_SOURCE_SERVER == 1,
+               "[sparsity] source names follow sal_score_source");
 _Static_assert(SAL_SCOPE_GLOBAL == 0 && SAL_SCOPE_LAYERWISE == 1,
                "[sparsity] scope names follow sal_sparsity_scope");
 
@@ -87,15 +96,16 @@ static const key_def keys[] = {
          "fashion-mnist", "mnist", "cifar10", "synthetic"),
     STR("data", "path", path, "",
         "directory holding the data set's files; empty = the data set's default directory"),
-    ENUM("data", "partition", partition, sal_partition_kind, "iid",
-         "how training samples are split across clients: uniform, Dir(alpha) labels, label shards",
-         "iid", "dirichlet", "shards"),
+    ENUM("data", "partition", partition, sal_partition_kind, "dirichlet_balanced",
+         "split across clients: uniform; Dir(alpha) labels; label shards; Dir(alpha) labels, "
+         "equal sizes",
+         "iid", "dirichlet", "shards", "dirichlet_balanced"),
     DBL("data", "alpha", alpha, "0.3", true, 0, INFINITY, false,
-        "Dirichlet concentration for partition=dirichlet; smaller = more skewed labels"),
+        "Dirichlet concentration for the dirichlet partitions; smaller = more skewed labels"),
     INT("data", "shards_per_client", shards_per_client, "2", 1, INT_MAX,
         "label-sorted shards each client gets for partition=shards"),
-    INT("data", "clients", clients, "1", 1, INT_MAX,
-        "number of clients the training set is split across"),
+    INT("data", "clients", clients, "100", 1, INT_MAX,
+        "number of clients the training set is split across (federated algorithms)"),
     INT("data", "train_limit", train_limit, "0", 0, INT_MAX,
         "use only the first N training samples; 0 = all"),
     INT("data", "test_limit", test_limit, "0", 0, INT_MAX,
@@ -109,8 +119,8 @@ static const key_def keys[] = {
          "cnn"),
 
     ENUM("train", "algorithm", algorithm, sal_algorithm, "centralized",
-         "training algorithm; centralized = minibatch SGD on one model over all the data",
-         "centralized"),
+         "centralized: SGD on one rank, all data; fedavg: rank 0 serves, ranks 1.. host clients",
+         "centralized", "fedavg"),
     INT("train", "local_epochs", local_epochs, "1", 1, INT_MAX,
         "epochs each client trains locally per round (federated algorithms)"),
     INT("train", "batch", batch, "64", 1, 65536, "minibatch size in samples, per client"),
@@ -122,6 +132,10 @@ static const key_def keys[] = {
         "L2 weight decay coefficient added to the gradient at each step"),
     DBL("train", "sample_fraction", sample_fraction, "0.1", true, 0, 1, false,
         "fraction of clients sampled each round (federated algorithms)"),
+    DBL("train", "lr_decay", lr_decay, "1", true, 0, 1, false,
+        "learning rate multiplied by lr_decay^round (on top of lr_schedule); 1 = no decay"),
+    DBL("train", "clip", clip, "0", false, 0, INFINITY, false,
+        "clip each step's gradient to this L2 norm over all parameters; 0 = no clipping"),
     ENUM("train", "lr_schedule", lr_schedule, sal_lr_schedule, "constant",
          "lr over rounds: constant, step (x lr_gamma every lr_step rounds), cosine decay to 0",
          "constant", "step", "cosine"),
@@ -131,12 +145,23 @@ static const key_def keys[] = {
         "lr_schedule=step: factor the learning rate is multiplied by at each decay"),
 
     ENUM("sparsity", "method", method, sal_sparsity_method, "none",
-         "how updates are sparsified before they are sent; none = dense", "none"),
+         "mask fixed before round 1; snip with source=clients is SSFL; none = dense",
+         "none", "random", "erk", "magnitude", "snip", "grasp", "synflow"),
     DBL("sparsity", "density", density, "1", true, 0, 1, false,
-        "fraction of update entries sent each round (1 = all)"),
+        "fraction of prunable weights (conv/linear weights) kept, trained and sent"),
     ENUM("sparsity", "scope", scope, sal_sparsity_scope, "global",
          "where the kept entries are chosen: over all parameters, or per layer", "global",
          "layerwise"),
+    ENUM("sparsity", "source", source, sal_score_source, "clients",
+         "snip/grasp: scores from every client's data, aggregated (SSFL), or client 0's alone",
+         "clients", "server"),
+    ENUM("sparsity", "aggregate", aggregate, sal_score_aggregate, "weighted",
+         "source=clients: average client scores weighted by sample count, or plain mean",
+         "weighted", "mean"),
+    INT("sparsity", "saliency_batches", saliency_batches, "1", 1, INT_MAX,
+        "snip/grasp: minibatches of [train] batch samples each client scores on"),
+    INT("sparsity", "synflow_iters", synflow_iters, "100", 1, 100000,
+        "synflow: prune-and-rescore iterations (exponential density schedule)"),
 };
 
 #define NKEYS (sizeof keys / sizeof *keys)
@@ -847,6 +872,11 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
                         "config: [data] clients = %d, more than the %lld training samples (%s); "
                         "every client needs at least one",
                         c->clients, n_train, n_from);
+    if (c->algorithm == SAL_ALGO_CENTRALIZED && c->method != SAL_SPARSE_NONE)
+        return sal_fail(err, SAL_ECONFIG,
+                        "config: [sparsity] method = %s needs [train] algorithm = fedavg "
+                        "(centralized training is dense); set method = none or algorithm = fedavg",
+                        sal_config_enum_name("sparsity", "method", c->method));
     if (c->method == SAL_SPARSE_NONE && c->density != 1.0) {
         char d[32];
         format_double(c->density, d, sizeof d);
@@ -892,7 +922,11 @@ void sal_config_print_help(FILE *f) {
             sb_printf(&r, "range ");
         range_text(k, &r);
         if (i == 0 || strcmp(k->section, keys[i - 1].section)) fputc('\n', f);
-        fprintf(f, "  %-24s  %-6s  %-21s  %s\n      %s\n", head, type_names[k->type], def, range,
-                k->help);
+        /* Lines stay within 100 columns: a long default and value list split over two. */
+        int width = fprintf(f, "  %-24s  %-6s  %-21s", head, type_names[k->type], def);
+        if (width + 2 + (int)strlen(range) > 100)
+            fprintf(f, "\n      %s\n      %s\n", range, k->help);
+        else
+            fprintf(f, "  %s\n      %s\n", range, k->help);
     }
 }

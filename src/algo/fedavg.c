@@ -1,0 +1,192 @@
+/* fedavg.c - [train] algorithm = fedavg: FedAvg (McMahan et al. 2017) over MPI, and with a
+ * saliency mask SSFL (Salient Sparse Federated Learning, arXiv 2405.09037). This file sets up
+ * what every rank shares (data, partition, model, client placement) and the local training of
+ * one client; fedavg_mask.c is round 0, fedavg_server.c and fedavg_client.c the two roles. */
+#include "fedavg.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algos.h"
+#include "salient/rng.h"
+
+int sal_fed_sample(const sal_config *cfg, int round, int *out) {
+    const int C = cfg->clients;
+    int m = (int)lround(cfg->sample_fraction * C);
+    m = m < 1 ? 1 : m > C ? C : m;
+    /* Partial Fisher-Yates on 0..C-1 from stream (seed, SAMPLE, round): the first m entries
+     * are a uniform sample without replacement. The scratch is the caller's array (C ints). */
+    for (int i = 0; i < C; i++) out[i] = i;
+    sal_rng r;
+    sal_rng_seed(&r, cfg->seed, SAL_STREAM_SAMPLE, (uint64_t)round);
+    for (int i = 0; i < m; i++) {
+        int j = i + (int)sal_rng_below(&r, (uint64_t)(C - i));
+        int t = out[i];
+        out[i] = out[j], out[j] = t;
+    }
+    /* Ascending: the server sums uploads in client-id order, whatever the placement. */
+    for (int i = 1; i < m; i++)
+        for (int k = i; k > 0 && out[k - 1] > out[k]; k--) {
+            int t = out[k];
+            out[k] = out[k - 1], out[k - 1] = t;
+        }
+    return m;
+}
+
+double sal_fed_lr(const sal_config *cfg, int round) {
+    return sal_lr_at(cfg->lr_schedule, cfg->lr, round, cfg->rounds, cfg->lr_step, cfg->lr_gamma) *
+           pow(cfg->lr_decay, round);
+}
+
+void sal_fed_local_train(fed *f, int c, int round, fed_stats *st) {
+    const sal_config *cfg = f->cfg;
+    const int *ids = f->part.index + f->part.offset[c];
+    const int n = f->part.offset[c + 1] - f->part.offset[c], B = cfg->batch;
+    double t0 = sal_now(), loss_sum = 0.0;
+    sal_sgd_reset(&f->opt); /* each client starts a fresh optimizer from the global model */
+    f->opt.lr = (float)sal_fed_lr(cfg, round);
+    for (int e = 0; e < cfg->local_epochs; e++) {
+        /* Stream id ((round * clients + c) * epochs + e): with one client and one epoch it is
+         * the round, as in centralized training, so FedAvg of one client equals plain SGD. */
+        sal_rng r;
+        uint64_t id = ((uint64_t)round * (uint64_t)cfg->clients + (uint64_t)c) *
+                          (uint64_t)cfg->local_epochs + (uint64_t)e;
+        sal_rng_seed(&r, cfg->seed, SAL_STREAM_SHUFFLE, id);
+        memcpy(f->order, ids, sizeof(int) * (size_t)n);
+        sal_rng_shuffle_int(&r, f->order, n);
+        for (int s = 0; s < n; s += B) {
+            int b = n - s < B ? n - s : B;
+            sal_dataset_batch(&f->train, f->order + s, b, f->x, f->y);
+            double loss = sal_model_forward(f->model, f->x, f->y, b, NULL);
+            if (!isfinite(loss)) {
+                loss_sum = NAN;
+                goto done;
+            }
+            sal_model_backward(f->model);
+            if (cfg->clip > 0) sal_clip_grad_norm(f->p, cfg->clip);
+            sal_sgd_step(&f->opt, f->p);
+            loss_sum += loss * b;
+        }
+    }
+done:
+    st->loss_sum = loss_sum;
+    st->samples = (double)n * cfg->local_epochs;
+    st->compute_s = sal_now() - t0;
+}
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Everything but the mask, on every rank. Returns this rank's status (not yet agreed). */
+static sal_status setup(fed *f, sal_err *err) {
+    const sal_config *cfg = f->cfg;
+    const int C = cfg->clients, W = f->size - 1;
+    if (W < 1)
+        return sal_fail(err, SAL_ECONFIG,
+                        "[train] algorithm = fedavg needs at least 2 MPI ranks (rank 0 serves, "
+                        "ranks 1.. host the clients); run it with mpirun -np N, N >= 2");
+    if (W > C)
+        return sal_fail(err, SAL_ECONFIG,
+                        "%d MPI ranks host %d client ranks but [data] clients = %d; run at most "
+                        "%d ranks (clients + 1) or raise [data] clients",
+                        f->size, W, C, C + 1);
+    sal_status st = sal_load_data(cfg, &f->train, &f->test, err);
+    if (st) return st;
+    sal_partition_opts po = {.kind = cfg->partition, .clients = C, .alpha = cfg->alpha,
+                             .shards_per_client = cfg->shards_per_client, .seed = cfg->seed};
+    if ((st = sal_partition_make(&f->part, f->train.y, f->train.n, f->train.classes, &po, err)))
+        return st;
+    int largest = 0;
+    for (int c = 0; c < C; c++) {
+        int *ids = f->part.index + f->part.offset[c], n = f->part.offset[c + 1] - f->part.offset[c];
+        /* A client's data is a set: holding it sorted makes training independent of the order
+         * the partitioner happened to emit. */
+        qsort(ids, (size_t)n, sizeof(int), cmp_int);
+        largest = n > largest ? n : largest;
+    }
+    const sal_dataset *tr = &f->train;
+    f->model = sal_model_create(cfg->arch, tr->c, tr->h, tr->w, tr->classes, cfg->batch, err);
+    if (!f->model) return SAL_ECONFIG;
+    sal_model_init(f->model, cfg->seed); /* every rank draws the same initial weights */
+    f->p = sal_model_params(f->model);
+    f->owner = malloc(sizeof(int) * (size_t)C);
+    f->sampled = malloc(sizeof(int) * (size_t)C);
+    f->x = malloc(sizeof(float) * (size_t)cfg->batch * tr->c * tr->h * tr->w);
+    f->y = malloc(sizeof(int) * (size_t)cfg->batch);
+    f->idx = malloc(sizeof(int) * (size_t)cfg->batch);
+    f->order = malloc(sizeof(int) * (size_t)(largest > 0 ? largest : 1));
+    f->packed = malloc(sizeof(float) * f->p->n);
+    if (!f->owner || !f->sampled || !f->x || !f->y || !f->idx || !f->order || !f->packed ||
+        sal_sgd_init(&f->opt, f->p->n, (float)cfg->lr, (float)cfg->momentum,
+                     (float)cfg->weight_decay))
+        return sal_fail(err, SAL_ENOMEM, "out of memory setting up %d clients", C);
+    /* Placement: client ranks 1..W get contiguous blocks [i*C/W, (i+1)*C/W) of client ids. */
+    for (int i = 0; i < W; i++)
+        for (int c = (int)((long long)i * C / W); c < (int)((long long)(i + 1) * C / W); c++)
+            f->owner[c] = i + 1;
+    return SAL_OK;
+}
+
+/* All ranks agree on the first failure: the lowest failing rank's message reaches rank 0,
+ * which reports it; the other ranks return the status with an empty message (nothing to
+ * print twice). */
+static sal_status agree(fed *f, sal_status st, sal_err *err) {
+    int mine = st ? f->rank : f->size, first;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, f->comm);
+    if (first == f->size) return SAL_OK;
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, first, f->comm);
+    if (first != 0) {
+        if (f->rank == first) MPI_Send(err->msg, (int)sizeof err->msg, MPI_CHAR, 0, 0, f->comm);
+        if (f->rank == 0) {
+            char msg[sizeof err->msg];
+            MPI_Recv(msg, (int)sizeof msg, MPI_CHAR, first, 0, f->comm, MPI_STATUS_IGNORE);
+            msg[sizeof msg - 1] = '\0';
+            sal_fail(err, (sal_status)code, "rank %d: %.480s", first, msg);
+        }
+    }
+    if (f->rank != 0) err->msg[0] = '\0';
+    return (sal_status)code;
+}
+
+void sal_fed_close(fed *f) {
+    sal_dataset_free(&f->train);
+    sal_dataset_free(&f->test);
+    sal_partition_free(&f->part);
+    sal_model_free(f->model);
+    sal_sgd_free(&f->opt);
+    free(f->owner);
+    free(f->sampled);
+    free(f->x);
+    free(f->y);
+    free(f->idx);
+    free(f->order);
+    free(f->packed);
+    if (f->comm != MPI_COMM_NULL) MPI_Comm_free(&f->comm);
+}
+
+sal_status sal_fed_open(fed *f, const sal_config *cfg, FILE *progress, sal_err *err) {
+    memset(f, 0, sizeof *f);
+    f->cfg = cfg;
+    f->t_start = sal_now();
+    f->comm = MPI_COMM_NULL;
+    MPI_Comm_dup(MPI_COMM_WORLD, &f->comm);
+    MPI_Comm_rank(f->comm, &f->rank);
+    MPI_Comm_size(f->comm, &f->size);
+    f->progress = f->rank == 0 ? progress : NULL;
+    openblas_set_num_threads(cfg->threads);
+    return agree(f, setup(f, err), err);
+}
+
+sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *progress,
+                            sal_err *err) {
+    fed f;
+    sal_status st = sal_fed_open(&f, cfg, progress, err);
+    if (!st) st = f.rank == 0 ? sal_fed_server(&f, out_dir, err) : sal_fed_client(&f, err);
+    sal_fed_close(&f);
+    return st;
+}

@@ -1,0 +1,80 @@
+/* fedavg.h - state shared by the FedAvg/SSFL server (rank 0) and client ranks (1..P-1);
+ * private to algo/. The protocol is described in docs/architecture.md ("FedAvg over MPI"). */
+#ifndef SALIENT_ALGO_FEDAVG_H
+#define SALIENT_ALGO_FEDAVG_H
+
+#include <mpi.h>
+#include <stdio.h>
+
+#include "salient/config.h"
+#include "salient/metrics.h"
+#include "salient/optim.h"
+#include "salient/partition.h"
+#include "salient/train.h"
+
+/* Message tags. Between one pair of ranks MPI never lets messages of one tag overtake each
+ * other, so a client's uploads match the server's receives in the order both sides post them,
+ * and no tag needs to carry a client id. */
+enum {
+    FED_TAG_WEIGHTS = 1, /* server -> client: packed global weights (nnz floats) */
+    FED_TAG_STOP = 2,    /* server -> client: one int, SAL_OK at the end, else the error */
+    FED_TAG_UPLOAD = 3,  /* client -> server: packed local weights (nnz floats) */
+    FED_TAG_STATS = 4,   /* client -> server: fed_stats after each upload */
+    FED_TAG_SCORES = 5   /* client -> server: saliency scores (n floats), round 0 */
+};
+
+/* What a client reports after each upload; 4 doubles on the wire. */
+typedef struct fed_stats {
+    double loss_sum;  /* sum over samples of the training loss; NAN once it diverged */
+    double samples;   /* samples trained on (local_epochs x client size) */
+    double compute_s; /* local computation for this client */
+    double comm_s;    /* receiving its weights after they arrived, and sending its upload */
+} fed_stats;
+
+typedef struct fed {
+    const sal_config *cfg;
+    FILE *progress;       /* rank 0 only; NULL elsewhere */
+    MPI_Comm comm;        /* our own duplicate of MPI_COMM_WORLD */
+    int rank, size;       /* size - 1 client ranks */
+    int *owner;           /* (clients) rank hosting client c: ranks 1.. get contiguous blocks */
+    sal_dataset train, test;
+    sal_partition part;   /* client c's sample ids: index[offset[c] .. offset[c+1]), ascending */
+    sal_model *model;
+    sal_params *p;        /* borrowed from model */
+    sal_sgd opt;
+    float *x;             /* (batch, c, h, w) */
+    int *y, *idx;         /* (batch) */
+    int *order;           /* (largest client) epoch order */
+    int *sampled, m;      /* this round's clients, ascending; m = round(fraction x clients) */
+    size_t nnz;           /* entries that travel: mask nonzeros (biases included) */
+    float *packed;        /* (nnz) packed weights */
+    double t_start;
+} fed;
+
+/* Collective over MPI_COMM_WORLD: load data, partition, build and initialise the model, place
+ * clients on ranks, and agree on the first failure (reported by rank 0; other ranks get an
+ * empty message). progress is used on rank 0 only. Call sal_fed_close afterwards in any case. */
+sal_status sal_fed_open(fed *f, const sal_config *cfg, FILE *progress, sal_err *err);
+void sal_fed_close(fed *f);
+
+/* The round's client sample into out (scratch of `clients` ints; the first m entries, ascending,
+ * are the sample); returns m. Identical on every rank: drawn from stream (seed, SAMPLE, round),
+ * never from the rank count. */
+int sal_fed_sample(const sal_config *cfg, int round, int *out);
+/* The learning rate of a round: the schedule times lr_decay^round. */
+double sal_fed_lr(const sal_config *cfg, int round);
+
+/* Round 0 (every rank): compute the mask as [sparsity] says, aggregate client scores on the
+ * server, broadcast it bit-packed; on return p->mask is set and w is masked. Fills the server's
+ * round-0 metrics row (bytes, times). */
+sal_status sal_fed_mask(fed *f, sal_round *row, sal_err *err);
+
+/* Train client c from the weights in f->p->w for round r: local_epochs of SGD. */
+void sal_fed_local_train(fed *f, int c, int round, fed_stats *st);
+
+/* The two roles, after setup and once all ranks agreed it worked. The server writes metrics.csv,
+ * mask.csv and summary.json to out_dir. */
+sal_status sal_fed_server(fed *f, const char *out_dir, sal_err *err);
+sal_status sal_fed_client(fed *f, sal_err *err);
+
+#endif

@@ -1,0 +1,58 @@
+/* fedavg_client.c - a client rank: hosts a block of clients and, each round, trains the sampled
+ * ones one after another. It draws the same client sample as the server from the seed, so no
+ * message says who is sampled; it only receives weights (or a stop) and sends weights back. */
+#include <string.h>
+
+#include "algos.h"
+#include "fedavg.h"
+#include "salient/pack.h"
+
+/* Wait for the server's next message to this rank: weights into f->p->w (unpacked through the
+ * mask), or a stop. Returns 1 for weights, 0 for a stop (its code in *code). */
+static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
+    MPI_Status ms;
+    double t0 = sal_now();
+    MPI_Probe(0, MPI_ANY_TAG, f->comm, &ms); /* blocks until the server's message is here */
+    double t1 = sal_now();
+    *wait_s += t1 - t0;
+    if (ms.MPI_TAG == FED_TAG_STOP) {
+        MPI_Recv(code, 1, MPI_INT, 0, FED_TAG_STOP, f->comm, MPI_STATUS_IGNORE);
+        return 0;
+    }
+    MPI_Recv(f->packed, (int)f->nnz, MPI_FLOAT, 0, FED_TAG_WEIGHTS, f->comm, MPI_STATUS_IGNORE);
+    *comm_s += sal_now() - t1;
+    sal_unpack_masked(f->packed, f->p->mask, f->p->n, f->p->w);
+    return 1;
+}
+
+sal_status sal_fed_client(fed *f, sal_err *err) {
+    sal_round row0 = {0};
+    sal_status st = sal_fed_mask(f, &row0, err);
+    if (st) return st;
+    int code = SAL_OK;
+    for (int round = 0; round < f->cfg->rounds; round++) {
+        int m = sal_fed_sample(f->cfg, round, f->sampled);
+        for (int j = 0; j < m; j++) {
+            int c = f->sampled[j];
+            if (f->owner[c] != f->rank) continue;
+            fed_stats s = {0};
+            double wait = 0;
+            if (!receive(f, &code, &wait, &s.comm_s)) goto stopped;
+            sal_fed_local_train(f, c, round, &s);
+            double t0 = sal_now();
+            sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
+            s.compute_s += sal_now() - t0;
+            t0 = sal_now(); /* the server posted this receive at the round's start */
+            MPI_Send(f->packed, (int)f->nnz, MPI_FLOAT, 0, FED_TAG_UPLOAD, f->comm);
+            s.comm_s += sal_now() - t0;
+            MPI_Send(&s, 4, MPI_DOUBLE, 0, FED_TAG_STATS, f->comm);
+        }
+    }
+    /* The run ends with the server's stop, also when it ends early on an error. */
+    double wait = 0, comm = 0;
+    while (receive(f, &code, &wait, &comm)) {
+    }
+stopped:
+    if (code != SAL_OK) err->msg[0] = '\0'; /* rank 0 reports the error */
+    return (sal_status)code;
+}

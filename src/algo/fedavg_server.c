@@ -1,0 +1,203 @@
+/* fedavg_server.c - rank 0: samples clients, sends each sampled client the packed global
+ * weights, averages the uploads weighted by sample count (McMahan et al. 2017, Algorithm 1),
+ * evaluates and writes metrics. All receives of a round are posted before any is awaited, so a
+ * client's upload never waits for the server, and uploads are folded into a double accumulator
+ * in client-id order, so that the model's bits do not depend on how clients map to ranks. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algos.h"
+#include "fedavg.h"
+#include "salient/pack.h"
+
+typedef struct round_bufs {
+    float *up;          /* (m, nnz) uploads of the sampled clients */
+    fed_stats *stats;   /* (m) */
+    MPI_Request *req;   /* (3m): sends, uploads, stats */
+    double *acc;        /* (nnz) */
+    double *rank_compute, *rank_comm; /* (size) per client rank, this round */
+} round_bufs;
+
+static void stop_all(fed *f, int code) {
+    for (int r = 1; r < f->size; r++) MPI_Send(&code, 1, MPI_INT, r, FED_TAG_STOP, f->comm);
+}
+
+static void progress_line(fed *f, const sal_round *row) {
+    if (!f->progress) return;
+    char eta[32], acc[64] = "";
+    if (row->evaluated)
+        snprintf(acc, sizeof acc, "  test_acc %.4f  test_loss %.4f", row->test_acc,
+                 row->test_loss);
+    double per_round = (sal_now() - f->t_start) / (row->round + 1);
+    fprintf(f->progress,
+            "round %d/%d  train_loss %.4f%s  up %.2f MB  down %.2f MB  %.1f s  ETA %s\n",
+            row->round, f->cfg->rounds, row->train_loss, acc, row->bytes_up / 1e6,
+            row->bytes_down / 1e6, row->wall_s,
+            sal_fmt_duration(per_round * (f->cfg->rounds - row->round), eta, sizeof eta));
+}
+
+/* One round; fills row. Returns an error (after the round's messages all completed) if a
+ * client's training diverged. */
+static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sal_err *err) {
+    const sal_config *cfg = f->cfg;
+    const size_t nnz = f->nnz;
+    double t0 = sal_now();
+    int m = sal_fed_sample(cfg, round, f->sampled);
+    for (int j = 0; j < m; j++) {
+        int c = f->sampled[j], r = f->owner[c];
+        MPI_Isend(f->packed, (int)nnz, MPI_FLOAT, r, FED_TAG_WEIGHTS, f->comm, &b->req[j]);
+        MPI_Irecv(b->up + (size_t)j * nnz, (int)nnz, MPI_FLOAT, r, FED_TAG_UPLOAD, f->comm,
+                  &b->req[m + j]);
+        MPI_Irecv(&b->stats[j], 4, MPI_DOUBLE, r, FED_TAG_STATS, f->comm, &b->req[2 * m + j]);
+    }
+    memset(b->acc, 0, sizeof(double) * nnz);
+    memset(b->rank_compute, 0, sizeof(double) * f->size);
+    memset(b->rank_comm, 0, sizeof(double) * f->size);
+    double compute = 0, loss_sum = 0, samples = 0, weight_sum = 0;
+    int diverged = -1;
+    for (int j = 0; j < m; j++) {
+        int c = f->sampled[j];
+        MPI_Wait(&b->req[m + j], MPI_STATUS_IGNORE);
+        MPI_Wait(&b->req[2 * m + j], MPI_STATUS_IGNORE);
+        const fed_stats *s = &b->stats[j];
+        b->rank_compute[f->owner[c]] += s->compute_s;
+        b->rank_comm[f->owner[c]] += s->comm_s;
+        if (!isfinite(s->loss_sum)) {
+            if (diverged < 0) diverged = c;
+            continue;
+        }
+        double tc = sal_now();
+        double nc = f->part.offset[c + 1] - f->part.offset[c]; /* FedAvg weight n_c */
+        const float *up = b->up + (size_t)j * nnz;
+        for (size_t i = 0; i < nnz; i++) b->acc[i] += nc * up[i];
+        weight_sum += nc;
+        loss_sum += s->loss_sum;
+        samples += s->samples;
+        compute += sal_now() - tc;
+    }
+    MPI_Waitall(m, b->req, MPI_STATUSES_IGNORE);
+    double lr = sal_fed_lr(cfg, round);
+    if (diverged >= 0)
+        return sal_fail(err, SAL_ENUMERIC,
+                        "round %d: client %d's training loss is not finite (diverged); lower "
+                        "[train] lr (now %g) or set [train] clip",
+                        round + 1, diverged, lr);
+    double tc = sal_now();
+    for (size_t i = 0; i < nnz; i++) f->packed[i] = (float)(b->acc[i] / weight_sum);
+    sal_unpack_masked(f->packed, f->p->mask, f->p->n, f->p->w);
+    row->round = round + 1;
+    row->lr = lr;
+    row->train_loss = samples > 0 ? loss_sum / samples : 0;
+    row->density = (double)f->nnz / (double)f->p->n;
+    row->bytes_up = row->bytes_down = (uint64_t)m * nnz * sizeof(float);
+    if ((round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds) {
+        row->evaluated = 1;
+        row->test_acc = sal_evaluate(f->model, &f->test, cfg->batch, f->x, f->y, f->idx,
+                                     &row->test_loss);
+    }
+    compute += sal_now() - tc;
+    if (row->evaluated && !isfinite(row->test_loss))
+        return sal_fail(err, SAL_ENUMERIC,
+                        "round %d: the averaged model's test loss is not finite (diverged); "
+                        "lower [train] lr (now %g) or set [train] clip",
+                        round + 1, lr);
+    /* compute_s: the busiest client rank's training plus the server's own work; comm_s: the
+     * busiest client rank's time in transfers; wait_s: the rest of the round, i.e. ranks idle
+     * while a slower rank computes or the server evaluates (docs/user-guide.md, metrics). */
+    double cmax = 0, kmax = 0;
+    for (int r = 1; r < f->size; r++) {
+        cmax = b->rank_compute[r] > cmax ? b->rank_compute[r] : cmax;
+        kmax = b->rank_comm[r] > kmax ? b->rank_comm[r] : kmax;
+    }
+    row->wall_s = sal_now() - t0;
+    row->compute_s = cmax + compute;
+    row->comm_s = kmax;
+    double rest = row->wall_s - row->compute_s - row->comm_s;
+    row->wait_s = rest > 0 ? rest : 0;
+    row->samples_per_s = samples / row->wall_s;
+    return SAL_OK;
+}
+
+static sal_status write_mask(fed *f, const char *out_dir, sal_err *err) {
+    char path[SAL_PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/mask.csv", out_dir);
+    if (f->progress && f->cfg->method != SAL_SPARSE_NONE) {
+        fprintf(f->progress, "salient: mask (%s, density %g), kept per tensor:\n",
+                sal_config_enum_name("sparsity", "method", f->cfg->method), f->cfg->density);
+        sal_mask_print(f->p, f->p->mask, f->progress);
+    }
+    return sal_mask_write_csv(f->p, f->p->mask, path, err);
+}
+
+sal_status sal_fed_server(fed *f, const char *out_dir, sal_err *err) {
+    const sal_config *cfg = f->cfg;
+    sal_metrics metrics;
+    memset(&metrics, 0, sizeof metrics);
+    round_bufs b = {0};
+    sal_round row0 = {0};
+    sal_status st = sal_fed_mask(f, &row0, err);
+    if (st) return st; /* every rank learnt it from the mask's status broadcast */
+    int m = sal_fed_sample(cfg, 0, f->sampled);
+    b.up = malloc(sizeof(float) * (size_t)m * (f->nnz ? f->nnz : 1));
+    b.stats = malloc(sizeof(fed_stats) * (size_t)m);
+    b.req = malloc(sizeof(MPI_Request) * 3 * (size_t)m);
+    b.acc = malloc(sizeof(double) * (f->nnz ? f->nnz : 1));
+    b.rank_compute = malloc(sizeof(double) * (size_t)f->size);
+    b.rank_comm = malloc(sizeof(double) * (size_t)f->size);
+    if (!b.up || !b.stats || !b.req || !b.acc || !b.rank_compute || !b.rank_comm) {
+        st = sal_fail(err, SAL_ENOMEM, "server: out of memory for %d uploads of %zu floats", m,
+                      f->nnz);
+        goto out;
+    }
+    if ((st = sal_metrics_open(&metrics, out_dir, err))) goto out;
+    if ((st = write_mask(f, out_dir, err))) goto out;
+    if (f->progress)
+        fprintf(f->progress,
+                "salient: fedavg %s on %s: %d clients on %d ranks, %d sampled per round, "
+                "%zu of %zu parameters travel (density %.4f)\n",
+                sal_config_enum_name("model", "arch", cfg->arch),
+                sal_config_enum_name("data", "dataset", cfg->dataset), cfg->clients,
+                f->size - 1, m, f->nnz, f->p->n, (double)f->nnz / (double)f->p->n);
+    /* Round 0: the mask exchange, and the masked initial model's accuracy. */
+    double te = sal_now();
+    sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
+    row0.evaluated = 1;
+    row0.test_acc = sal_evaluate(f->model, &f->test, cfg->batch, f->x, f->y, f->idx,
+                                 &row0.test_loss);
+    row0.compute_s += sal_now() - te;
+    row0.wall_s += sal_now() - te;
+    row0.density = (double)f->nnz / (double)f->p->n;
+    row0.lr = sal_fed_lr(cfg, 0);
+    if ((st = sal_metrics_append(&metrics, &row0, err))) goto out;
+    progress_line(f, &row0);
+    for (int round = 0; round < cfg->rounds; round++) {
+        sal_round row = {0};
+        if ((st = round_run(f, round, &b, &row, err))) goto out;
+        if ((st = sal_metrics_append(&metrics, &row, err))) goto out;
+        progress_line(f, &row);
+    }
+    char ident[768];
+    snprintf(ident, sizeof ident,
+             "\"algorithm\": \"fedavg\", \"arch\": \"%s\", \"dataset\": \"%s\", "
+             "\"method\": \"%s\", \"scope\": \"%s\", \"source\": \"%s\", "
+             "\"target_density\": %.17g, \"seed\": %llu, \"ranks\": %d, \"clients\": %d, "
+             "\"parameters\": %zu, \"nnz\": %zu",
+             sal_config_enum_name("model", "arch", cfg->arch),
+             sal_config_enum_name("data", "dataset", cfg->dataset),
+             sal_config_enum_name("sparsity", "method", cfg->method),
+             sal_config_enum_name("sparsity", "scope", cfg->scope),
+             sal_config_enum_name("sparsity", "source", cfg->source), cfg->density,
+             (unsigned long long)cfg->seed, f->size, cfg->clients, f->p->n, f->nnz);
+    st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - f->t_start, err);
+out:
+    stop_all(f, st); /* clients finish with the server's verdict, whatever it is */
+    sal_metrics_free(&metrics);
+    free(b.up);
+    free(b.stats);
+    free(b.req);
+    free(b.acc);
+    free(b.rank_compute);
+    free(b.rank_comm);
+    return st;
+}

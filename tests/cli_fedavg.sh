@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# cli_fedavg.sh - `salient train` with algorithm = fedavg under mpirun: the same metrics bit for
+# bit on 2, 3 and 5 ranks; FedAvg of one client equals centralized SGD; bytes per round are
+# density x dense; every pruning method runs and keeps exactly its share; bad rank counts, bad
+# configs and divergence fail with one clear line. Usage: cli_fedavg.sh SALIENT SRCDIR
+set -u
+bin=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+# root in CI, more ranks than cores, and no busy polling while oversubscribed
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS=1
+smoke="$src/jobs/configs/smoke.ini"
+fed=(--set train.algorithm=fedavg --set data.clients=10 --set data.partition=dirichlet
+     --set data.alpha=0.5 --set train.sample_fraction=0.5 --set run.rounds=3)
+run() { local np=$1; shift; mpirun -np "$np" "$bin" train "$smoke" "${fed[@]}" "$@"; }
+# the columns that must not depend on timing: round .. bytes_down, and lr
+cols() { cut -d, -f1-7,12 "$1/metrics.csv"; }
+json() { sed -n "s/.*\"$2\": \"\{0,1\}\([^\",]*\).*/\1/p" "$1/summary.json"; }
+
+# --- SSFL on 2, 3 and 5 ranks: identical mask and metrics ---
+for np in 2 3 5; do
+  run $np --set sparsity.method=snip --set sparsity.density=0.1 --out "$tmp/r$np" 2>"$tmp/r$np.err"
+  rc=$?
+  check '[[ $rc == 0 ]]' "snip on $np ranks failed: $(tail -2 "$tmp/r$np.err")"
+done
+check 'grep -q "^round 3/3 .*test_acc .*up .*down .*ETA" "$tmp/r3.err"' "no progress line per round"
+check 'grep -q "salient: mask (snip, density 0.1)" "$tmp/r3.err"' "no per-layer mask report"
+check '[[ $(head -1 "$tmp/r3/mask.csv") == tensor,numel,kept,density ]]' "mask.csv header"
+check '[[ $(wc -l <"$tmp/r3/metrics.csv") == 5 ]]' "metrics.csv: header, round 0 and 3 rounds"
+# round 0's mask broadcast goes to each client rank, so only its bytes_down may differ
+for np in 3 5; do
+  check 'cmp -s <(cols "$tmp/r2" | sed "2s/,[0-9]*,\([^,]*\)$/,X,\1/") <(cols "$tmp/r$np" | sed "2s/,[0-9]*,\([^,]*\)$/,X,\1/")' \
+    "metrics on $np ranks differ from 2 ranks"
+  check 'cmp -s "$tmp/r2/mask.csv" "$tmp/r$np/mask.csv"' "mask on $np ranks differs from 2 ranks"
+done
+check '! grep -q "^0,.*,0\.1,\|^1,,," "$tmp/r3/metrics.csv"' "malformed rows"
+
+# --- bytes: round 0 = every client's scores up + the bit mask down; then 2 x m x nnz x 4 ---
+n=$(json "$tmp/r3" parameters) nnz=$(json "$tmp/r3" nnz)
+check '[[ -n $n && -n $nnz && $nnz -lt $n ]]' "summary.json lacks parameters/nnz"
+up0=$(sed -n 2p "$tmp/r3/metrics.csv" | cut -d, -f6) down0=$(sed -n 2p "$tmp/r3/metrics.csv" | cut -d, -f7)
+check '[[ $up0 == $((10 * n * 4)) && $down0 == $((2 * ((n + 7) / 8))) ]]' \
+  "round 0 bytes $up0/$down0, expected $((10 * n * 4))/$((2 * ((n + 7) / 8)))"
+for r in 3 4 5; do
+  row=$(sed -n ${r}p "$tmp/r3/metrics.csv")
+  check '[[ $(cut -d, -f6 <<<"$row") == $((5 * nnz * 4)) && $(cut -d, -f7 <<<"$row") == $((5 * nnz * 4)) ]]' \
+    "round $((r - 2)) bytes: $row (expected 5 clients x $nnz floats each way)"
+done
+dens=$(sed -n 3p "$tmp/r3/metrics.csv" | cut -d, -f5)
+check 'awk -v d="$dens" -v a="$nnz" -v b="$n" "BEGIN { exit !(d == a / b) }"' "density $dens != nnz/n"
+check 'awk -F, "NR == 5 && \$2 > 0.3 { good = 1 } END { exit !good }" "$tmp/r3/metrics.csv"' \
+  "SSFL did not learn: $(cut -d, -f1-2 "$tmp/r3/metrics.csv" | tr '\n' ' ')"
+
+# --- FedAvg with one client and full participation is plain SGD, bit for bit ---
+common=(--set train.momentum=0 --set train.weight_decay=0.001 --set train.clip=2
+        --set train.lr_decay=0.9 --set run.rounds=3)
+"$bin" train "$smoke" "${common[@]}" --out "$tmp/c1" 2>/dev/null
+mpirun -np 2 "$bin" train "$smoke" "${common[@]}" --set train.algorithm=fedavg \
+  --set data.clients=1 --set train.sample_fraction=1 --out "$tmp/f1" 2>/dev/null
+check 'cmp -s <(cut -d, -f1-5,12 "$tmp/c1/metrics.csv") <(cut -d, -f1-5,12 "$tmp/f1/metrics.csv" | sed 2d)' \
+  "fedavg of one client differs from centralized SGD"
+
+# --- every method runs and keeps exactly round(density x prunable) (global) ---
+for m in random erk magnitude grasp synflow; do
+  run 3 --set sparsity.method=$m --set sparsity.density=0.2 --set sparsity.synflow_iters=10 \
+    --set run.rounds=1 --out "$tmp/m$m" 2>"$tmp/m$m.err"
+  rc=$?
+  check '[[ $rc == 0 ]]' "method $m failed: $(tail -2 "$tmp/m$m.err")"
+  kept=$(awk -F, '$1 ~ /weight/ { k += $3; t += $2 } END { print k "/" t }' "$tmp/m$m/mask.csv")
+  check '[[ $kept == 53240/266200 ]]' "method $m kept $kept prunable weights, expected 53240/266200"
+done
+check '! cmp -s "$tmp/mrandom/mask.csv" "$tmp/merk/mask.csv"' "erk and random gave the same layer densities"
+
+# --- errors (rc is taken at once: a $(...) in a message would reset $?) ---
+# one line on stderr, a config exit code, no traceback from other ranks ---
+mpirun -np 1 "$bin" train "$smoke" "${fed[@]}" --out "$tmp/e1" 2>"$tmp/e1.err"
+rc=$?
+check '[[ $rc != 0 ]] && grep -q "needs at least 2 MPI ranks" "$tmp/e1.err"' "1 rank: $(cat "$tmp/e1.err")"
+run 5 --set data.clients=3 --out "$tmp/e2" 2>"$tmp/e2.err"
+rc=$?
+check '[[ $rc != 0 ]] && [[ $(grep -c "salient train:" "$tmp/e2.err") == 1 ]] && grep -q "run at most 4 ranks" "$tmp/e2.err"' \
+  "5 ranks for 3 clients: $(cat "$tmp/e2.err")"
+mpirun -np 2 "$bin" train "$smoke" --out "$tmp/e3" 2>"$tmp/e3.err"
+rc=$?
+check '[[ $rc != 0 ]] && grep -q "centralized runs on one rank" "$tmp/e3.err"' "centralized on 2 ranks: $(cat "$tmp/e3.err")"
+"$bin" train "$smoke" --set sparsity.method=snip --set sparsity.density=0.5 --out "$tmp/e4" 2>"$tmp/e4.err"
+rc=$?
+check '[[ $rc == 2 ]] && grep -q "needs \[train\] algorithm = fedavg" "$tmp/e4.err" && [[ ! -e $tmp/e4 ]]' \
+  "snip with centralized: $(cat "$tmp/e4.err")"
+run 3 --set train.lr=90 --set train.momentum=0.99 --out "$tmp/e5" 2>"$tmp/e5.err"
+rc=$?
+check '[[ $rc != 0 ]] && [[ $(grep -c "salient train:" "$tmp/e5.err") == 1 ]] && grep -q "not finite" "$tmp/e5.err"' \
+  "divergence: $(tail -3 "$tmp/e5.err")"
+check '! ls "$tmp/e5" | grep -q tmp' "a diverged run left temporary files"
+
+echo "cli_fedavg: $pass passed, $fail failed"
+[[ $fail == 0 ]]
