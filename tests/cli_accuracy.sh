@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# cli_accuracy.sh - the default job's accuracy sanity: LeNet-5, 3 epochs of Fashion-MNIST,
-# batch 64, lr 0.05, momentum 0.9 must reach >= 0.85 test accuracy (PyTorch 1.13: 0.857-0.860).
+# cli_accuracy.sh - accuracy sanity of the shipped jobs on Fashion-MNIST:
+#  - lenet5-fmnist.ini (centralized LeNet-5, 3 epochs, batch 64, lr 0.05, momentum 0.9) must
+#    reach >= 0.85 test accuracy (PyTorch 1.13: 0.857-0.860);
+#  - ssfl-fmnist.ini, the README's default job (SSFL at density 0.1 on 4 ranks, 100 rounds),
+#    must average >= 0.80 over its last 5 evaluations (measured 0.819, dense FedAvg 0.852).
 # Skipped (exit 0 with a message) when dataset-fashion-mnist is not installed.
 set -u
 bin=$1 src=$2
@@ -19,5 +22,16 @@ echo "lenet5 fashion-mnist 3 epochs: final_test_acc $acc over $rows rounds"
 pass=0 fail=0
 if awk -v a="$acc" 'BEGIN{exit !(a >= 0.85)}'; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: accuracy $acc < 0.85"; fi
 if [[ $rows == 3 ]]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $rows rounds, want 3"; fi
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
+mpirun -np 4 "$bin" train "$src/jobs/configs/ssfl-fmnist.ini" --out "$tmp/ssfl" 2>"$tmp/ssfl.err" || {
+  tail -5 "$tmp/ssfl.err"; echo "cli_accuracy: $pass passed, $((fail + 1)) failed"; exit 1; }
+last5=$(awk -F, 'NR > 1 && $2 != "" {a[++k] = $2} END {print (a[k] + a[k-1] + a[k-2] + a[k-3] + a[k-4]) / 5}' "$tmp/ssfl/metrics.csv")
+dens=$(awk -F, 'NR == 3 {print $5}' "$tmp/ssfl/metrics.csv")
+echo "ssfl-fmnist (snip, density 0.1, 4 ranks, 100 rounds): mean of last 5 evaluations $last5, density $dens"
+if awk -v a="$last5" 'BEGIN{exit !(a >= 0.80)}'; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: SSFL accuracy $last5 < 0.80"; fi
+# density counts the dense biases too: a little above 0.1 of all parameters
+if awk -v d="$dens" 'BEGIN{exit !(d > 0.1 && d < 0.11)}'; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: density $dens"; fi
 echo "cli_accuracy: $pass passed, $fail failed"
 [[ $fail == 0 ]]

@@ -98,5 +98,11 @@ check '[[ $rc != 0 ]] && [[ $(grep -c "salient train:" "$tmp/e5.err") == 1 ]] &&
   "divergence: $(tail -3 "$tmp/e5.err")"
 check '! ls "$tmp/e5" | grep -q tmp' "a diverged run left temporary files"
 
+# a bad key under mpirun: every rank parses it, one line reports it
+run 3 --set train.lr=fast --out "$tmp/e6" 2>"$tmp/e6.err"
+rc=$?
+check '[[ $rc != 0 ]] && [[ $(grep -c "salient train:" "$tmp/e6.err") == 1 ]] && [[ ! -e $tmp/e6 ]]' \
+  "bad key on 3 ranks: $(cat "$tmp/e6.err")"
+
 echo "cli_fedavg: $pass passed, $fail failed"
 [[ $fail == 0 ]]

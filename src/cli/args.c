@@ -1,24 +1,43 @@
 /* args.c - parsing CONFIG.ini and the --set/--out options shared by the subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 void sal_cli_print_usage(FILE *f) {
-    fprintf(f,
-            "usage: salient <command> [options]\n\n"
-            "commands:\n"
-            "  train CONFIG.ini [--set section.key=value]... [--out DIR]\n"
-            "        train a model; writes DIR/config.ini, DIR/metrics.csv, DIR/summary.json\n"
-            "        (DIR: --out, else [run] out, else runs/<config name>)\n"
-            "  data CONFIG.ini [--set section.key=value]...\n"
-            "        print the data set and its split across [data] clients\n"
-            "  help | --help        this text and every config key\n"
-            "  --version            print the version\n\n"
-            "environment: OPENBLAS_NUM_THREADS is overridden by [run] threads.\n"
-            "docs/user-guide.md has the details; the config keys are:\n\n");
+    fprintf(f, "usage: salient <command> [options]\n\n"
+               "commands:\n"
+               "  train CONFIG.ini [--set section.key=value]... [--out DIR]\n"
+               "        train a model; writes DIR/config.ini, DIR/metrics.csv, DIR/summary.json\n"
+               "        (DIR: --out, else [run] out, else runs/<config name>); algorithm=fedavg\n"
+               "        runs under mpirun -np P (P >= 2: rank 0 serves, ranks 1.. host clients)\n"
+               "  data CONFIG.ini [--set section.key=value]...\n"
+               "        print the data set and its split across [data] clients\n"
+               "  help | --help        this text and every config key\n"
+               "  --version            print the version\n\n"
+               "environment: OPENBLAS_NUM_THREADS is overridden by [run] threads.\n"
+               "docs/user-guide.md has the details; the config keys are:\n\n");
     sal_config_print_help(f);
 }
+
+/* Under mpirun every rank parses the same argv and config, before MPI is initialised: only the
+ * first rank reports, so a bad key gives one line, not one per rank. The launcher's environment
+ * tells the rank (Open MPI, then PMI/Slurm); run without a launcher we are rank 0. */
+static FILE *err_stream(void) {
+    static const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return strcmp(v, "0") ? NULL : stderr;
+    }
+    return stderr;
+}
+
+#define REPORT(...)                                                                                \
+    do {                                                                                           \
+        FILE *f_ = err_stream();                                                                   \
+        if (f_) fprintf(f_, __VA_ARGS__);                                                          \
+    } while (0)
 
 int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cli_args *args) {
     memset(args, 0, sizeof *args);
@@ -33,36 +52,36 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--out")) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "salient %s: %s needs a value (e.g. --set train.lr=0.1, --out runs/x)\n",
-                        cmd, argv[i]);
+                REPORT("salient %s: %s needs a value (e.g. --set train.lr=0.1, --out runs/x)\n",
+                       cmd, argv[i]);
                 return 2;
             }
             if (!strcmp(argv[i], "--out")) args->out = argv[i + 1];
             i++;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "salient %s: unknown option '%s' (see salient %s --help)\n", cmd,
-                    argv[i], cmd);
+            REPORT("salient %s: unknown option '%s' (see salient %s --help)\n", cmd, argv[i], cmd);
             return 2;
         } else if (!args->config_path) {
             args->config_path = argv[i];
         } else {
-            fprintf(stderr, "salient %s: unexpected argument '%s' (one CONFIG.ini only)\n", cmd,
-                    argv[i]);
+            REPORT("salient %s: unexpected argument '%s' (one CONFIG.ini only)\n", cmd, argv[i]);
             return 2;
         }
     }
     if (!args->config_path) {
-        fprintf(stderr, "salient %s: missing CONFIG.ini (e.g. salient %s jobs/configs/lenet5-fmnist.ini)\n",
-                cmd, cmd);
+        REPORT("salient %s: missing CONFIG.ini (e.g. salient %s jobs/configs/lenet5-fmnist.ini)\n",
+               cmd, cmd);
         return 2;
     }
     sal_status st = sal_config_load(cfg, args->config_path, &err);
     for (int i = 0; !st && i < argc; i++)
-        if (!strcmp(argv[i], "--set")) st = sal_config_set(cfg, argv[++i], &err);
-        else if (!strcmp(argv[i], "--out")) i++;
+        if (!strcmp(argv[i], "--set"))
+            st = sal_config_set(cfg, argv[++i], &err);
+        else if (!strcmp(argv[i], "--out"))
+            i++;
     if (!st) st = sal_config_validate(cfg, &err);
     if (st) {
-        fprintf(stderr, "salient %s: %s\n", cmd, err.msg);
+        REPORT("salient %s: %s\n", cmd, err.msg);
         return sal_status_exit_code(st);
     }
     return 0;

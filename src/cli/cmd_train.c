@@ -30,10 +30,11 @@ int sal_cmd_train(int argc, char **argv) {
     int rc = sal_cli_load(argc, argv, "train", &cfg, &args);
     if (rc) return rc;
     if (args.help) {
-        printf("usage: salient train CONFIG.ini [--set section.key=value]... [--out DIR]\n\n"
+        printf("usage: salient train CONFIG.ini [--set section.key=value]... [--out DIR]\n"
+               "       mpirun -np P salient train CONFIG.ini ...   (algorithm = fedavg, P >= 2)\n\n"
                "Trains as the config says and writes DIR/config.ini (every key resolved),\n"
-               "DIR/metrics.csv (one row per round) and DIR/summary.json; a progress line per\n"
-               "round goes to stderr. Keys:\n\n");
+               "DIR/metrics.csv (one row per round), DIR/summary.json and, for fedavg,\n"
+               "DIR/mask.csv; rank 0 prints a progress line per round to stderr. Keys:\n\n");
         sal_config_print_help(stdout);
         return 0;
     }
