@@ -1,5 +1,5 @@
-/* mpi_fedavg.c - run under mpirun (3 ranks): the SSFL mask exchange of round 0 against a mask
- * computed here independently on rank 0 (every client's SNIP scores summed in double with the
+/* mpi_fedavg.c - run under mpirun (test-ranks: 3 4). The SSFL mask exchange of round 0 against a
+ * mask computed here independently on rank 0 (every client's SNIP scores summed in double with the
  * FedAvg or mean weights, then top-k), for weighted and mean aggregation, source = server and
  * layerwise scope; the mask is the same on every rank and pruned weights are zero; round-0
  * bytes are what the protocol says. Also the client sample: size, order, range, seed. */
