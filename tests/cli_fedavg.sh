@@ -43,6 +43,10 @@ check '! grep -q "^0,.*,0\.1,\|^1,,," "$tmp/r3/metrics.csv"' "malformed rows"
 # --- bytes: round 0 = every client's scores up + the bit mask down; then 2 x m x nnz x 4 ---
 n=$(json "$tmp/r3" parameters) nnz=$(json "$tmp/r3" nnz)
 check '[[ -n $n && -n $nnz && $nnz -lt $n ]]' "summary.json lacks parameters/nnz"
+check '[[ $(json "$tmp/r3" rounds) == 3 ]]' "summary.json rounds $(json "$tmp/r3" rounds), want 3 (round 0 is not a round)"
+l5=$(awk -F, 'NR > 2 && $2 != "" {s += $2; k++} NR == 2 {s0 = $2} END {printf "%.17g", (s + s0) / (k + 1)}' "$tmp/r3/metrics.csv")
+check 'awk -v a="$(json "$tmp/r3" last5_test_acc)" -v b="$l5" "BEGIN { exit !(a - b < 1e-12 && b - a < 1e-12) }"' \
+  "last5_test_acc $(json "$tmp/r3" last5_test_acc) != mean of the 4 evaluations $l5"
 up0=$(sed -n 2p "$tmp/r3/metrics.csv" | cut -d, -f6) down0=$(sed -n 2p "$tmp/r3/metrics.csv" | cut -d, -f7)
 check '[[ $up0 == $((10 * n * 4)) && $down0 == $((2 * ((n + 7) / 8))) ]]' \
   "round 0 bytes $up0/$down0, expected $((10 * n * 4))/$((2 * ((n + 7) / 8)))"

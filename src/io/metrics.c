@@ -74,12 +74,20 @@ static int fill_summary(FILE *f, const void *ctx) {
             if (r->test_acc > best) best = r->test_acc, best_round = r->round;
         }
     }
+    /* The mean of the last (up to) 5 evaluations: one evaluation of a non-IID federated run
+     * swings by about a point from the next, so comparisons use this. */
+    double last5 = 0;
+    int k = 0;
+    for (int i = m->n - 1; i >= 0 && k < 5; i--)
+        if (m->rows[i].evaluated) last5 += m->rows[i].test_acc, k++;
+    last5 = k ? last5 / k : -1;
     const sal_round *last = m->n ? &m->rows[m->n - 1] : NULL;
     fprintf(f, "{\n  %s,\n", s->identity);
-    fprintf(f, "  \"rounds\": %d,\n", m->n);
+    fprintf(f, "  \"rounds\": %d,\n", last ? last->round : 0); /* fedavg also has a round 0 */
     fprintf(f, "  \"final_test_acc\": %.17g,\n  \"final_test_loss\": %.17g,\n", final_acc,
             final_loss);
     fprintf(f, "  \"best_test_acc\": %.17g,\n  \"best_round\": %d,\n", best, best_round);
+    fprintf(f, "  \"last5_test_acc\": %.17g,\n", last5);
     fprintf(f, "  \"final_train_loss\": %.17g,\n", last ? last->train_loss : -1.0);
     fprintf(f, "  \"density\": %.17g,\n", last ? last->density : 1.0);
     fprintf(f, "  \"bytes_up\": %" PRIu64 ",\n  \"bytes_down\": %" PRIu64 ",\n", up, down);
