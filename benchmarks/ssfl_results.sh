@@ -6,6 +6,8 @@
 # into docs/results.md between the ssfl-table markers and prints it.
 # usage: benchmarks/ssfl_results.sh [build=build] [runs=runs/ssfl-results] [ranks=4] [rounds=100]
 #        env ARCHS="lenet5 mlp" DENSITIES="0.5 0.2 0.1 0.05" METHODS="..." EXTRA="--set k=v ..."
+#            PAR=N runs N jobs at once (each takes `ranks` processes; ranks are not bound to
+#            cores, so that concurrent jobs do not pile onto the same ones)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build} runs=${2:-runs/ssfl-results} ranks=${3:-4} rounds=${4:-100}
@@ -13,6 +15,8 @@ archs=${ARCHS:-lenet5 mlp}
 densities=${DENSITIES:-0.5 0.2 0.1 0.05}
 methods=${METHODS:-snip-clients snip-server grasp-clients synflow magnitude erk random}
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1 OMPI_MCA_rmaps_base_oversubscribe=1
+export OMPI_MCA_hwloc_base_binding_policy=none
+par=${PAR:-1}
 [[ $(id -u) == 0 ]] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 [[ -x $build/bin/salient ]] || { echo "build first: cmake --build $build" >&2; exit 2; }
 config=jobs/configs/ssfl-fmnist.ini
@@ -40,16 +44,24 @@ run_one() { # arch method density
     { echo "failed: $1 $2 $3 (see $dir.log)" >&2; return 1; }
 }
 
+# at most $par runs at a time; a failed run is reported and the others go on
+spawn() {
+  if ((par <= 1)); then run_one "$@" || true; return; fi
+  while (($(jobs -rp | wc -l) >= par)); do wait -n || true; done
+  run_one "$@" &
+}
 mkdir -p "$runs"
 for arch in $archs; do
-  run_one "$arch" dense 1
-  for d in $densities; do for m in $methods; do run_one "$arch" "$m" "$d"; done; done
+  spawn "$arch" dense 1
+  for d in $densities; do for m in $methods; do spawn "$arch" "$m" "$d"; done; done
 done
+wait
 
 # One table row per run. acc = mean test accuracy of the last 5 evaluated rounds; final and best
 # from summary.json; MB/round from round 1; round-0 MB (scores up + mask down); total MB.
 row() { # arch method density
   local dir="$runs/$1-$2-$3"
+  [[ -s $dir/summary.json ]] || { echo "| $1 | $2 | $3 | (failed: see $dir.log) |||||| "; return; }
   awk -F, -v arch="$1" -v m="$2" -v d="$3" '
     NR == 1 { next }
     $2 != "" { acc[++k] = $2; best = $2 > best ? $2 : best; fin = $2 }
