@@ -11,13 +11,14 @@
 static void test_masked_roundtrip(void) {
     sal_rng r;
     sal_rng_seed(&r, 7, SAL_STREAM_MASK, 99);
-    for (size_t n = 1; n < 300; n += 37) {
+    for (size_t n = 1; n < 5000; n = n < 300 ? n + 37 : n * 3 + 1) {
         float *dense = malloc(sizeof(float) * n), *mask = malloc(sizeof(float) * n);
         float *packed = malloc(sizeof(float) * n), *back = malloc(sizeof(float) * n);
         size_t nnz = 0;
         for (size_t i = 0; i < n; i++) {
             dense[i] = (float)(sal_rng_normal(&r) + 0.5); /* nonzero almost surely */
-            mask[i] = sal_rng_uniform(&r) < 0.3 ? 1.0f : 0.0f;
+            /* random masks of several densities, and a -0.0f that must count as pruned */
+            mask[i] = sal_rng_uniform(&r) < (n % 3 ? 0.3 : 0.9) ? 1.0f : (i % 7 ? 0.0f : -0.0f);
             nnz += mask[i] != 0.0f;
         }
         CHECK(sal_pack_masked(dense, mask, n, packed) == nnz);

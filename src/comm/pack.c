@@ -5,16 +5,46 @@
 
 #include <string.h>
 
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+/* With AVX-512, 16 entries at a time: compare the mask with 0, compress the kept lanes into a
+ * register and store only the first popcount lanes (or load that many and expand). A branch per
+ * entry mispredicts on random masks and ran at 5-15 GB/s; the compress forms in registers avoid
+ * both the branch and the memory-destination vcompress, which is microcoded on Zen 4. Masked
+ * loads and stores never touch memory outside [0, nnz). */
+
 size_t sal_pack_masked(const float *w, const float *mask, size_t n, float *out) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t k = 0, i = 0;
+#ifdef __AVX512F__
+    const __m512 zero = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+        __mmask16 keep = _mm512_cmp_ps_mask(_mm512_loadu_ps(mask + i), zero, _CMP_NEQ_UQ);
+        unsigned cnt = (unsigned)__builtin_popcount(keep);
+        __m512 v = _mm512_maskz_compress_ps(keep, _mm512_loadu_ps(w + i));
+        _mm512_mask_storeu_ps(out + k, (__mmask16)((1u << cnt) - 1u), v);
+        k += cnt;
+    }
+#endif
+    for (; i < n; i++)
         if (mask[i] != 0.0f) out[k++] = w[i];
     return k;
 }
 
 size_t sal_unpack_masked(const float *packed, const float *mask, size_t n, float *w) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) w[i] = mask[i] != 0.0f ? packed[k++] : 0.0f;
+    size_t k = 0, i = 0;
+#ifdef __AVX512F__
+    const __m512 zero = _mm512_setzero_ps();
+    for (; i + 16 <= n; i += 16) {
+        __mmask16 keep = _mm512_cmp_ps_mask(_mm512_loadu_ps(mask + i), zero, _CMP_NEQ_UQ);
+        unsigned cnt = (unsigned)__builtin_popcount(keep);
+        __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << cnt) - 1u), packed + k);
+        _mm512_storeu_ps(w + i, _mm512_maskz_expand_ps(keep, v));
+        k += cnt;
+    }
+#endif
+    for (; i < n; i++) w[i] = mask[i] != 0.0f ? packed[k++] : 0.0f;
     return k;
 }
 
