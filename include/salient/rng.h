@@ -17,7 +17,8 @@ enum {
     SAL_STREAM_SHUFFLE = 3,   /* minibatch order; id = client (and epoch folded in by caller) */
     SAL_STREAM_SYNTH = 4,     /* synthetic data set */
     SAL_STREAM_SAMPLE = 5,    /* client sampling per round */
-    SAL_STREAM_MASK = 6       /* random masks */
+    SAL_STREAM_MASK = 6,      /* masks: id 0 random pruning, 1 + c client c's saliency batch */
+    SAL_STREAM_GRAPH = 7      /* random graphs (topo.h); id = graph kind */
 };
 
 /* Seed r from (seed, purpose, id) through splitmix64; the same triple gives the same stream. */

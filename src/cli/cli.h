@@ -19,5 +19,8 @@ void sal_cli_print_usage(FILE *f);
 
 int sal_cmd_train(int argc, char **argv);
 int sal_cmd_data(int argc, char **argv);
+int sal_cmd_topo(int argc, char **argv);  /* cmd_topo.c: graph properties, spectral gap */
+int sal_cmd_bench(int argc, char **argv); /* cmd_bench.c: collective micro-benchmarks */
+int sal_bench_gossip(int argc, char **argv); /* cmd_bench_gossip.c: one gossip step */
 
 #endif

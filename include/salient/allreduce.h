@@ -1,0 +1,142 @@
+/* allreduce.h - sum-allreduce collectives over an MPI communicator for sparse training: dense,
+ * masked (one mask shared by all ranks), and sparse (a different (index, value) set per rank). */
+#ifndef SALIENT_ALLREDUCE_H
+#define SALIENT_ALLREDUCE_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "salient/comm.h"
+#include "salient/status.h"
+
+/* A collectives context: a private duplicate of the communicator (our messages never match the
+ * caller's), the options, the byte accounting, and grow-only scratch buffers that are reused
+ * from call to call (fresh pages are first touched at ~0.6 GB/s on our machines, so a collective
+ * that mallocs per call measures the kernel, not the network). Not thread-safe. */
+typedef struct sal_coll sal_coll;
+
+/* The alpha-beta cost model, plus local work, of `auto` (src/comm/costmodel.c states the formulas).
+ */
+typedef struct sal_cost_params {
+    double alpha; /* seconds per message (latency) */
+    double beta;  /* seconds per payload byte through MPI (1 / bandwidth) */
+    double gamma; /* seconds per element of irregular local work (merge step, scatter-add) */
+    double delta; /* seconds per element of streaming local work (zeroing, adding two vectors) */
+} sal_cost_params;
+
+typedef struct sal_coll_opts {
+    sal_cost_params cost;
+    /* Recursive doubling turns a set dense once it holds >= dense_switch x n entries; in
+     * (0, 0.5]. 0.5 is where 8-byte pairs cost as many bytes as 4-byte dense floats. */
+    double dense_switch;
+    /* Sparse collectives check the input contract (below) and agree on the outcome, so that a
+     * bad set on one rank is an error on every rank, not a hang. For allgather and auto the
+     * agreement rides on the count exchange (free); recdbl pays one 4-byte MPI_Allreduce. */
+    int check_inputs;
+} sal_coll_opts;
+
+/* Defaults: alpha 2e-6 s, beta 2e-10 s/B (5 GB/s), gamma 2e-9 s, delta 2.5e-10 s, dense_switch
+ * 0.5, checks on. */
+void sal_coll_opts_default(sal_coll_opts *o);
+
+/* Collective over comm (it duplicates comm). opts NULL means defaults. *out is owned by the
+ * caller and freed with sal_coll_free (also collective; before MPI_Finalize; accepts NULL). */
+sal_status sal_coll_create(MPI_Comm comm, const sal_coll_opts *opts, sal_coll **out, sal_err *err);
+void sal_coll_free(sal_coll *c);
+
+/* Byte accounting (comm.h): the last call's counts and the running total of every call made
+ * through c. bytes_sent = payload this rank handed to MPI for sending; for MPI's own collectives
+ * (dense, masked) that is the buffer handed to MPI_Allreduce (n or nnz x 4 bytes; how MPI moves
+ * it internally is MPI's business), for our point-to-point algorithms the sum of our messages.
+ * On a one-rank communicator nothing goes through MPI and every count is 0. */
+const sal_comm_stats *sal_coll_last(const sal_coll *c);
+const sal_comm_stats *sal_coll_total(const sal_coll *c);
+
+/* ---- dense and masked ---------------------------------------------------------------------
+ * Every rank calls with the same n (and the same mask or index list). in == out is allowed.
+ * n <= INT_MAX (MPI counts are int). */
+
+/* out (n) = sum over ranks of in (n). MPI_Allreduce; the summation order is MPI's. */
+sal_status sal_allreduce_dense(sal_coll *c, const float *in, float *out, size_t n, sal_err *err);
+
+/* SSFL's exchange: out[i] = sum over ranks of in[i] where mask[i] != 0, exactly 0 elsewhere. The
+ * nnz masked values are packed (pack.h) and reduced as one contiguous buffer: nnz x 4 bytes, no
+ * indices, since every rank holds the mask. */
+sal_status sal_allreduce_masked(sal_coll *c, const float *in, float *out, const float *mask,
+                                size_t n, sal_err *err);
+
+/* The mask's nonzero positions, ascending, into idx (room for n); returns nnz. Compute once per
+ * mask: sal_allreduce_masked_idx then gathers and scatters nnz entries instead of scanning n. */
+size_t sal_mask_indices(const float *mask, size_t n, uint32_t *idx);
+
+/* As sal_allreduce_masked, given the mask as its index list idx (nnz, ascending, distinct):
+ * out[idx[j]] = sum over ranks of in[idx[j]]. Entries of out outside idx are NOT written: with a
+ * fixed mask they already hold 0 and stay 0 (the optimizer keeps pruned weights at zero), and
+ * rewriting them would be the O(n) pass this variant exists to avoid. */
+sal_status sal_allreduce_masked_idx(sal_coll *c, const float *in, float *out, const uint32_t *idx,
+                                    size_t nnz, sal_err *err);
+
+/* ---- sparse -------------------------------------------------------------------------------
+ * Input contract, per rank: k entries idx (k) / val (k); indices distinct, ascending, < n;
+ * k may differ per rank and be 0; n is the same on every rank, n <= INT_MAX. An index may hold
+ * the value 0 (it still counts as an entry). The sum is the same as MPI_Allreduce of each rank's
+ * dense equivalent (0 where a rank has no entry). Top-k output (topk_ef.h) meets the contract. */
+
+typedef enum sal_sparse_algo {
+    SAL_AR_AUTO = 0,  /* pick by the cost model (below), the same choice on every rank */
+    SAL_AR_ALLGATHER, /* MPI_Allgather counts + MPI_Allgatherv pairs, merge locally */
+    SAL_AR_RECDBL,    /* recursive doubling, sparse -> dense switch (SparCML) */
+    SAL_AR_DENSE      /* scatter to a dense buffer, MPI_Allreduce on n floats */
+} sal_sparse_algo;
+
+const char *sal_sparse_algo_name(sal_sparse_algo a); /* "auto", "allgather", "recdbl", "dense" */
+
+/* The sum, identical on every rank. Points into the context's buffers: valid until the next
+ * call with the same context. Either sparse (dense == 0: nnz entries idx/val, ascending, the
+ * union of every rank's indices) or dense (dense == 1: values (n), 0 where no rank had an
+ * entry); which one depends on the algorithm and the density (see each algorithm). */
+typedef struct sal_sparse_result {
+    sal_sparse_algo algo; /* the algorithm that ran (auto resolves to one of the others) */
+    int dense;
+    size_t n;
+    size_t nnz;          /* sparse: entries; dense: n */
+    const uint32_t *idx; /* (nnz) sparse only */
+    const float *val;    /* (nnz) sparse; (n) dense */
+} sal_sparse_result;
+
+/* Sum-allreduce of the ranks' sparse sets with algorithm algo; see sal_sparse_algo and the
+ * summation orders below. Collective over the context's communicator.
+ *  allgather: sum per index in rank order (((v_0 + v_1) + v_2) ...) in float over the ranks that
+ *    hold the index: deterministic for a given set of inputs, whatever P's layout. Sparse result
+ *    if the ranks' entries total < dense_switch x n, else dense.
+ *  recdbl: a fixed binary tree per rank count (pairwise sums are commutative, so every rank gets
+ *    the same bits); differs from rank order in rounding only. Sparse until the merged set
+ *    reaches dense_switch x n, dense from then on.
+ *  dense: MPI_Allreduce's order. Always a dense result.
+ * Errors (the same status on every rank): SAL_EINVAL for a set that breaks the contract (with
+ * check_inputs; the failing rank's message names the entry), SAL_ENOMEM, SAL_EMPI. */
+sal_status sal_allreduce_sparse(sal_coll *c, sal_sparse_algo algo, const uint32_t *idx,
+                                const float *val, size_t k, size_t n, sal_sparse_result *res,
+                                sal_err *err);
+
+/* Write a result as n dense floats into out (n). */
+void sal_sparse_result_to_dense(const sal_sparse_result *r, float *out);
+
+/* Checks one rank's set against the contract (local, O(k)). */
+sal_status sal_sparse_check(const uint32_t *idx, size_t k, size_t n, sal_err *err);
+
+/* ---- cost model (costmodel.c) --------------------------------------------------------------
+ * Predicted seconds of each algorithm for P ranks, n floats, total entries K over the ranks,
+ * assuming the ranks' index sets are independent uniform draws (so a union of g sets of mean
+ * density d has n(1 - (1 - d)^g) entries; overlapping top-k sets only make it smaller). */
+typedef struct sal_cost_estimate {
+    double dense, allgather, recdbl;
+} sal_cost_estimate;
+
+void sal_cost_sparse(const sal_cost_params *p, double dense_switch, int P, size_t n, uint64_t K,
+                     sal_cost_estimate *est);
+/* The cheapest of the three (ties: allgather, recdbl, dense, in that order). */
+sal_sparse_algo sal_cost_pick(const sal_cost_estimate *est);
+
+#endif

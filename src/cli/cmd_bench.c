@@ -1,0 +1,322 @@
+/* cmd_bench.c - `salient bench allreduce|pack`: micro-benchmarks of the collectives (after the
+ * OSU micro-benchmarks: warm up, barrier, repeat, median of the slowest rank; baseline beside). */
+#include <errno.h>
+#include <limits.h>
+#include <mpi.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "salient/allreduce.h"
+#include "salient/pack.h"
+#include "salient/rng.h"
+
+static const char *usage =
+    "usage: mpirun -np P salient bench allreduce --n N --density D [--reps R] [--warmup W]\n"
+    "                                    [--seed S] [--alpha A] [--beta B] [--gamma G] [--delta "
+    "E]\n"
+    "       salient bench pack --n N [--density D] [--reps R] [--warmup W] [--seed S]\n"
+    "       mpirun -np P salient bench gossip --graph NAME --n N ...   (see bench gossip --help)\n\n"
+    "allreduce: sums n floats over the P ranks with each algorithm and prints the CSV\n"
+    "  algo,ranks,n,density,bytes,median_s\n"
+    "with one row per algorithm:\n"
+    "  dense       MPI_Allreduce of n floats\n"
+    "  masked      a mask shared by all ranks (density x n entries): pack, MPI_Allreduce, unpack\n"
+    "  masked_idx  the same given the mask as an index list (gather/scatter, no scan of n)\n"
+    "  allgather   per-rank sparse sets: MPI_Allgatherv of (index, value) pairs, merge\n"
+    "  recdbl      recursive doubling of sparse sets, dense once half full (SparCML)\n"
+    "  auto        the cheapest of allgather/recdbl/dense by the alpha-beta cost model\n"
+    "Each rank's sparse set holds round(density x n) distinct random indices drawn from stream\n"
+    "(seed, rank), so sets differ between ranks; values are standard normal.\n"
+    "bytes: payload bytes one rank handed to MPI for sending in one call, as the library counts\n"
+    "  them (sal_comm_stats.bytes_sent), the maximum over ranks. For dense and masked that is\n"
+    "  the buffer given to MPI_Allreduce (4n, 4 x nnz); how MPI moves it is MPI's business.\n"
+    "median_s: median over R timed calls of the slowest rank's time for one call (MPI_Wtime),\n"
+    "  each after MPI_Barrier; W untimed calls first warm every buffer.\n"
+    "rank 0 also prints to stderr auto's choice and the model's predictions, to refit\n"
+    "--alpha (s per message), --beta (s per byte), --gamma (s per merge step or scatter-add),\n"
+    "--delta (s per element of a vectorised pass); formulas in src/comm/costmodel.c.\n\n"
+    "pack: local packing speed, no communication: CSV op,n,density,bytes,median_s,gb_per_s for\n"
+    "  memcpy of n floats, mask (sal_pack_masked + sal_unpack_masked) and index (gather +\n"
+    "  scatter through the index list); bytes = bytes read + written by one call.\n\n"
+    "defaults: --reps 10 --warmup 3 --seed 1 (pack: --density 0.1); errors exit 2.\n";
+
+typedef struct opts {
+    const char *what;
+    long long n;
+    double density, alpha, beta, gamma, delta;
+    long long reps, warmup;
+    unsigned long long seed;
+    int have_n, have_density;
+} opts;
+
+/* Under mpirun only the first rank speaks, so a bad flag gives one line, not P (args.c does the
+ * same before MPI exists). */
+static int first_rank(void) {
+    static const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return !strcmp(v, "0");
+    }
+    return 1;
+}
+
+/* Prints "salient bench: <message> (see salient bench --help)" once; returns exit code 2. */
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad(const char *fmt, ...) {
+    if (first_rank()) {
+        char msg[400];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "salient bench: %s (see salient bench --help)\n", msg);
+    }
+    return 2;
+}
+
+static int parse_int(const char *flag, const char *s, long long lo, long long hi, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        return bad("%s '%s' must be an integer in [%lld, %lld]", flag, s, lo, hi);
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_real(const char *flag, const char *s, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        return bad("%s '%s' must be a number in [%g, %g]", flag, s, lo, hi);
+    }
+    *out = v;
+    return 0;
+}
+
+/* 0 ok, 1 help printed, 2 error printed. */
+static int parse(int argc, char **argv, opts *o) {
+    sal_coll_opts d;
+    sal_coll_opts_default(&d);
+    *o = (opts){.reps = 10,
+                .warmup = 3,
+                .seed = 1,
+                .density = 0.1,
+                .alpha = d.cost.alpha,
+                .beta = d.cost.beta,
+                .gamma = d.cost.gamma,
+                .delta = d.cost.delta};
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            if (first_rank()) fputs(usage, stdout);
+            return 1;
+        }
+    if (argc < 1) return bad("missing what to measure: allreduce or pack");
+    o->what = argv[0];
+    if (strcmp(o->what, "allreduce") && strcmp(o->what, "pack"))
+        return bad("unknown benchmark '%s'; expected allreduce or pack", o->what);
+    for (int i = 1; i < argc; i += 2) {
+        const char *f = argv[i];
+        if (i + 1 >= argc) return bad("%s needs a value", f);
+        const char *v = argv[i + 1];
+        long long x = 0;
+        int rc;
+        if (!strcmp(f, "--n")) {
+            rc = parse_int(f, v, 1, INT_MAX, &o->n), o->have_n = 1;
+        } else if (!strcmp(f, "--density")) {
+            rc = parse_real(f, v, 0, 1, &o->density), o->have_density = 1;
+        } else if (!strcmp(f, "--reps")) {
+            rc = parse_int(f, v, 1, 1000000, &o->reps);
+        } else if (!strcmp(f, "--warmup")) {
+            rc = parse_int(f, v, 0, 1000000, &o->warmup);
+        } else if (!strcmp(f, "--seed")) {
+            rc = parse_int(f, v, 0, LLONG_MAX, &x), o->seed = (unsigned long long)x;
+        } else if (!strcmp(f, "--alpha")) {
+            rc = parse_real(f, v, 0, 1, &o->alpha);
+        } else if (!strcmp(f, "--beta")) {
+            rc = parse_real(f, v, 0, 1, &o->beta);
+        } else if (!strcmp(f, "--gamma")) {
+            rc = parse_real(f, v, 0, 1, &o->gamma);
+        } else if (!strcmp(f, "--delta")) {
+            rc = parse_real(f, v, 0, 1, &o->delta);
+        } else {
+            return bad("unknown option '%s' for bench %s", f, o->what);
+        }
+        if (rc) return rc;
+    }
+    if (!o->have_n) return bad("bench %s needs --n N", o->what);
+    if (!strcmp(o->what, "allreduce") && !o->have_density)
+        return bad("bench %s needs --density D", o->what);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *t, long long m) {
+    qsort(t, (size_t)m, sizeof *t, cmp_double);
+    return m % 2 ? t[m / 2] : 0.5 * (t[m / 2 - 1] + t[m / 2]);
+}
+
+/* k distinct ascending indices below n, by selection sampling (Knuth's Algorithm S). */
+static void draw_indices(sal_rng *r, size_t n, size_t k, uint32_t *idx) {
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < k; i++)
+        if (sal_rng_below(r, n - i) < k - m) idx[m++] = (uint32_t)i;
+}
+
+typedef enum { DENSE, MASKED, MASKED_IDX, ALLGATHER, RECDBL, AUTO, NALGO } algo;
+static const char *algo_names[NALGO] = {"dense",     "masked", "masked_idx",
+                                        "allgather", "recdbl", "auto"};
+
+typedef struct bufs {
+    size_t n, k;
+    float *x, *y, *mask, *val;
+    uint32_t *maskidx, *idx;
+    sal_sparse_result res;
+} bufs;
+
+static sal_status run_once(sal_coll *c, algo a, bufs *b, sal_err *err) {
+    static const sal_sparse_algo sp[NALGO] = {
+        [ALLGATHER] = SAL_AR_ALLGATHER, [RECDBL] = SAL_AR_RECDBL, [AUTO] = SAL_AR_AUTO};
+    switch (a) {
+    case DENSE: return sal_allreduce_dense(c, b->x, b->y, b->n, err);
+    case MASKED: return sal_allreduce_masked(c, b->x, b->y, b->mask, b->n, err);
+    case MASKED_IDX: return sal_allreduce_masked_idx(c, b->x, b->y, b->maskidx, b->k, err);
+    default: return sal_allreduce_sparse(c, sp[a], b->idx, b->val, b->k, b->n, &b->res, err);
+    }
+}
+
+static int bench_allreduce(const opts *o, int rank, int P) {
+    const size_t n = (size_t)o->n, k = (size_t)((double)n * o->density + 0.5);
+    bufs b = {.n = n, .k = k};
+    b.x = malloc(n * sizeof(float)), b.y = malloc(n * sizeof(float));
+    b.mask = calloc(n, sizeof(float)), b.val = malloc((k + 1) * sizeof(float));
+    b.maskidx = malloc((k + 1) * sizeof(uint32_t)), b.idx = malloc((k + 1) * sizeof(uint32_t));
+    double *t = malloc((size_t)o->reps * sizeof(double));
+    sal_err err = {{0}};
+    sal_status st = SAL_OK;
+    if (!b.x || !b.y || !b.mask || !b.val || !b.maskidx || !b.idx || !t)
+        st = sal_fail(&err, SAL_ENOMEM, "out of memory for n = %zu", n);
+    sal_coll *c = NULL;
+    sal_coll_opts co;
+    sal_coll_opts_default(&co);
+    co.cost = (sal_cost_params){o->alpha, o->beta, o->gamma, o->delta};
+    if (!st) st = sal_coll_create(MPI_COMM_WORLD, &co, &c, &err);
+    int code = st, any;
+    MPI_Allreduce(&code, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (!any) {
+        /* Every buffer is written here, so no timed call pays for first touches of our data. */
+        sal_rng r;
+        sal_rng_seed(&r, o->seed, SAL_STREAM_SYNTH, 1 + (uint64_t)rank);
+        for (size_t i = 0; i < n; i++) b.x[i] = (float)sal_rng_normal(&r), b.y[i] = 0.0f;
+        draw_indices(&r, n, k, b.idx);
+        for (size_t j = 0; j < k; j++) b.val[j] = (float)sal_rng_normal(&r);
+        sal_rng_seed(&r, o->seed, SAL_STREAM_MASK, 0); /* the same mask on every rank */
+        draw_indices(&r, n, k, b.maskidx);
+        for (size_t j = 0; j < k; j++) b.mask[b.maskidx[j]] = 1.0f;
+        if (rank == 0) printf("algo,ranks,n,density,bytes,median_s\n");
+    }
+    for (int a = 0; a < NALGO && !any; a++) {
+        for (long long w = 0; w < o->warmup && !st; w++) st = run_once(c, (algo)a, &b, &err);
+        for (long long rep = 0; rep < o->reps && !st; rep++) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            double t0 = MPI_Wtime();
+            st = run_once(c, (algo)a, &b, &err);
+            double dt = MPI_Wtime() - t0;
+            MPI_Allreduce(&dt, &t[rep], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+        }
+        code = st;
+        MPI_Allreduce(&code, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        if (any) break;
+        unsigned long long mine = sal_coll_last(c)->bytes_sent, most = 0;
+        MPI_Reduce(&mine, &most, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
+        if (rank == 0) {
+            printf("%s,%d,%zu,%g,%llu,%.9g\n", algo_names[a], P, n, o->density, most,
+                   median(t, o->reps));
+            fflush(stdout);
+        }
+        if (a == AUTO && rank == 0) {
+            unsigned long long K = (unsigned long long)k * (unsigned long long)P;
+            sal_cost_estimate e;
+            sal_cost_sparse(&co.cost, co.dense_switch, P, n, K, &e);
+            fprintf(stderr,
+                    "salient bench: auto chose %s; model (s): dense %.3g allgather %.3g recdbl "
+                    "%.3g (alpha %g beta %g gamma %g delta %g)\n",
+                    sal_sparse_algo_name(b.res.algo), e.dense, e.allgather, e.recdbl, o->alpha,
+                    o->beta, o->gamma, o->delta);
+        }
+    }
+    /* Errors are agreed collectively (the collectives return the same status everywhere); the
+     * failing rank prints its own message, rank 0 the agreed one. */
+    if (st && err.msg[0]) fprintf(stderr, "salient bench: rank %d: %s\n", rank, err.msg);
+    sal_coll_free(c);
+    free(b.x), free(b.y), free(b.mask), free(b.val), free(b.maskidx), free(b.idx), free(t);
+    return any ? (st ? sal_status_exit_code(st) : 1) : 0;
+}
+
+static int bench_pack(const opts *o, int rank) {
+    const size_t n = (size_t)o->n, k = (size_t)((double)n * o->density + 0.5);
+    float *w = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
+    float *mask = calloc(n, sizeof(float)), *packed = malloc((k + 1) * sizeof(float));
+    uint32_t *idx = malloc((k + 1) * sizeof(uint32_t));
+    double *t = malloc((size_t)o->reps * sizeof(double));
+    if (!w || !y || !mask || !packed || !idx || !t) {
+        fprintf(stderr, "salient bench: out of memory for n = %zu\n", n);
+        return 1;
+    }
+    sal_rng r;
+    sal_rng_seed(&r, o->seed, SAL_STREAM_MASK, 0);
+    draw_indices(&r, n, k, idx);
+    for (size_t j = 0; j < k; j++) mask[idx[j]] = 1.0f, packed[j] = 0.0f;
+    for (size_t i = 0; i < n; i++) w[i] = (float)sal_rng_normal(&r), y[i] = 0.0f;
+    const char *ops[3] = {"memcpy", "mask", "index"};
+    /* bytes read + written: memcpy 4n + 4n; mask: pack reads w and mask (8n) and writes 4k,
+     * unpack reads mask and packed (4n + 4k) and writes 4n; index: 3 x 4k each way. */
+    const double bytes[3] = {8.0 * n, 16.0 * n + 8.0 * k, 24.0 * k};
+    if (rank == 0) printf("op,n,density,bytes,median_s,gb_per_s\n");
+    for (int op = 0; op < 3; op++) {
+        for (long long rep = -o->warmup; rep < o->reps; rep++) {
+            double t0 = MPI_Wtime();
+            if (op == 0) {
+                memcpy(y, w, n * sizeof(float));
+            } else if (op == 1) {
+                sal_pack_masked(w, mask, n, packed);
+                sal_unpack_masked(packed, mask, n, y);
+            } else {
+                for (size_t j = 0; j < k; j++) packed[j] = w[idx[j]];
+                for (size_t j = 0; j < k; j++) y[idx[j]] = packed[j];
+            }
+            if (rep >= 0) t[rep] = MPI_Wtime() - t0;
+        }
+        double med = median(t, o->reps);
+        if (rank == 0)
+            printf("%s,%zu,%g,%.0f,%.9g,%.3f\n", ops[op], n, o->density, bytes[op], med,
+                   med > 0 ? bytes[op] / med / 1e9 : 0.0);
+    }
+    volatile float sink = y[n / 2]; /* keep the copies observable */
+    (void)sink;
+    free(w), free(y), free(mask), free(packed), free(idx), free(t);
+    return 0;
+}
+
+int sal_cmd_bench(int argc, char **argv) {
+    if (argc > 0 && !strcmp(argv[0], "gossip")) return sal_bench_gossip(argc - 1, argv + 1);
+    opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc == 1 ? 0 : rc;
+    MPI_Init(NULL, NULL);
+    int rank, P;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &P);
+    rc = !strcmp(o.what, "pack") ? bench_pack(&o, rank) : bench_allreduce(&o, rank, P);
+    MPI_Finalize();
+    return rc;
+}
