@@ -24,6 +24,8 @@ static const char *all_keys[] = {
     "train.lr_schedule", "train.lr_step", "train.lr_gamma",
     "sparsity.method", "sparsity.density", "sparsity.scope", "sparsity.source",
     "sparsity.aggregate", "sparsity.saliency_batches", "sparsity.synflow_iters",
+    "comm.compress", "comm.topk_density", "topology.graph", "topology.degree", "topology.p",
+    "topology.weights", "train.sync_every",
 };
 #define NALL (sizeof all_keys / sizeof *all_keys)
 
@@ -123,7 +125,8 @@ static void test_enum_names(void) {
     CHECK(!strcmp(sal_config_enum_name("sparsity", "scope", SAL_SCOPE_GLOBAL), "global"));
     CHECK(!strcmp(sal_config_enum_name("sparsity", "scope", SAL_SCOPE_LAYERWISE), "layerwise"));
     /* No name: a value out of range, a non-enum key, an unknown key. */
-    CHECK(sal_config_enum_name("model", "arch", 3) == NULL);
+    CHECK(!strcmp(sal_config_enum_name("model", "arch", SAL_ARCH_LINEAR), "linear"));
+    CHECK(sal_config_enum_name("model", "arch", SAL_ARCH_LINEAR + 1) == NULL);
     CHECK(sal_config_enum_name("model", "arch", -1) == NULL);
     CHECK(sal_config_enum_name("train", "lr", 0) == NULL);
     CHECK(sal_config_enum_name("model", "nope", 0) == NULL);

@@ -101,7 +101,9 @@ static void check_model(const char *name, sal_arch arch, int c, int h, int w) {
             CHECK_MSG(worst(gname, sal_params_g(p, t), g->data, g->n, 1e-6, 1e-3) <= 1, "%s",
                       gname);
     }
-    if (find(recs, nrec, "after.fc1.weight")) {
+    char after0[80]; /* fixtures with SGD steps hold "after.NAME" for every tensor */
+    snprintf(after0, sizeof after0, "after.%s", p->t[0].name);
+    if (find(recs, nrec, after0)) {
         sal_sgd opt;
         CHECK(sal_sgd_init(&opt, p->n, 0.05f, 0.9f, 5e-4f) == 0);
         /* the first step reuses the gradient computed above */
@@ -159,10 +161,51 @@ static void check_init(void) {
     CHECK(sal_model_create(SAL_ARCH_LENET5, 1, 3, 3, 10, 1, &err) == NULL);
 }
 
+/* linear: flatten + fc is multinomial logistic regression; fc is the only parameterised
+ * layer, so its backward computes no input gradient and train FLOPs are 2 x (fwd + dW). */
+static void check_linear(void) {
+    sal_model *m = sal_model_create(SAL_ARCH_LINEAR, 1, 28, 28, 10, 2, NULL);
+    CHECK(m != NULL);
+    if (!m) return;
+    const sal_params *p = sal_model_params(m);
+    CHECK(p->ntensors == 2 && p->n == 7850); /* torch: nn.Linear(784, 10) */
+    CHECK(!strcmp(p->t[0].name, "fc.weight") && p->t[0].ndim == 2 && p->t[0].shape[0] == 10 &&
+          p->t[0].shape[1] == 784 && p->t[0].fan_in == 784 && p->t[0].prunable);
+    CHECK(!strcmp(p->t[1].name, "fc.bias") && p->t[1].numel == 10 && p->t[1].fan_in == 784 &&
+          !p->t[1].prunable);
+    CHECK(sal_model_forward_macs(m) == 7840.0);
+    CHECK(sal_model_train_flops(m) == 2.0 * 2 * 7840);
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    if (f) {
+        sal_model_describe(m, f);
+        char buf[512] = {0};
+        rewind(f);
+        size_t got = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        CHECK(got > 0 && strstr(buf, "fc ") && strstr(buf, "(10, 1, 1)") &&
+              strstr(buf, "7850 params") && strstr(buf, "total: 7850 parameters"));
+    }
+    sal_model_init(m, 3);
+    double bound = 1.0 / sqrt(784.0), mx = 0;
+    for (size_t i = 0; i < p->n; i++) mx = fmax(mx, fabs(p->w[i]));
+    CHECK(mx > 0 && mx <= bound);
+    sal_model_free(m);
+    sal_model *cifar = sal_model_create(SAL_ARCH_LINEAR, 3, 32, 32, 10, 1, NULL);
+    CHECK(cifar && sal_model_params(cifar)->n == 30730);
+    sal_model_free(cifar);
+    /* no pooling: any input size works, even 1x1 */
+    sal_model *tiny = sal_model_create(SAL_ARCH_LINEAR, 1, 1, 1, 2, 1, NULL);
+    CHECK(tiny && sal_model_params(tiny)->n == 4);
+    sal_model_free(tiny);
+}
+
 int main(void) {
     check_model("mlp", SAL_ARCH_MLP, 1, 28, 28);
     check_model("lenet5", SAL_ARCH_LENET5, 1, 28, 28);
     check_model("cnn", SAL_ARCH_CNN, 3, 32, 32);
+    check_model("linear", SAL_ARCH_LINEAR, 1, 28, 28);
+    check_linear();
     check_init();
     return sal_test_done("test_models");
 }

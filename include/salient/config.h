@@ -11,9 +11,19 @@
 #include "salient/optim.h"
 #include "salient/partition.h"
 #include "salient/sparsity.h"
+#include "salient/topo.h"
 #include "salient/status.h"
 
-typedef enum sal_algorithm { SAL_ALGO_CENTRALIZED, SAL_ALGO_FEDAVG } sal_algorithm;
+typedef enum sal_algorithm {
+    SAL_ALGO_CENTRALIZED,
+    SAL_ALGO_FEDAVG,
+    SAL_ALGO_ALLREDUCE, /* data-parallel SGD: gradients averaged every step */
+    SAL_ALGO_LOCALSGD,  /* sync_every local steps, then model averaging */
+    SAL_ALGO_DPSGD      /* a local step, then a gossip step with the graph's neighbours */
+} sal_algorithm;
+/* What an allreduce step sends: the dense gradient, its masked entries, or top-k with error
+ * feedback. */
+typedef enum sal_compress { SAL_COMPRESS_NONE, SAL_COMPRESS_MASK, SAL_COMPRESS_TOPK } sal_compress;
 /* Where saliency scores come from, and how client scores are combined. */
 typedef enum sal_score_source { SAL_SOURCE_CLIENTS, SAL_SOURCE_SERVER } sal_score_source;
 typedef enum sal_score_aggregate { SAL_AGG_WEIGHTED, SAL_AGG_MEAN } sal_score_aggregate;
@@ -49,6 +59,7 @@ typedef struct sal_config {
     double sample_fraction;
     double lr_decay;          /* lr at round r is multiplied by lr_decay^r */
     double clip;              /* max global L2 norm of a step's gradient; 0 = off */
+    int sync_every;           /* localsgd: local steps between two model averages */
     sal_lr_schedule lr_schedule;
     int lr_step;              /* step schedule: multiply lr by lr_gamma every lr_step rounds */
     double lr_gamma;
@@ -60,6 +71,14 @@ typedef struct sal_config {
     sal_score_aggregate aggregate;
     int saliency_batches;     /* minibatches each client scores (snip, grasp) */
     int synflow_iters;
+    /* [comm] */
+    sal_compress compress;
+    double topk_density;      /* compress = topk: fraction of gradient entries sent per step */
+    /* [topology] */
+    sal_graph_kind graph;
+    int degree;               /* random-regular */
+    double p;                 /* erdos-renyi */
+    sal_weights_kind weights;
 } sal_config;
 
 /* Fill every field with its default from the key table. */

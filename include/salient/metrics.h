@@ -22,6 +22,9 @@ typedef struct sal_round {
     double wall_s;      /* seconds of this round, start to end */
     double lr;          /* learning rate used this round */
     double samples_per_s; /* training samples processed per second of wall time */
+    int decentral;      /* the next three are valid (allreduce, localsgd, dpsgd) */
+    double consensus;   /* 1/P sum_i ||x_i - x_bar||^2 over the ranks' models */
+    double local_acc_mean, local_acc_min; /* the ranks' own models on the test set (if evaluated) */
 } sal_round;
 
 typedef struct sal_metrics {

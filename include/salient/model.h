@@ -1,4 +1,4 @@
-/* model.h - the models (mlp, lenet5, cnn) as a sequence of layers over one flat parameter
+/* model.h - the models (mlp, lenet5, cnn, linear) as a sequence of layers over one flat parameter
  * buffer, with every activation and scratch buffer allocated once for a maximum batch. */
 #ifndef SALIENT_MODEL_H
 #define SALIENT_MODEL_H
@@ -11,7 +11,8 @@
 typedef enum sal_arch {
     SAL_ARCH_MLP,    /* LeNet-300-100: 784-300-100-10 (input flattened) */
     SAL_ARCH_LENET5, /* conv6@5x5 pad2, pool, conv16@5x5, pool, fc120, fc84, fc10 */
-    SAL_ARCH_CNN     /* 3 x (conv3x3 pad1 + relu + pool2) with 32/64/64 channels, fc256, fc10 */
+    SAL_ARCH_CNN,    /* 3 x (conv3x3 pad1 + relu + pool2) with 32/64/64 channels, fc256, fc10 */
+    SAL_ARCH_LINEAR  /* multinomial logistic regression: flatten, fc (c*h*w -> classes); convex */
 } sal_arch;
 
 typedef struct sal_model sal_model; /* opaque */

@@ -13,6 +13,10 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
 sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *progress,
                             sal_err *err);
 
+/* allreduce, localsgd, dpsgd: every rank a worker (decentral.c). */
+sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE *progress,
+                               sal_err *err);
+
 /* Seconds on a monotonic clock. */
 double sal_now(void);
 

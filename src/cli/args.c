@@ -12,6 +12,10 @@ void sal_cli_print_usage(FILE *f) {
                "        train a model; writes DIR/config.ini, DIR/metrics.csv, DIR/summary.json\n"
                "        (DIR: --out, else [run] out, else runs/<config name>); algorithm=fedavg\n"
                "        runs under mpirun -np P (P >= 2: rank 0 serves, ranks 1.. host clients)\n"
+               "  compare CONFIG.ini --algorithms A,B,... [--target ACC] [--out DIR]\n"
+               "        run several algorithms on one config and tabulate them (under mpirun)\n"
+               "  topo --graph NAME --nodes N     a gossip graph's properties and spectral gap\n"
+               "  bench allreduce|pack|gossip ... micro-benchmarks of the communication library\n"
                "  data CONFIG.ini [--set section.key=value]...\n"
                "        print the data set and its split across [data] clients\n"
                "  help | --help        this text and every config key\n"
@@ -24,7 +28,7 @@ void sal_cli_print_usage(FILE *f) {
 /* Under mpirun every rank parses the same argv and config, before MPI is initialised: only the
  * first rank reports, so a bad key gives one line, not one per rank. The launcher's environment
  * tells the rank (Open MPI, then PMI/Slurm); run without a launcher we are rank 0. */
-static FILE *err_stream(void) {
+FILE *sal_cli_err(void) {
     static const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
         const char *v = getenv(vars[i]);
@@ -35,7 +39,7 @@ static FILE *err_stream(void) {
 
 #define REPORT(...)                                                                                \
     do {                                                                                           \
-        FILE *f_ = err_stream();                                                                   \
+        FILE *f_ = sal_cli_err();                                                                   \
         if (f_) fprintf(f_, __VA_ARGS__);                                                          \
     } while (0)
 

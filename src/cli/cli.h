@@ -17,8 +17,13 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
 
 void sal_cli_print_usage(FILE *f);
 
+/* stderr on the first rank of an MPI launch (or without one), NULL on the others: for messages
+ * printed before MPI_Init, which every rank would otherwise print once. */
+FILE *sal_cli_err(void);
+
 int sal_cmd_train(int argc, char **argv);
 int sal_cmd_data(int argc, char **argv);
+int sal_cmd_compare(int argc, char **argv); /* cmd_compare.c: several algorithms, one table */
 int sal_cmd_topo(int argc, char **argv);  /* cmd_topo.c: graph properties, spectral gap */
 int sal_cmd_bench(int argc, char **argv); /* cmd_bench.c: collective micro-benchmarks */
 int sal_bench_gossip(int argc, char **argv); /* cmd_bench_gossip.c: one gossip step */

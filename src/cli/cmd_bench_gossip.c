@@ -99,13 +99,20 @@ int sal_bench_gossip(int argc, char **argv) {
         }
         const char *f = argv[i], *v = argv[++i];
         int rc = 0;
-        if (!strcmp(f, "--graph")) graph = v;
-        else if (!strcmp(f, "--n")) rc = parse_long(f, v, 1, 1L << 30, &n);
-        else if (!strcmp(f, "--reps")) rc = parse_long(f, v, 1, 100000, &reps);
-        else if (!strcmp(f, "--warmup")) rc = parse_long(f, v, 0, 100000, &warmup);
-        else if (!strcmp(f, "--degree")) rc = parse_long(f, v, 1, 1 << 20, &degree);
-        else if (!strcmp(f, "--seed")) rc = parse_long(f, v, 0, 1L << 62, &seed);
-        else if (!strcmp(f, "--p")) p = atof(v);
+        if (!strcmp(f, "--graph"))
+            graph = v;
+        else if (!strcmp(f, "--n"))
+            rc = parse_long(f, v, 1, 1L << 30, &n);
+        else if (!strcmp(f, "--reps"))
+            rc = parse_long(f, v, 1, 100000, &reps);
+        else if (!strcmp(f, "--warmup"))
+            rc = parse_long(f, v, 0, 100000, &warmup);
+        else if (!strcmp(f, "--degree"))
+            rc = parse_long(f, v, 1, 1 << 20, &degree);
+        else if (!strcmp(f, "--seed"))
+            rc = parse_long(f, v, 0, 1L << 62, &seed);
+        else if (!strcmp(f, "--p"))
+            p = atof(v);
         else {
             if (first_rank()) fprintf(stderr, "salient bench gossip: unknown option '%s'\n", f);
             return 2;
@@ -118,8 +125,8 @@ int sal_bench_gossip(int argc, char **argv) {
         return 2;
     }
     sal_err err;
-    sal_graph_spec spec = {.degree = (int)degree, .p = p, .seed = (uint64_t)seed,
-                           .weights = SAL_WEIGHTS_MH};
+    sal_graph_spec spec = {
+        .degree = (int)degree, .p = p, .seed = (uint64_t)seed, .weights = SAL_WEIGHTS_MH};
     sal_status st = sal_graph_kind_parse(graph, &spec.kind, &err);
     if (st) {
         if (first_rank()) fprintf(stderr, "salient bench gossip: %s\n", err.msg);
@@ -156,8 +163,8 @@ int sal_bench_gossip(int argc, char **argv) {
         if (rank == 0) fprintf(stderr, "salient bench gossip: %s\n", err.msg);
     } else if (rank == 0) {
         printf("graph,ranks,n,max_degree,bytes,median_s,allreduce_s,ratio\n");
-        printf("%s,%d,%ld,%d,%.0f,%.9g,%.9g,%.3f\n", graph, P, n, g.period ? 1 : maxdeg,
-               max_bytes, tg, ta, ta > 0 ? tg / ta : 0.0);
+        printf("%s,%d,%ld,%d,%.0f,%.9g,%.9g,%.3f\n", graph, P, n, g.period ? 1 : maxdeg, max_bytes,
+               tg, ta, ta > 0 ? tg / ta : 0.0);
     }
     sal_gossip_free(c.gs);
     sal_graph_free(&g);

@@ -133,6 +133,10 @@ static int build(sal_model *m) {
         rc |= add_linear(m, "fc1", 256), add_relu(m, "relu4");
         rc |= add_linear(m, "fc2", m->classes);
         break;
+    case SAL_ARCH_LINEAR: /* fc is the only parameterised layer: backward stops there */
+        add_flatten(m);
+        rc |= add_linear(m, "fc", m->classes);
+        break;
     default: return -1;
     }
     return rc;

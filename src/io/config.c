@@ -62,9 +62,11 @@ _Static_assert(SAL_DATA_FASHION_MNIST == 0 && SAL_DATA_MNIST == 1 && SAL_DATA_CI
 _Static_assert(SAL_PART_IID == 0 && SAL_PART_DIRICHLET == 1 && SAL_PART_SHARDS == 2 &&
                    SAL_PART_DIRICHLET_BALANCED == 3,
                "[data] partition names follow sal_partition_kind");
-_Static_assert(SAL_ARCH_MLP == 0 && SAL_ARCH_LENET5 == 1 && SAL_ARCH_CNN == 2,
+_Static_assert(SAL_ARCH_MLP == 0 && SAL_ARCH_LENET5 == 1 && SAL_ARCH_CNN == 2 &&
+                   SAL_ARCH_LINEAR == 3,
                "[model] arch names follow sal_arch");
-_Static_assert(SAL_ALGO_CENTRALIZED == 0 && SAL_ALGO_FEDAVG == 1,
+_Static_assert(SAL_ALGO_CENTRALIZED == 0 && SAL_ALGO_FEDAVG == 1 && SAL_ALGO_ALLREDUCE == 2 &&
+                   SAL_ALGO_LOCALSGD == 3 && SAL_ALGO_DPSGD == 4,
                "[train] algorithm names follow sal_algorithm");
 _Static_assert(SAL_LR_CONSTANT == 0 && SAL_LR_STEP == 1 && SAL_LR_COSINE == 2,
                "[train] lr_schedule names follow sal_lr_schedule");
@@ -72,6 +74,15 @@ _Static_assert(SAL_SPARSE_NONE == 0 && SAL_SPARSE_RANDOM == 1 && SAL_SPARSE_ERK 
                    SAL_SPARSE_MAGNITUDE == 3 && SAL_SPARSE_SNIP == 4 && SAL_SPARSE_GRASP == 5 &&
                    SAL_SPARSE_SYNFLOW == 6,
                "[sparsity] method names follow sal_sparsity_method");
+_Static_assert(SAL_COMPRESS_NONE == 0 && SAL_COMPRESS_MASK == 1 && SAL_COMPRESS_TOPK == 2,
+               "[comm] compress names follow sal_compress");
+_Static_assert(SAL_GRAPH_RING == 0 && SAL_GRAPH_TORUS == 1 && SAL_GRAPH_EXP == 2 &&
+                   SAL_GRAPH_ONEPEER_EXP == 3 && SAL_GRAPH_HYPERCUBE == 4 &&
+                   SAL_GRAPH_COMPLETE == 5 && SAL_GRAPH_STAR == 6 && SAL_GRAPH_REGULAR == 7 &&
+                   SAL_GRAPH_ERDOS_RENYI == 8,
+               "[topology] graph names follow sal_graph_kind");
+_Static_assert(SAL_WEIGHTS_MH == 0 && SAL_WEIGHTS_UNIFORM == 1,
+               "[topology] weights names follow sal_weights_kind");
 _Static_assert(SAL_AGG_WEIGHTED == 0 && SAL_AGG_MEAN == 1,
                "[sparsity] aggregate names follow sal_score_aggregate");
 _Static_assert(SAL_SOURCE_CLIENTS == 0 && SAL_SOURCE_SERVER == 1,
@@ -116,11 +127,11 @@ static const key_def keys[] = {
         "dataset=synthetic: test samples; 0 = 1000"),
 
     ENUM("model", "arch", arch, sal_arch, "lenet5", "network architecture", "mlp", "lenet5",
-         "cnn"),
+         "cnn", "linear"),
 
     ENUM("train", "algorithm", algorithm, sal_algorithm, "centralized",
-         "centralized: SGD on one rank, all data; fedavg: rank 0 serves, ranks 1.. host clients",
-         "centralized", "fedavg"),
+         "centralized: 1 rank; fedavg: rank 0 serves; allreduce, localsgd, dpsgd: every rank works",
+         "centralized", "fedavg", "allreduce", "localsgd", "dpsgd"),
     INT("train", "local_epochs", local_epochs, "1", 1, INT_MAX,
         "epochs each client trains locally per round (federated algorithms)"),
     INT("train", "batch", batch, "64", 1, 65536, "minibatch size in samples, per client"),
@@ -136,6 +147,8 @@ static const key_def keys[] = {
         "learning rate multiplied by lr_decay^round (on top of lr_schedule); 1 = no decay"),
     DBL("train", "clip", clip, "0", false, 0, INFINITY, false,
         "clip each step's gradient to this L2 norm over all parameters; 0 = no clipping"),
+    INT("train", "sync_every", sync_every, "8", 1, INT_MAX,
+        "localsgd: local SGD steps between two averagings of the ranks' models"),
     ENUM("train", "lr_schedule", lr_schedule, sal_lr_schedule, "constant",
          "lr over rounds: constant, step (x lr_gamma every lr_step rounds), cosine decay to 0",
          "constant", "step", "cosine"),
@@ -162,6 +175,21 @@ static const key_def keys[] = {
         "snip/grasp: minibatches of [train] batch samples each client scores on"),
     INT("sparsity", "synflow_iters", synflow_iters, "100", 1, 100000,
         "synflow: prune-and-rescore iterations (exponential density schedule)"),
+
+    ENUM("comm", "compress", compress, sal_compress, "none",
+         "allreduce: send the dense gradient, its masked entries ([sparsity] mask), or top-k",
+         "none", "mask", "topk"),
+    DBL("comm", "topk_density", topk_density, "0.01", true, 0, 1, false,
+        "compress=topk: fraction of gradient entries each rank sends per step (error feedback)"),
+
+    ENUM("topology", "graph", graph, sal_graph_kind, "ring",
+         "dpsgd: gossip graph over the ranks (see salient topo --help)", "ring", "torus",
+         "exponential", "onepeer-exponential", "hypercube", "complete", "star",
+         "random-regular", "erdos-renyi"),
+    INT("topology", "degree", degree, "3", 1, INT_MAX, "graph=random-regular: every node's degree"),
+    DBL("topology", "p", p, "0.5", false, 0, 1, false, "graph=erdos-renyi: edge probability"),
+    ENUM("topology", "weights", weights, sal_weights_kind, "mh",
+         "mixing weights: Metropolis-Hastings, or uniform 1/(max degree + 1)", "mh", "uniform"),
 };
 
 #define NKEYS (sizeof keys / sizeof *keys)
@@ -874,9 +902,19 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
                         c->clients, n_train, n_from);
     if (c->algorithm == SAL_ALGO_CENTRALIZED && c->method != SAL_SPARSE_NONE)
         return sal_fail(err, SAL_ECONFIG,
-                        "config: [sparsity] method = %s needs [train] algorithm = fedavg "
+                        "config: [sparsity] method = %s needs a distributed [train] algorithm "
                         "(centralized training is dense); set method = none or algorithm = fedavg",
                         sal_config_enum_name("sparsity", "method", c->method));
+    if (c->compress == SAL_COMPRESS_MASK && c->method == SAL_SPARSE_NONE)
+        return sal_fail(err, SAL_ECONFIG,
+                        "config: [comm] compress = mask needs a [sparsity] method (the mask); set "
+                        "one, e.g. method = snip, or compress = none");
+    if (c->compress != SAL_COMPRESS_NONE && c->algorithm != SAL_ALGO_ALLREDUCE)
+        return sal_fail(err, SAL_ECONFIG,
+                        "config: [comm] compress = %s applies to [train] algorithm = allreduce "
+                        "(the others send the masked model when [sparsity] has a mask); set "
+                        "compress = none",
+                        sal_config_enum_name("comm", "compress", c->compress));
     if (c->method == SAL_SPARSE_NONE && c->density != 1.0) {
         char d[32];
         format_double(c->density, d, sizeof d);

@@ -27,7 +27,7 @@ void sal_metrics_free(sal_metrics *m) {
 static int fill_csv(FILE *f, const void *ctx) {
     const sal_metrics *m = ctx;
     fprintf(f, "round,test_acc,test_loss,train_loss,density,bytes_up,bytes_down,comm_s,wait_s,"
-               "compute_s,wall_s,lr,samples_per_s\n");
+               "compute_s,wall_s,lr,samples_per_s,consensus,local_acc_mean,local_acc_min\n");
     for (int i = 0; i < m->n; i++) {
         const sal_round *r = &m->rows[i];
         fprintf(f, "%d,", r->round);
@@ -35,9 +35,15 @@ static int fill_csv(FILE *f, const void *ctx) {
             fprintf(f, "%.17g,%.17g,", r->test_acc, r->test_loss);
         else
             fprintf(f, ",,");
-        fprintf(f, "%.17g,%.17g,%" PRIu64 ",%" PRIu64 ",%.6f,%.6f,%.6f,%.6f,%.17g,%.1f\n",
+        fprintf(f, "%.17g,%.17g,%" PRIu64 ",%" PRIu64 ",%.6f,%.6f,%.6f,%.6f,%.17g,%.1f,",
                 r->train_loss, r->density, r->bytes_up, r->bytes_down, r->comm_s, r->wait_s,
                 r->compute_s, r->wall_s, r->lr, r->samples_per_s);
+        /* empty where they do not apply: no consensus without several models */
+        if (r->decentral) fprintf(f, "%.17g", r->consensus);
+        if (r->decentral && r->evaluated)
+            fprintf(f, ",%.17g,%.17g\n", r->local_acc_mean, r->local_acc_min);
+        else
+            fprintf(f, ",,\n");
     }
     return ferror(f);
 }

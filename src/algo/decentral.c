@@ -1,0 +1,483 @@
+/* decentral.c - [train] algorithm = allreduce | localsgd | dpsgd: every MPI rank is a worker
+ * holding a block of the clients' data, and one round is one pass over each rank's data.
+ *   allreduce: synchronous data-parallel SGD; each step's gradient is averaged over the ranks:
+ *              dense MPI_Allreduce, masked allreduce (a pruning-at-init mask, [comm] compress =
+ *              mask), or top-k with error feedback through the sparse allreduce (compress = topk;
+ *              Deep Gradient Compression, arXiv 1712.01887).
+ *   localsgd:  local SGD steps, models averaged every sync_every steps (Stich 2019).
+ *   dpsgd:     a local SGD step, then a gossip step x_i <- sum_j W_ij x_j over [topology] graph
+ *              (D-PSGD, Lian et al. 2017, in its adapt-then-combine form); with a mask only the
+ *              masked weights travel.
+ * Every rank logs into the round's row: rank 0 gathers and writes. */
+#include <cblas.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algos.h"
+#include "salient/allreduce.h"
+#include "salient/gossip.h"
+#include "salient/metrics.h"
+#include "salient/optim.h"
+#include "salient/pack.h"
+#include "salient/partition.h"
+#include "salient/rng.h"
+#include "salient/topk_ef.h"
+
+typedef struct worker {
+    const sal_config *cfg;
+    MPI_Comm comm;
+    int rank, size;
+    sal_dataset train, test;
+    sal_partition part;
+    int *ids, nids; /* this rank's samples: its clients' ids, ascending */
+    int *order;     /* (nids) the current pass's order */
+    sal_model *model;
+    sal_params *p;
+    sal_sgd opt;
+    float *x;           /* (batch, c, h, w) */
+    int *y, *idx;       /* (batch) */
+    float *avg;         /* (n) the ranks' average model */
+    float *save;        /* (n) this rank's model while the average is evaluated */
+    uint32_t *mask_idx; /* (nnz) the mask's positions; NULL when dense */
+    size_t nnz;
+    sal_coll *coll;
+    sal_graph graph;
+    sal_gossip *gossip;
+    sal_topk_ef *ef;
+    uint32_t *tk_idx;         /* (k) top-k output */
+    float *tk_val;            /* (k) */
+    double comm_s, compute_s; /* this round, this rank */
+    uint64_t gossip_sent;     /* this round's gossip payload bytes, this rank */
+    double lr;                /* this round's learning rate */
+} worker;
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Data: rank r hosts clients [r*C/P, (r+1)*C/P) as in fedavg's placement, and trains on the
+ * union of their samples. */
+static sal_status load(worker *w, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    const int C = cfg->clients, P = w->size;
+    if (C < P)
+        return sal_fail(err, SAL_ECONFIG,
+                        "[data] clients = %d but %d ranks: every rank hosts at least one client; "
+                        "raise [data] clients to >= %d or run fewer ranks",
+                        C, P, P);
+    sal_status st = sal_load_data(cfg, &w->train, &w->test, err);
+    if (st) return st;
+    sal_partition_opts po = {.kind = cfg->partition,
+                             .clients = C,
+                             .alpha = cfg->alpha,
+                             .shards_per_client = cfg->shards_per_client,
+                             .seed = cfg->seed};
+    if ((st = sal_partition_make(&w->part, w->train.y, w->train.n, w->train.classes, &po, err)))
+        return st;
+    int lo = (int)((long long)w->rank * C / P), hi = (int)((long long)(w->rank + 1) * C / P);
+    int from = w->part.offset[lo], to = w->part.offset[hi];
+    w->nids = to - from;
+    w->ids = malloc(sizeof(int) * (size_t)(w->nids > 0 ? w->nids : 1));
+    w->order = malloc(sizeof(int) * (size_t)(w->nids > 0 ? w->nids : 1));
+    if (!w->ids || !w->order) return sal_fail(err, SAL_ENOMEM, "out of memory for %d ids", w->nids);
+    memcpy(w->ids, w->part.index + from, sizeof(int) * (size_t)w->nids);
+    qsort(w->ids, (size_t)w->nids, sizeof(int), cmp_int);
+    return SAL_OK;
+}
+
+/* The mask of [sparsity], the same on every rank: data-free methods are computed alike
+ * everywhere; snip/grasp score this rank's clients (weighted by their sample counts) and the
+ * scores are summed over the ranks in double. */
+static sal_status make_mask(worker *w, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    sal_params *p = w->p;
+    if (cfg->method == SAL_SPARSE_NONE) return SAL_OK;
+    float *score = malloc(sizeof(float) * p->n), *mask = malloc(sizeof(float) * p->n);
+    double *acc = calloc(p->n, sizeof(double)), *dens = malloc(sizeof(double) * p->ntensors);
+    sal_status st = SAL_OK;
+    if (!score || !mask || !acc || !dens) {
+        st = sal_fail(err, SAL_ENOMEM, "out of memory for the mask");
+        goto out;
+    }
+    switch (cfg->method) {
+    case SAL_SPARSE_RANDOM:
+    case SAL_SPARSE_ERK:
+        sal_score_random(p, cfg->seed, score);
+        if (cfg->method == SAL_SPARSE_ERK)
+            sal_layer_densities_erk(p, cfg->density, dens);
+        else
+            sal_layer_densities_uniform(p, cfg->density, dens);
+        st = sal_mask_topk_layers(p, score, dens, mask, err);
+        break;
+    case SAL_SPARSE_SYNFLOW:
+        st = sal_mask_synflow(w->model, cfg->density, cfg->scope, cfg->synflow_iters, mask, err);
+        break;
+    default:
+        if (cfg->method == SAL_SPARSE_MAGNITUDE) {
+            sal_score_magnitude(p, score);
+        } else {
+            const int C = cfg->clients, P = w->size;
+            int lo = (int)((long long)w->rank * C / P),
+                hi = (int)((long long)(w->rank + 1) * C / P);
+            for (int c = lo; c < hi && !st; c++) {
+                int n = w->part.offset[c + 1] - w->part.offset[c];
+                memcpy(w->order, w->part.index + w->part.offset[c], sizeof(int) * (size_t)n);
+                sal_rng r;
+                sal_rng_seed(&r, cfg->seed, SAL_STREAM_MASK, 1 + (uint64_t)c);
+                sal_rng_shuffle_int(&r, w->order, n);
+                long long want = (long long)cfg->saliency_batches * cfg->batch;
+                int k = want < n ? (int)want : n;
+                if (cfg->method == SAL_SPARSE_SNIP)
+                    sal_score_snip(w->model, &w->train, w->order, k, cfg->batch, w->x, w->y, score);
+                else
+                    st = sal_score_grasp(w->model, &w->train, w->order, k, cfg->batch, w->x, w->y,
+                                         score, err);
+                double wc = (double)n / w->train.n;
+                for (size_t i = 0; i < p->n; i++) acc[i] += wc * score[i];
+            }
+            MPI_Allreduce(MPI_IN_PLACE, acc, (int)p->n, MPI_DOUBLE, MPI_SUM, w->comm);
+            for (size_t i = 0; i < p->n; i++) score[i] = (float)acc[i];
+        }
+        if (st) break;
+        if (cfg->scope == SAL_SCOPE_GLOBAL) {
+            st = sal_mask_topk_global(p, score, cfg->density, mask, err);
+        } else {
+            sal_layer_densities_uniform(p, cfg->density, dens);
+            st = sal_mask_topk_layers(p, score, dens, mask, err);
+        }
+    }
+    if (st) goto out;
+    memcpy(p->mask, mask, sizeof(float) * p->n);
+    p->dense = 0;
+    for (size_t i = 0; i < p->n; i++) p->w[i] *= p->mask[i];
+    w->mask_idx = malloc(sizeof(uint32_t) * p->n);
+    if (!w->mask_idx)
+        st = sal_fail(err, SAL_ENOMEM, "out of memory for the mask's index list");
+    else
+        w->nnz = sal_mask_indices(p->mask, p->n, w->mask_idx);
+out:
+    free(score), free(mask), free(acc), free(dens);
+    return st;
+}
+
+static sal_status setup(worker *w, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    sal_status st = load(w, err);
+    if (st) return st;
+    const sal_dataset *tr = &w->train;
+    w->model = sal_model_create(cfg->arch, tr->c, tr->h, tr->w, tr->classes, cfg->batch, err);
+    if (!w->model) return SAL_ECONFIG;
+    sal_model_init(w->model, cfg->seed); /* every rank starts from the same model */
+    w->p = sal_model_params(w->model);
+    const size_t n = w->p->n;
+    w->nnz = n;
+    w->x = malloc(sizeof(float) * (size_t)cfg->batch * tr->c * tr->h * tr->w);
+    w->y = malloc(sizeof(int) * (size_t)cfg->batch);
+    w->idx = malloc(sizeof(int) * (size_t)cfg->batch);
+    w->avg = malloc(sizeof(float) * n);
+    w->save = malloc(sizeof(float) * n);
+    if (!w->x || !w->y || !w->idx || !w->avg || !w->save ||
+        sal_sgd_init(&w->opt, n, (float)cfg->lr, (float)cfg->momentum, (float)cfg->weight_decay))
+        return sal_fail(err, SAL_ENOMEM, "out of memory for a model of %zu parameters", n);
+    return SAL_OK;
+}
+
+/* The collective part of the setup, once every rank's local part worked: the collectives'
+ * context, the graph's communicator, top-k's residual and the mask. The graph and the mask are
+ * functions of the config, so a failure there is the same on every rank. */
+static sal_status setup_comm(worker *w, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    const size_t n = w->p->n;
+    sal_status st;
+    if ((st = sal_coll_create(w->comm, NULL, &w->coll, err))) return st;
+    if (cfg->algorithm == SAL_ALGO_DPSGD) {
+        sal_graph_spec spec = {.kind = cfg->graph,
+                               .nodes = w->size,
+                               .degree = cfg->degree,
+                               .p = cfg->p,
+                               .seed = cfg->seed,
+                               .weights = cfg->weights};
+        if ((st = sal_graph_build(&spec, &w->graph, err))) return st;
+        if ((st = sal_gossip_create(&w->graph, w->comm, &w->gossip, err))) return st;
+    }
+    if (cfg->compress == SAL_COMPRESS_TOPK) {
+        size_t k = (size_t)llround(cfg->topk_density * (double)n);
+        k = k < 1 ? 1 : k;
+        w->tk_idx = malloc(sizeof(uint32_t) * k);
+        w->tk_val = malloc(sizeof(float) * k);
+        if (!w->tk_idx || !w->tk_val) return sal_fail(err, SAL_ENOMEM, "out of memory for top-k");
+        if ((st = sal_topk_ef_create(n, &w->ef, err))) return st;
+    }
+    return make_mask(w, err);
+}
+
+/* Collective first failure: every rank returns the lowest failing rank's status; rank 0's
+ * message names that rank. */
+static sal_status agree(worker *w, sal_status st, sal_err *err) {
+    int mine = st ? w->rank : w->size, first;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, w->comm);
+    if (first == w->size) return SAL_OK;
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, first, w->comm);
+    if (first != 0) {
+        if (w->rank == first) MPI_Send(err->msg, (int)sizeof err->msg, MPI_CHAR, 0, 0, w->comm);
+        if (w->rank == 0) {
+            char msg[sizeof err->msg];
+            MPI_Recv(msg, (int)sizeof msg, MPI_CHAR, first, 0, w->comm, MPI_STATUS_IGNORE);
+            msg[sizeof msg - 1] = '\0';
+            sal_fail(err, (sal_status)code, "rank %d: %.480s", first, msg);
+        }
+    }
+    if (w->rank != 0) err->msg[0] = '\0';
+    return (sal_status)code;
+}
+
+/* avg = the ranks' mean model (for evaluation and the consensus distance). */
+static void average_model(worker *w) {
+    const size_t n = w->p->n;
+    MPI_Allreduce(w->p->w, w->avg, (int)n, MPI_FLOAT, MPI_SUM, w->comm);
+    const float inv = 1.0f / (float)w->size;
+    for (size_t i = 0; i < n; i++) w->avg[i] *= inv;
+}
+
+/* Communication of one step, after the local gradient is in p->g. */
+static sal_status comm_step(worker *w, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    sal_params *p = w->p;
+    const size_t n = p->n;
+    const float inv = 1.0f / (float)w->size;
+    sal_status st = SAL_OK;
+    double t0 = MPI_Wtime();
+    if (cfg->algorithm == SAL_ALGO_ALLREDUCE) {
+        if (cfg->compress == SAL_COMPRESS_TOPK) {
+            size_t k = (size_t)llround(cfg->topk_density * (double)n);
+            k = k < 1 ? 1 : k;
+            sal_sparse_result res;
+            /* A rank whose residual went non-finite still joins the collective (with an empty
+             * set) so that no rank is left waiting in it; the error is reported after. */
+            sal_status bad = sal_topk_ef_step(w->ef, p->g, k, w->tk_idx, w->tk_val, err);
+            sal_err err2;
+            st = sal_allreduce_sparse(w->coll, SAL_AR_AUTO, w->tk_idx, w->tk_val, bad ? 0 : k, n,
+                                      &res, bad ? &err2 : err);
+            if (!st) sal_sparse_result_to_dense(&res, p->g);
+            if (bad) st = bad;
+        } else if (cfg->compress == SAL_COMPRESS_MASK) {
+            st = sal_allreduce_masked_idx(w->coll, p->g, p->g, w->mask_idx, w->nnz, err);
+        } else {
+            st = sal_allreduce_dense(w->coll, p->g, p->g, n, err);
+        }
+        if (!st)
+            for (size_t i = 0; i < n; i++) p->g[i] *= inv;
+        w->comm_s += MPI_Wtime() - t0;
+    }
+    return st; /* the caller steps with the averaged gradient */
+}
+
+/* Model exchange after the local step: localsgd's periodic average, dpsgd's gossip. */
+static sal_status comm_model(worker *w, long step, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    sal_params *p = w->p;
+    const size_t n = p->n;
+    sal_status st = SAL_OK;
+    double t0 = MPI_Wtime();
+    if (cfg->algorithm == SAL_ALGO_LOCALSGD && (step + 1) % cfg->sync_every == 0) {
+        const float inv = 1.0f / (float)w->size;
+        if (w->mask_idx)
+            st = sal_allreduce_masked_idx(w->coll, p->w, p->w, w->mask_idx, w->nnz, err);
+        else
+            st = sal_allreduce_dense(w->coll, p->w, p->w, n, err);
+        for (size_t i = 0; !st && i < n; i++) p->w[i] *= inv;
+    } else if (cfg->algorithm == SAL_ALGO_DPSGD) {
+        sal_comm_stats last;
+        st = w->mask_idx ? sal_gossip_step_masked(w->gossip, p->w, p->mask, n, step, &last, err)
+                         : sal_gossip_step(w->gossip, p->w, n, step, &last, err);
+        if (!st) w->gossip_sent += last.bytes_sent;
+    }
+    w->comm_s += MPI_Wtime() - t0;
+    return st;
+}
+
+/* One round: ceil(max_r n_r / batch) steps on every rank (the same count, so collectives
+ * match); a rank whose data runs out starts a new pass in a new order from the same stream. */
+static sal_status round_run(worker *w, int round, long *step, double *loss_out, long *samples,
+                            sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    const int B = cfg->batch;
+    int steps = (w->nids + B - 1) / B;
+    MPI_Allreduce(MPI_IN_PLACE, &steps, 1, MPI_INT, MPI_MAX, w->comm);
+    sal_rng r;
+    sal_rng_seed(&r, cfg->seed, SAL_STREAM_SHUFFLE,
+                 (uint64_t)round * (uint64_t)w->size + (uint64_t)w->rank);
+    int pos = w->nids; /* forces a shuffle first */
+    double loss_sum = 0;
+    long seen = 0;
+    w->lr = sal_lr_at(cfg->lr_schedule, cfg->lr, round, cfg->rounds, cfg->lr_step, cfg->lr_gamma) *
+            pow(cfg->lr_decay, round);
+    w->opt.lr = (float)w->lr;
+    for (int s = 0; s < steps; s++, (*step)++) {
+        double t0 = MPI_Wtime();
+        for (int i = 0; i < B; i++) {
+            if (pos == w->nids) {
+                memcpy(w->order, w->ids, sizeof(int) * (size_t)w->nids);
+                sal_rng_shuffle_int(&r, w->order, w->nids);
+                pos = 0;
+            }
+            w->idx[i] = w->order[pos++];
+        }
+        sal_dataset_batch(&w->train, w->idx, B, w->x, w->y);
+        double loss = sal_model_forward(w->model, w->x, w->y, B, NULL);
+        sal_model_backward(w->model);
+        w->compute_s += MPI_Wtime() - t0;
+        sal_status st = comm_step(w, err);
+        if (st) return st;
+        t0 = MPI_Wtime();
+        if (cfg->clip > 0) sal_clip_grad_norm(w->p, cfg->clip);
+        sal_sgd_step(&w->opt, w->p);
+        w->compute_s += MPI_Wtime() - t0;
+        if ((st = comm_model(w, *step, err))) return st;
+        loss_sum += isfinite(loss) ? loss * B : INFINITY;
+        seen += B;
+    }
+    *loss_out = loss_sum / (double)(seen ? seen : 1);
+    *samples = seen;
+    return SAL_OK;
+}
+
+static void worker_free(worker *w) {
+    sal_dataset_free(&w->train);
+    sal_dataset_free(&w->test);
+    sal_partition_free(&w->part);
+    sal_model_free(w->model);
+    sal_sgd_free(&w->opt);
+    free(w->ids), free(w->order), free(w->x), free(w->y), free(w->idx), free(w->avg);
+    free(w->save), free(w->mask_idx), free(w->tk_idx), free(w->tk_val);
+    sal_topk_ef_free(w->ef);
+    sal_gossip_free(w->gossip);
+    sal_graph_free(&w->graph);
+    sal_coll_free(w->coll);
+    if (w->comm != MPI_COMM_NULL) MPI_Comm_free(&w->comm);
+}
+
+/* Evaluates the average model (rank 0) and every rank's own model; fills the row. */
+static void evaluate(worker *w, sal_round *row) {
+    const sal_config *cfg = w->cfg;
+    const size_t n = w->p->n;
+    double local = sal_evaluate(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, NULL);
+    double sum = 0, mn = 0;
+    MPI_Reduce(&local, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, w->comm);
+    MPI_Reduce(&local, &mn, 1, MPI_DOUBLE, MPI_MIN, 0, w->comm);
+    if (w->rank == 0) {
+        memcpy(w->save, w->p->w, sizeof(float) * n);
+        memcpy(w->p->w, w->avg, sizeof(float) * n);
+        row->test_acc =
+            sal_evaluate(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, &row->test_loss);
+        memcpy(w->p->w, w->save, sizeof(float) * n);
+        row->local_acc_mean = sum / w->size;
+        row->local_acc_min = mn;
+    }
+    row->evaluated = 1;
+}
+
+sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE *progress,
+                               sal_err *err) {
+    worker w;
+    memset(&w, 0, sizeof w);
+    w.cfg = cfg;
+    w.comm = MPI_COMM_NULL;
+    MPI_Comm_dup(MPI_COMM_WORLD, &w.comm);
+    MPI_Comm_rank(w.comm, &w.rank);
+    MPI_Comm_size(w.comm, &w.size);
+    openblas_set_num_threads(cfg->threads);
+    double t_start = sal_now();
+    FILE *pr = w.rank == 0 ? progress : NULL;
+    sal_metrics metrics;
+    memset(&metrics, 0, sizeof metrics);
+    sal_status st = agree(&w, setup(&w, err), err);
+    if (!st) st = agree(&w, setup_comm(&w, err), err);
+    if (!st && w.rank == 0) st = sal_metrics_open(&metrics, out_dir, err);
+    st = agree(&w, st, err);
+    const char *algo = sal_config_enum_name("train", "algorithm", cfg->algorithm);
+    if (!st && pr)
+        fprintf(pr, "salient: %s %s on %s: %d ranks, %d clients, %zu of %zu parameters sent\n",
+                algo, sal_config_enum_name("model", "arch", cfg->arch),
+                sal_config_enum_name("data", "dataset", cfg->dataset), w.size, cfg->clients, w.nnz,
+                w.p->n);
+    long step = 0;
+    for (int round = 0; !st && round < cfg->rounds; round++) {
+        double t0 = MPI_Wtime();
+        w.comm_s = w.compute_s = 0;
+        w.gossip_sent = 0;
+        const sal_comm_stats before = *sal_coll_total(w.coll);
+        double loss = 0;
+        long samples = 0;
+        st = agree(&w, round_run(&w, round, &step, &loss, &samples, err), err);
+        if (st) break;
+        sal_round row = {.round = round + 1,
+                         .decentral = 1,
+                         .lr = w.lr,
+                         .density = (double)w.nnz / (double)w.p->n};
+        /* bytes: everything this round's steps handed to MPI, summed over ranks */
+        double sent = (double)(sal_coll_total(w.coll)->bytes_sent - before.bytes_sent);
+        double mine[4] = {sent + (double)w.gossip_sent, loss, w.compute_s, w.comm_s}, tot[2];
+        double mx[2], mnc;
+        MPI_Reduce(mine, tot, 2, MPI_DOUBLE, MPI_SUM, 0, w.comm);
+        MPI_Reduce(mine + 2, mx, 2, MPI_DOUBLE, MPI_MAX, 0, w.comm);
+        MPI_Reduce(mine + 3, &mnc, 1, MPI_DOUBLE, MPI_MIN, 0, w.comm);
+        /* consensus distance 1/P sum_i ||x_i - x_bar||^2 (measurement: not counted in bytes) */
+        average_model(&w);
+        double d2 = 0, d2sum = 0;
+        for (size_t i = 0; i < w.p->n; i++) {
+            double d = (double)w.p->w[i] - w.avg[i];
+            d2 += d * d;
+        }
+        MPI_Reduce(&d2, &d2sum, 1, MPI_DOUBLE, MPI_SUM, 0, w.comm);
+        if ((round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds) evaluate(&w, &row);
+        if (w.rank == 0) {
+            row.consensus = d2sum / w.size;
+            row.bytes_up = (uint64_t)llround(tot[0]);
+            row.train_loss = tot[1] / w.size;
+            row.wall_s = MPI_Wtime() - t0;
+            /* collectives make early ranks wait for the last: the least time any rank spent in
+             * communication is the communication itself, the rest of the round is waiting */
+            row.compute_s = mx[0];
+            row.comm_s = mnc;
+            double rest = row.wall_s - row.compute_s - row.comm_s;
+            row.wait_s = rest > 0 ? rest : 0;
+            row.samples_per_s = (double)samples * w.size / row.wall_s;
+            if (!isfinite(row.train_loss) || (row.evaluated && !isfinite(row.test_loss)))
+                st = sal_fail(err, SAL_ENUMERIC,
+                              "round %d: the loss is not finite (diverged); lower [train] lr "
+                              "(now %g) or set [train] clip",
+                              round + 1, row.lr);
+            if (!st) st = sal_metrics_append(&metrics, &row, err);
+            if (!st && pr) {
+                char acc[96] = "";
+                if (row.evaluated)
+                    snprintf(acc, sizeof acc, "  test_acc %.4f  local %.4f/%.4f", row.test_acc,
+                             row.local_acc_mean, row.local_acc_min);
+                fprintf(pr,
+                        "round %d/%d  train_loss %.4f%s  consensus %.3g  sent %.2f MB  %.1f s\n",
+                        round + 1, cfg->rounds, row.train_loss, acc, row.consensus,
+                        row.bytes_up / 1e6, row.wall_s);
+            }
+        }
+        st = agree(&w, st, err);
+    }
+    if (!st && w.rank == 0) {
+        char ident[512];
+        snprintf(ident, sizeof ident,
+                 "\"algorithm\": \"%s\", \"arch\": \"%s\", \"dataset\": \"%s\", \"seed\": %llu, "
+                 "\"ranks\": %d, \"clients\": %d, \"parameters\": %zu, \"nnz\": %zu",
+                 algo, sal_config_enum_name("model", "arch", cfg->arch),
+                 sal_config_enum_name("data", "dataset", cfg->dataset),
+                 (unsigned long long)cfg->seed, w.size, cfg->clients, w.p->n, w.nnz);
+        st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - t_start, err);
+    }
+    st = agree(&w, st, err);
+    sal_metrics_free(&metrics);
+    worker_free(&w);
+    return st;
+}

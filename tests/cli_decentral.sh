@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# cli_decentral.sh - algorithm = allreduce | localsgd | dpsgd under mpirun: dpsgd on the complete
+# graph and localsgd with sync_every = 1 equal allreduce SGD to float tolerance (all start from
+# one model, momentum 0); allreduce keeps the ranks' models identical (consensus 0); metrics are
+# bitwise reproducible; bytes per round are what each exchange sends; bad setups fail with one
+# line. Usage: cli_decentral.sh SALIENT SRCDIR
+set -u
+bin=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS=1
+smoke="$src/jobs/configs/smoke.ini"
+base=(--set data.clients=8 --set data.partition=iid --set run.rounds=3 --set train.momentum=0
+      --set train.lr=0.05)
+run() { local np=$1 algo=$2 out=$3; shift 3
+  mpirun -np "$np" "$bin" train "$smoke" "${base[@]}" --set train.algorithm="$algo" "$@" \
+    --out "$tmp/$out" 2>"$tmp/$out.err"; }
+col() { awk -F, -v c="$2" 'NR > 1 {print $c}' "$tmp/$1/metrics.csv"; }
+# |a - b| <= 1e-4 (1 + |b|) for every row of columns test_acc, test_loss, train_loss
+close() { paste -d, <(cut -d, -f2-4 "$tmp/$1/metrics.csv") <(cut -d, -f2-4 "$tmp/$2/metrics.csv") |
+  awk -F, 'NR > 1 { for (i = 1; i <= 3; i++) { a = $i; b = $(i + 3); d = a - b; if (d < 0) d = -d;
+    if (d > 1e-4 * (1 + (b < 0 ? -b : b))) exit 1 } }'; }
+
+run 4 allreduce ar; rc=$?
+check '[[ $rc == 0 ]]' "allreduce failed: $(tail -2 "$tmp/ar.err")"
+check '[[ $(col ar 14 | sort -u) == 0 ]]' "allreduce: ranks' models differ (consensus $(col ar 14 | tr '\n' ' '))"
+check '[[ $(head -1 "$tmp/ar/metrics.csv" | cut -d, -f14-16) == consensus,local_acc_mean,local_acc_min ]]' \
+  "metrics.csv lacks the consensus and local accuracy columns"
+check 'grep -q "^round 3/3 .*consensus .*sent .*MB" "$tmp/ar.err"' "no progress line per round"
+run 4 dpsgd dp_complete --set topology.graph=complete --set topology.weights=uniform; rc=$?
+check '[[ $rc == 0 ]] && close dp_complete ar' "dpsgd on the complete graph differs from allreduce SGD: $(cut -d, -f2-4 "$tmp/dp_complete/metrics.csv" | tr '\n' ' ') vs $(cut -d, -f2-4 "$tmp/ar/metrics.csv" | tr '\n' ' ')"
+run 4 localsgd ls1 --set train.sync_every=1; rc=$?
+check '[[ $rc == 0 ]] && close ls1 ar' "localsgd with sync_every=1 differs from allreduce SGD"
+run 4 dpsgd dp_ring; rc=$?
+check '[[ $rc == 0 ]] && awk -F, "NR > 1 && \$14 <= 0 { exit 1 }" "$tmp/dp_ring/metrics.csv"' \
+  "dpsgd on a ring: the models should differ (consensus > 0): $(col dp_ring 14 | tr '\n' ' ')"
+
+# --- determinism: the same run twice gives the same bits (timings aside) ---
+run 4 dpsgd dp_ring2; cmp -s <(cut -d, -f1-7,12,14-16 "$tmp/dp_ring/metrics.csv") <(cut -d, -f1-7,12,14-16 "$tmp/dp_ring2/metrics.csv")
+rc=$?
+check '[[ $rc == 0 ]]' "dpsgd twice gave different metrics"
+
+# --- bytes: allreduce sends 4n per rank per step; the ring 2 x 4n; the mask 4 nnz ---
+n=$(sed -n 's/.*"parameters": \([0-9]*\).*/\1/p' "$tmp/ar/summary.json")
+steps=$((512 / 4 / 32))
+check '[[ $(col ar 6 | sort -u) == $((steps * 4 * n * 4)) ]]' "allreduce bytes $(col ar 6 | sort -u), expected $((steps * 4 * n * 4))"
+check '[[ $(col dp_ring 6 | sort -u) == $((steps * 4 * n * 4 * 2)) ]]' "ring bytes $(col dp_ring 6 | sort -u), expected $((steps * 4 * n * 4 * 2))"
+run 4 allreduce ar_mask --set sparsity.method=magnitude --set sparsity.density=0.1 --set comm.compress=mask; rc=$?
+nnz=$(sed -n 's/.*"nnz": \([0-9]*\).*/\1/p' "$tmp/ar_mask/summary.json")
+check '[[ $rc == 0 && $(col ar_mask 6 | sort -u) == $((steps * 4 * nnz * 4)) ]]' "masked allreduce bytes $(col ar_mask 6 | sort -u), expected $((steps * 4 * nnz * 4))"
+run 4 allreduce ar_topk --set comm.compress=topk --set comm.topk_density=0.01; rc=$?
+check '[[ $rc == 0 ]] && (( $(col ar_topk 6 | head -1) < $(col ar 6 | head -1) / 10 ))' "top-k allreduce: rc $rc, bytes $(col ar_topk 6 | head -1)"
+check 'awk -F, "NR == 4 && \$4 < 2.2 { good = 1 } END { exit !good }" "$tmp/ar_topk/metrics.csv"' "top-k allreduce does not learn"
+
+# --- a strongly convex problem (L2-regularised logistic regression, non-IID split): every
+# algorithm reaches the same optimum; the averaged model's test loss within 2% of allreduce's ---
+cvx=(--set model.arch=linear --set data.partition=dirichlet --set train.lr=0.2
+     --set train.weight_decay=0.05 --set train.lr_decay=0.95 --set run.rounds=100
+     --set run.eval_every=100)
+run 4 allreduce cv_ar "${cvx[@]}"
+ref=$(tail -1 "$tmp/cv_ar/metrics.csv" | cut -d, -f3)
+for spec in "localsgd train.sync_every=4" "dpsgd topology.graph=ring" "dpsgd topology.graph=exponential"; do
+  set -- $spec
+  run 4 "$1" "cv_$1_${2##*=}" "${cvx[@]}" --set "$2"
+  got=$(tail -1 "$tmp/cv_$1_${2##*=}/metrics.csv" | cut -d, -f3)
+  check 'awk -v a="$got" -v b="$ref" "BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= 0.02 * b) }"' \
+    "convex problem: $spec ends at test loss $got, allreduce at $ref"
+done
+
+# --- errors: one line, non-zero exit ---
+mpirun -np 4 "$bin" train "$smoke" --set train.algorithm=allreduce --set data.clients=3 --out "$tmp/e1" 2>"$tmp/e1.err"
+rc=$?
+check '[[ $rc != 0 ]] && [[ $(grep -c "salient train:" "$tmp/e1.err") == 1 ]] && grep -q "raise \[data\] clients" "$tmp/e1.err"' "3 clients on 4 ranks: $(cat "$tmp/e1.err")"
+run 3 dpsgd e2 --set topology.graph=hypercube; rc=$?
+check '[[ $rc != 0 ]] && [[ $(grep -c "salient train:" "$tmp/e2.err") == 1 ]] && grep -q "hypercube" "$tmp/e2.err"' "hypercube on 3 ranks: $(cat "$tmp/e2.err")"
+"$bin" train "$smoke" --set train.algorithm=allreduce --set comm.compress=mask --out "$tmp/e3" 2>"$tmp/e3.err"
+rc=$?
+check '[[ $rc == 2 ]] && grep -q "compress = mask needs a \[sparsity\] method" "$tmp/e3.err"' "mask without a method: $(cat "$tmp/e3.err")"
+
+# --- salient compare: every algorithm on one split, one table ---
+mpirun -np 4 "$bin" compare "$smoke" "${base[@]}" --algorithms allreduce,localsgd,dpsgd:ring,fedavg \
+  --target 0.5 --out "$tmp/cmp" 2>"$tmp/cmp.err"
+rc=$?
+check '[[ $rc == 0 ]]' "compare failed: $(tail -3 "$tmp/cmp.err")"
+check '[[ $(head -1 "$tmp/cmp/summary.csv") == algorithm,final_acc,best_acc,rounds_to_target,bytes_to_target,bytes_total,wall_s,compute_s,comm_s ]]' \
+  "summary.csv header: $(head -1 "$tmp/cmp/summary.csv")"
+check '[[ $(cut -d, -f1 "$tmp/cmp/summary.csv" | tail -n +2 | tr "\n" " ") == "allreduce localsgd dpsgd:ring fedavg " ]]' \
+  "summary.csv rows: $(cut -d, -f1 "$tmp/cmp/summary.csv" | tr '\n' ' ')"
+check '[[ $(grep -c "^dpsgd:ring,[0-9]" "$tmp/cmp/compare.csv") == 3 && $(grep -c "^fedavg,[0-9]" "$tmp/cmp/compare.csv") == 4 ]]' \
+  "compare.csv: 3 rounds per algorithm (and fedavg's round 0)"
+check 'cmp -s <(cut -d, -f1-7 "$tmp/ar/metrics.csv") <(cut -d, -f1-7 "$tmp/cmp/allreduce/metrics.csv")' \
+  "compare's allreduce run differs from salient train's"
+mpirun -np 2 "$bin" compare "$smoke" --algorithms allreduce,gossip --out "$tmp/cmp2" 2>"$tmp/cmp2.err"
+rc=$?
+check '[[ $rc == 2 ]] && [[ $(grep -c "salient compare:" "$tmp/cmp2.err") == 1 ]]' "unknown algorithm: $(cat "$tmp/cmp2.err")"
+
+echo "cli_decentral: $pass passed, $fail failed"
+[[ $fail == 0 ]]
