@@ -82,6 +82,23 @@ check '[[ $rc != 0 ]] && [[ $(grep -c "salient train:" "$tmp/e2.err") == 1 ]] &&
 rc=$?
 check '[[ $rc == 2 ]] && grep -q "compress = mask needs a \[sparsity\] method" "$tmp/e3.err"' "mask without a method: $(cat "$tmp/e3.err")"
 
+# --- dpsgd's consensus distance contracts at the rate the spectral gap predicts: after round 1
+# the learning rate drops to ~0 (step schedule, gamma 1e-30), so each round is 2 pure gossip
+# steps and 1/P sum ||x_i - x_bar||^2 shrinks by at most |lambda2|^(2 x 2) (salient topo's
+# lambda2); on the ring, whose slowest mode dominates at once, by exactly that (within 2%) ---
+for g in ring exponential; do
+  l2=$("$bin" topo --graph $g --nodes 8 | sed -n 's/^lambda2: //p')
+  mpirun -np 8 "$bin" train "$smoke" --set train.algorithm=dpsgd --set data.clients=8 \
+    --set train.momentum=0 --set run.rounds=6 --set train.lr_schedule=step --set train.lr_step=1 \
+    --set train.lr_gamma=1e-30 --set topology.graph=$g --out "$tmp/cons_$g" 2>/dev/null
+  # ratios of consecutive rounds from round 3 on, while above float rounding (1e-8)
+  rates=$(awk -F, 'NR > 3 && prev > 1e-8 {printf "%s ", $14 / prev} NR > 1 {prev = $14}' "$tmp/cons_$g/metrics.csv")
+  lo=0; [[ $g == ring ]] && lo=0.98
+  check 'awk -v l="$l2" -v r="$rates" -v lo=$lo "BEGIN { p = l^4; n = split(r, a, \" \"); if (n < 2) exit 1;
+    for (i = 1; i <= n; i++) if (a[i] > 1.02 * p || a[i] < lo * p) exit 1 }"' \
+    "dpsgd on $g(8): consensus ratios per round $rates, predicted lambda2^4 = $l2^4"
+done
+
 # --- salient compare: every algorithm on one split, one table ---
 mpirun -np 4 "$bin" compare "$smoke" "${base[@]}" --algorithms allreduce,localsgd,dpsgd:ring,fedavg \
   --target 0.5 --out "$tmp/cmp" 2>"$tmp/cmp.err"
