@@ -2,17 +2,8 @@
 # cli_bench.sh - `salient bench allreduce|pack`: the CSV header and one row per algorithm with
 # sane bytes (dense 4n, masked 4 nnz, allgather 4 + 8k) on 1, 2 and 3 ranks; pack's rows; --help;
 # bad arguments exit 2 with one line, also under mpirun. Usage: cli_bench.sh SALIENT SRCDIR
-set -u
 bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-# root in CI, more ranks than cores, and no busy polling while oversubscribed
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS=1
+source "$(dirname "$0")/lib.sh"
 
 # --- the CSV on 1, 2 and 3 ranks: n = 10000, density 0.01 -> k = nnz = 100 ---
 for np in 1 2 3; do
@@ -72,5 +63,4 @@ rc=$?
 check '[[ $rc != 0 && $(grep -c "salient bench:" "$tmp/m.err") == 1 && ! -s "$tmp/m.out" ]]' \
   "bad density on 3 ranks: rc $rc, $(cat "$tmp/m.err")"
 
-echo "cli_bench: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+finish cli_bench

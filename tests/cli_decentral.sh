@@ -4,16 +4,8 @@
 # one model, momentum 0); allreduce keeps the ranks' models identical (consensus 0); metrics are
 # bitwise reproducible; bytes per round are what each exchange sends; bad setups fail with one
 # line. Usage: cli_decentral.sh SALIENT SRCDIR
-set -u
 bin=$1 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS=1
+source "$(dirname "$0")/lib.sh"
 smoke="$src/jobs/configs/smoke.ini"
 base=(--set data.clients=8 --set data.partition=iid --set run.rounds=3 --set train.momentum=0
       --set train.lr=0.05)
@@ -116,5 +108,4 @@ mpirun -np 2 "$bin" compare "$smoke" --algorithms allreduce,gossip --out "$tmp/c
 rc=$?
 check '[[ $rc == 2 ]] && [[ $(grep -c "salient compare:" "$tmp/cmp2.err") == 1 ]]' "unknown algorithm: $(cat "$tmp/cmp2.err")"
 
-echo "cli_decentral: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+finish cli_decentral

@@ -3,17 +3,8 @@
 # bit on 2, 3 and 5 ranks; FedAvg of one client equals centralized SGD; bytes per round are
 # density x dense; every pruning method runs and keeps exactly its share; bad rank counts, bad
 # configs and divergence fail with one clear line. Usage: cli_fedavg.sh SALIENT SRCDIR
-set -u
 bin=$1 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-# root in CI, more ranks than cores, and no busy polling while oversubscribed
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS=1
+source "$(dirname "$0")/lib.sh"
 smoke="$src/jobs/configs/smoke.ini"
 fed=(--set train.algorithm=fedavg --set data.clients=10 --set data.partition=dirichlet
      --set data.alpha=0.5 --set train.sample_fraction=0.5 --set run.rounds=3)
@@ -108,5 +99,4 @@ rc=$?
 check '[[ $rc != 0 ]] && [[ $(grep -c "salient train:" "$tmp/e6.err") == 1 ]] && [[ ! -e $tmp/e6 ]]' \
   "bad key on 3 ranks: $(cat "$tmp/e6.err")"
 
-echo "cli_fedavg: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+finish cli_fedavg

@@ -2,17 +2,8 @@
 # cli_topo.sh - the `salient topo` contract: key: value lines, values against closed forms (ring,
 # complete, hypercube, one-peer exponential), ScaLAPACK on 3 and 4 ranks equal to LAPACK on one
 # (4096 nodes included), and bad arguments exit 2 with one line. Usage: cli_topo.sh SALIENT SRCDIR
-set -u
 bin=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-# root in CI, more ranks than cores, and no busy polling while oversubscribed
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS=1
+source "$(dirname "$0")/lib.sh"
 
 key() { sed -n "s/^$2: //p" "$1"; }
 # |a - b| <= tol
@@ -120,5 +111,4 @@ topo mpierr mpirun -np 4 "$bin" topo --graph hypercube --nodes 12
 check '[[ $rc == 2 && $(grep -c "^salient topo:" "$tmp/mpierr.err") == 1 ]]' \
   "4-rank error: rc $rc, $(grep -c "^salient topo:" "$tmp/mpierr.err") lines"
 
-echo "cli_topo: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+finish cli_topo

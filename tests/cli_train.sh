@@ -1,14 +1,8 @@
 #!/usr/bin/env bash
 # cli_train.sh - drives the real binary: outputs of `salient train`, determinism, --help, and
 # bad inputs (exit code 2, one clear line, nothing written). Usage: cli_train.sh SALIENT SRCDIR
-set -u
 bin=$1 src=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+source "$(dirname "$0")/lib.sh"
 smoke="$src/jobs/configs/smoke.ini"
 
 # --- a run writes the three outputs with the promised columns ---
@@ -83,5 +77,4 @@ rc=$?
 check '[[ $rc == 0 ]]' "salient data failed: $(cat "$tmp/data.out")"
 check '[[ $(grep -cE "^[0-3] " "$tmp/data.out") == 4 ]]' "salient data should list 4 clients"
 
-echo "cli_train: $pass passed, $fail failed"
-[[ $fail == 0 ]]
+finish cli_train

@@ -1,7 +1,10 @@
 /* harness.c - counters and the closing line for tests/harness.h. */
 #include "harness.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int sal_test_pass = 0, sal_test_fail = 0;
 
@@ -14,4 +17,39 @@ const char *sal_test_src(const char *rel) {
     static char buf[4096];
     snprintf(buf, sizeof buf, "%s/%s", SAL_TEST_SRCDIR, rel);
     return buf;
+}
+
+int sal_fix_load(const char *path, sal_fix_rec *recs, int max) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    char magic[8];
+    int count = 0;
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "SALFIX1\n", 8)) goto bad;
+    uint32_t len;
+    while (count < max && fread(&len, 4, 1, f) == 1) {
+        sal_fix_rec *r = &recs[count];
+        uint32_t nd, d;
+        if (len >= sizeof r->name || fread(r->name, 1, len, f) != len) goto bad;
+        r->name[len] = 0;
+        if (fread(&nd, 4, 1, f) != 1 || nd > 4) goto bad;
+        r->ndim = (int)nd, r->n = 1;
+        for (uint32_t i = 0; i < nd; i++) {
+            if (fread(&d, 4, 1, f) != 1) goto bad;
+            r->dims[i] = (int)d, r->n *= d;
+        }
+        r->data = malloc(r->n * sizeof(float) + 1);
+        if (!r->data || fread(r->data, sizeof(float), r->n, f) != r->n) goto bad;
+        count++;
+    }
+    fclose(f);
+    return count;
+bad:
+    fclose(f);
+    return -1;
+}
+
+const sal_fix_rec *sal_fix_find(const sal_fix_rec *recs, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(recs[i].name, name)) return &recs[i];
+    return NULL;
 }

@@ -35,6 +35,20 @@ extern int sal_test_pass, sal_test_fail;
     CHECK_MSG(fabs((double)(a) - (double)(b)) <= (atol) + (rtol) * fabs((double)(b)),   \
               "%.9g vs %.9g", (double)(a), (double)(b))
 
+/* A record of a fixture file written by tests/fixtures/gen_fixtures.py: b"SALFIX1\n", then
+ * records (u32 name length, name, u32 ndim, u32 dims[ndim], f32 data[prod(dims)]). */
+typedef struct sal_fix_rec {
+    char name[64];
+    int ndim, dims[4];
+    size_t n;
+    float *data; /* (n), owned; freed by the test's exit */
+} sal_fix_rec;
+
+/* Reads up to max records; returns how many, or -1 for a missing or malformed file. */
+int sal_fix_load(const char *path, sal_fix_rec *recs, int max);
+/* The record called name, or NULL. */
+const sal_fix_rec *sal_fix_find(const sal_fix_rec *recs, int n, const char *name);
+
 /* Print "N passed, N failed" and return the exit code for main. */
 int sal_test_done(const char *name);
 

@@ -10,47 +10,7 @@
 #include "salient/model.h"
 #include "salient/optim.h"
 
-typedef struct rec {
-    char name[64];
-    int ndim, dims[4];
-    size_t n;
-    float *data;
-} rec;
-
-static int load_fixture(const char *path, rec *recs, int max) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char magic[8];
-    int count = 0;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "SALFIX1\n", 8)) goto bad;
-    uint32_t len;
-    while (count < max && fread(&len, 4, 1, f) == 1) {
-        rec *r = &recs[count];
-        uint32_t nd, d;
-        if (len >= sizeof r->name || fread(r->name, 1, len, f) != len) goto bad;
-        r->name[len] = 0;
-        if (fread(&nd, 4, 1, f) != 1 || nd > 4) goto bad;
-        r->ndim = (int)nd, r->n = 1;
-        for (uint32_t i = 0; i < nd; i++) {
-            if (fread(&d, 4, 1, f) != 1) goto bad;
-            r->dims[i] = (int)d, r->n *= d;
-        }
-        r->data = malloc(r->n * sizeof(float) + 1);
-        if (!r->data || fread(r->data, sizeof(float), r->n, f) != r->n) goto bad;
-        count++;
-    }
-    fclose(f);
-    return count;
-bad:
-    fclose(f);
-    return -1;
-}
-
-static const rec *find(const rec *recs, int n, const char *name) {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(recs[i].name, name)) return &recs[i];
-    return NULL;
-}
+typedef sal_fix_rec rec; /* a record of a gen_fixtures.py file (harness.h) */
 
 /* Worst |a-b| / (atol + rtol |b|) over the arrays; <= 1 passes. Prints the worst difference. */
 static double worst(const char *what, const float *a, const float *b, size_t n, double atol,
@@ -69,11 +29,11 @@ static void check_model(const char *name, sal_arch arch, int c, int h, int w) {
     rec recs[64];
     char path[256];
     snprintf(path, sizeof path, "tests/fixtures/%s.bin", name);
-    int nrec = load_fixture(sal_test_src(path), recs, 64);
+    int nrec = sal_fix_load(sal_test_src(path), recs, 64);
     CHECK_MSG(nrec > 0, "cannot load fixture %s", path);
     if (nrec <= 0) return;
     printf("%s:\n", name);
-    const rec *x = find(recs, nrec, "x"), *y = find(recs, nrec, "y");
+    const rec *x = sal_fix_find(recs, nrec, "x"), *y = sal_fix_find(recs, nrec, "y");
     int B = x->dims[0];
     sal_err err;
     sal_model *m = sal_model_create(arch, c, h, w, 10, B, &err);
@@ -88,14 +48,14 @@ static void check_model(const char *name, sal_arch arch, int c, int h, int w) {
     int labels[64];
     for (int i = 0; i < B; i++) labels[i] = (int)y->data[i];
     double loss = sal_model_forward(m, x->data, labels, B, NULL);
-    const rec *logits = find(recs, nrec, "logits"), *rloss = find(recs, nrec, "loss");
+    const rec *logits = sal_fix_find(recs, nrec, "logits"), *rloss = sal_fix_find(recs, nrec, "loss");
     CHECK(worst("logits", sal_model_logits(m), logits->data, logits->n, 1e-5, 1e-4) <= 1);
     CHECK_CLOSE(loss, rloss->data[0], 1e-6, 1e-5);
     sal_model_backward(m);
     for (int t = 0; t < p->ntensors; t++) {
         char gname[80];
         snprintf(gname, sizeof gname, "grad.%s", p->t[t].name);
-        const rec *g = find(recs, nrec, gname);
+        const rec *g = sal_fix_find(recs, nrec, gname);
         CHECK_MSG(g && g->n == p->t[t].numel, "missing or mis-shaped %s", gname);
         if (g && g->n == p->t[t].numel)
             CHECK_MSG(worst(gname, sal_params_g(p, t), g->data, g->n, 1e-6, 1e-3) <= 1, "%s",
@@ -103,7 +63,7 @@ static void check_model(const char *name, sal_arch arch, int c, int h, int w) {
     }
     char after0[80]; /* fixtures with SGD steps hold "after.NAME" for every tensor */
     snprintf(after0, sizeof after0, "after.%s", p->t[0].name);
-    if (find(recs, nrec, after0)) {
+    if (sal_fix_find(recs, nrec, after0)) {
         sal_sgd opt;
         CHECK(sal_sgd_init(&opt, p->n, 0.05f, 0.9f, 5e-4f) == 0);
         /* the first step reuses the gradient computed above */
@@ -116,7 +76,7 @@ static void check_model(const char *name, sal_arch arch, int c, int h, int w) {
         for (int t = 0; t < p->ntensors; t++) {
             char an[80];
             snprintf(an, sizeof an, "after.%s", p->t[t].name);
-            const rec *a = find(recs, nrec, an);
+            const rec *a = sal_fix_find(recs, nrec, an);
             CHECK_MSG(a && worst(an, sal_params_w(p, t), a->data, a->n, 1e-6, 1e-4) <= 1, "%s",
                       an);
         }

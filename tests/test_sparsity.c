@@ -498,48 +498,7 @@ static void test_reports(void) {
 
 /* ---- scores against PyTorch ---- */
 
-typedef struct rec {
-    char name[64];
-    int ndim, dims[4];
-    size_t n;
-    float *data;
-} rec;
-
-/* The fixture format of gen_fixtures.py (as in test_models.c). */
-static int load_fixture(const char *path, rec *recs, int max) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char magic[8];
-    int count = 0;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "SALFIX1\n", 8)) goto bad;
-    uint32_t len;
-    while (count < max && fread(&len, 4, 1, f) == 1) {
-        rec *r = &recs[count];
-        uint32_t nd, d;
-        if (len >= sizeof r->name || fread(r->name, 1, len, f) != len) goto bad;
-        r->name[len] = 0;
-        if (fread(&nd, 4, 1, f) != 1 || nd > 4) goto bad;
-        r->ndim = (int)nd, r->n = 1;
-        for (uint32_t i = 0; i < nd; i++) {
-            if (fread(&d, 4, 1, f) != 1) goto bad;
-            r->dims[i] = (int)d, r->n *= d;
-        }
-        r->data = malloc(r->n * sizeof(float) + 1);
-        if (!r->data || fread(r->data, sizeof(float), r->n, f) != r->n) goto bad;
-        count++;
-    }
-    fclose(f);
-    return count;
-bad:
-    fclose(f);
-    return -1;
-}
-
-static const rec *find(const rec *recs, int n, const char *name) {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(recs[i].name, name)) return &recs[i];
-    return NULL;
-}
+typedef sal_fix_rec rec; /* a record of a gen_fixtures.py file (harness.h) */
 
 /* The torch scores of one kind ("snip", ...) gathered into a flat (p->n) buffer, 0 on
  * non-prunable entries; 0 if a record is missing or mis-shaped. */
@@ -549,7 +508,7 @@ static int gather(const sal_params *p, const rec *recs, int nrec, const char *ki
         if (!p->t[t].prunable) continue;
         char nm[96];
         snprintf(nm, sizeof nm, "%s.%s", kind, p->t[t].name);
-        const rec *r = find(recs, nrec, nm);
+        const rec *r = sal_fix_find(recs, nrec, nm);
         if (!r || r->n != p->t[t].numel) return 0;
         memcpy(out + p->t[t].offset, r->data, r->n * sizeof *out);
     }
@@ -600,11 +559,11 @@ static void check_saliency(const char *name, sal_arch arch) {
     rec recs[64];
     char path[256];
     snprintf(path, sizeof path, "tests/fixtures/saliency_%s.bin", name);
-    int nrec = load_fixture(sal_test_src(path), recs, 64);
+    int nrec = sal_fix_load(sal_test_src(path), recs, 64);
     CHECK_MSG(nrec > 0, "cannot load fixture %s", path);
     if (nrec <= 0) return;
     printf("%s:\n", name);
-    const rec *px = find(recs, nrec, "pixels"), *py = find(recs, nrec, "y");
+    const rec *px = sal_fix_find(recs, nrec, "pixels"), *py = sal_fix_find(recs, nrec, "y");
     CHECK(px && py && px->ndim == 4);
     /* a data set of the fixture's pixels; sal_dataset_batch normalises with mean 0.25, std 0.5
      * exactly as the generator did */

@@ -2,6 +2,8 @@
 #ifndef SALIENT_ALGO_ALGOS_H
 #define SALIENT_ALGO_ALGOS_H
 
+#include <mpi.h>
+
 #include "salient/train.h"
 
 /* Plain minibatch SGD on the whole training set on one rank; one round = one epoch. */
@@ -16,6 +18,11 @@ sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *pr
 /* allreduce, localsgd, dpsgd: every rank a worker (decentral.c). */
 sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE *progress,
                                sal_err *err);
+
+/* Collective over comm: every rank returns the first (lowest-rank) failure's status, so that
+ * no rank goes on into a collective that another has left. Rank 0's message names the failing
+ * rank and carries its words; the other ranks get an empty message (nothing to print twice). */
+sal_status sal_mpi_agree(MPI_Comm comm, sal_status st, sal_err *err);
 
 /* Seconds on a monotonic clock. */
 double sal_now(void);

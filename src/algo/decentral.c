@@ -214,27 +214,6 @@ static sal_status setup_comm(worker *w, sal_err *err) {
     return make_mask(w, err);
 }
 
-/* Collective first failure: every rank returns the lowest failing rank's status; rank 0's
- * message names that rank. */
-static sal_status agree(worker *w, sal_status st, sal_err *err) {
-    int mine = st ? w->rank : w->size, first;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, w->comm);
-    if (first == w->size) return SAL_OK;
-    int code = st;
-    MPI_Bcast(&code, 1, MPI_INT, first, w->comm);
-    if (first != 0) {
-        if (w->rank == first) MPI_Send(err->msg, (int)sizeof err->msg, MPI_CHAR, 0, 0, w->comm);
-        if (w->rank == 0) {
-            char msg[sizeof err->msg];
-            MPI_Recv(msg, (int)sizeof msg, MPI_CHAR, first, 0, w->comm, MPI_STATUS_IGNORE);
-            msg[sizeof msg - 1] = '\0';
-            sal_fail(err, (sal_status)code, "rank %d: %.480s", first, msg);
-        }
-    }
-    if (w->rank != 0) err->msg[0] = '\0';
-    return (sal_status)code;
-}
-
 /* avg = the ranks' mean model (for evaluation and the consensus distance). */
 static void average_model(worker *w) {
     const size_t n = w->p->n;
@@ -395,10 +374,10 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
     FILE *pr = w.rank == 0 ? progress : NULL;
     sal_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
-    sal_status st = agree(&w, setup(&w, err), err);
-    if (!st) st = agree(&w, setup_comm(&w, err), err);
+    sal_status st = sal_mpi_agree(w.comm, setup(&w, err), err);
+    if (!st) st = sal_mpi_agree(w.comm, setup_comm(&w, err), err);
     if (!st && w.rank == 0) st = sal_metrics_open(&metrics, out_dir, err);
-    st = agree(&w, st, err);
+    st = sal_mpi_agree(w.comm, st, err);
     const char *algo = sal_config_enum_name("train", "algorithm", cfg->algorithm);
     if (!st && pr)
         fprintf(pr, "salient: %s %s on %s: %d ranks, %d clients, %zu of %zu parameters sent\n",
@@ -413,7 +392,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         const sal_comm_stats before = *sal_coll_total(w.coll);
         double loss = 0;
         long samples = 0;
-        st = agree(&w, round_run(&w, round, &step, &loss, &samples, err), err);
+        st = sal_mpi_agree(w.comm, round_run(&w, round, &step, &loss, &samples, err), err);
         if (st) break;
         sal_round row = {.round = round + 1,
                          .decentral = 1,
@@ -464,7 +443,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
                         row.bytes_up / 1e6, row.wall_s);
             }
         }
-        st = agree(&w, st, err);
+        st = sal_mpi_agree(w.comm, st, err);
     }
     if (!st && w.rank == 0) {
         char ident[512];
@@ -476,7 +455,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
                  (unsigned long long)cfg->seed, w.size, cfg->clients, w.p->n, w.nnz);
         st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - t_start, err);
     }
-    st = agree(&w, st, err);
+    st = sal_mpi_agree(w.comm, st, err);
     sal_metrics_free(&metrics);
     worker_free(&w);
     return st;

@@ -131,28 +131,6 @@ static sal_status setup(fed *f, sal_err *err) {
     return SAL_OK;
 }
 
-/* All ranks agree on the first failure: the lowest failing rank's message reaches rank 0,
- * which reports it; the other ranks return the status with an empty message (nothing to
- * print twice). */
-static sal_status agree(fed *f, sal_status st, sal_err *err) {
-    int mine = st ? f->rank : f->size, first;
-    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, f->comm);
-    if (first == f->size) return SAL_OK;
-    int code = st;
-    MPI_Bcast(&code, 1, MPI_INT, first, f->comm);
-    if (first != 0) {
-        if (f->rank == first) MPI_Send(err->msg, (int)sizeof err->msg, MPI_CHAR, 0, 0, f->comm);
-        if (f->rank == 0) {
-            char msg[sizeof err->msg];
-            MPI_Recv(msg, (int)sizeof msg, MPI_CHAR, first, 0, f->comm, MPI_STATUS_IGNORE);
-            msg[sizeof msg - 1] = '\0';
-            sal_fail(err, (sal_status)code, "rank %d: %.480s", first, msg);
-        }
-    }
-    if (f->rank != 0) err->msg[0] = '\0';
-    return (sal_status)code;
-}
-
 void sal_fed_close(fed *f) {
     sal_dataset_free(&f->train);
     sal_dataset_free(&f->test);
@@ -179,7 +157,7 @@ sal_status sal_fed_open(fed *f, const sal_config *cfg, FILE *progress, sal_err *
     MPI_Comm_size(f->comm, &f->size);
     f->progress = f->rank == 0 ? progress : NULL;
     openblas_set_num_threads(cfg->threads);
-    return agree(f, setup(f, err), err);
+    return sal_mpi_agree(f->comm, setup(f, err), err);
 }
 
 sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *progress,
