@@ -17,6 +17,11 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
 
 void sal_cli_print_usage(FILE *f);
 
+/* The output directory: --out, else [run] out, else runs/<prefix><config file name without
+ * .ini>. */
+void sal_cli_out_dir(char *dir, size_t n, const sal_cli_args *a, const sal_config *cfg,
+                     const char *prefix);
+
 /* stderr on the first rank of an MPI launch (or without one), NULL on the others: for messages
  * printed before MPI_Init, which every rank would otherwise print once. */
 FILE *sal_cli_err(void);

@@ -207,17 +207,7 @@ int sal_cmd_compare(int argc, char **argv) {
         return rc;
     }
     char dir[SAL_PATH_MAX - 80]; /* room for /<name>/metrics.csv under it */
-    if (args.out)
-        snprintf(dir, sizeof dir, "%.900s", args.out);
-    else if (cfg.out[0])
-        snprintf(dir, sizeof dir, "%.900s", cfg.out);
-    else {
-        const char *base = strrchr(args.config_path, '/');
-        base = base ? base + 1 : args.config_path;
-        int len = (int)strlen(base);
-        if (len > 4 && !strcmp(base + len - 4, ".ini")) len -= 4;
-        snprintf(dir, sizeof dir, "runs/compare-%.*s", len, base);
-    }
+    sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "compare-");
     MPI_Init(NULL, NULL);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

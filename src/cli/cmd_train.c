@@ -9,21 +9,6 @@
 
 static int fill_config(FILE *f, const void *cfg) { return sal_config_write(cfg, f); }
 
-/* DIR: --out, else [run] out, else runs/<config file name without .ini>. */
-static void resolve_out(char *dir, size_t n, const sal_cli_args *a, const sal_config *cfg) {
-    if (a->out) {
-        snprintf(dir, n, "%s", a->out);
-    } else if (cfg->out[0]) {
-        snprintf(dir, n, "%s", cfg->out);
-    } else {
-        const char *base = strrchr(a->config_path, '/');
-        base = base ? base + 1 : a->config_path;
-        int len = (int)strlen(base);
-        if (len > 4 && !strcmp(base + len - 4, ".ini")) len -= 4;
-        snprintf(dir, n, "runs/%.*s", len, base);
-    }
-}
-
 int sal_cmd_train(int argc, char **argv) {
     sal_config cfg;
     sal_cli_args args;
@@ -39,7 +24,7 @@ int sal_cmd_train(int argc, char **argv) {
         return 0;
     }
     char dir[SAL_PATH_MAX];
-    resolve_out(dir, sizeof dir, &args, &cfg);
+    sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "");
     snprintf(cfg.out, sizeof cfg.out, "%s", dir); /* config.ini records where it went */
 
     /* MPI only for training: `salient data` and --help run without a launcher. Every rank parsed

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "salient/select.h"
 #include "salient/topk_ef.h"
 
 struct sal_topk_ef {
@@ -41,53 +42,9 @@ size_t sal_topk_ef_size(const sal_topk_ef *ef) {
     return ef->n;
 }
 
-/* |x| as bits (order-preserving for non-negative floats, -0 == +0) above the complemented index:
- * distinct keys whose unsigned order is "larger magnitude first, then lower index first", so
- * "the k largest keys" is one well-defined set whatever the selection algorithm does. */
+/* The rank key of |x| (select.h): larger magnitude first, then lower index. */
 static inline uint64_t key_of(float x, size_t i) {
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return ((uint64_t)(u & 0x7fffffffu) << 32) | (uint32_t) ~(uint32_t)i;
-}
-
-static int cmp_desc(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x < y) - (x > y);
-}
-
-/* The k-th largest of keys[0..n) (0 < k <= n), rearranging keys. Quickselect (Hoare partition,
- * median-of-three) with a sort once the partitions stop shrinking: O(n) expected, O(n log n)
- * worst. */
-static uint64_t kth_largest(uint64_t *keys, size_t n, size_t k) {
-    size_t lo = 0, hi = n - 1, target = k - 1;
-    int budget = 128;
-    while (lo < hi) {
-        if (budget-- == 0) {
-            qsort(keys + lo, hi - lo + 1, sizeof *keys, cmp_desc);
-            return keys[target];
-        }
-        uint64_t a = keys[lo], b = keys[lo + (hi - lo) / 2], c = keys[hi];
-        uint64_t pivot = a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
-        size_t i = lo, j = hi;
-        while (i <= j) { /* descending: larger keys go left */
-            while (keys[i] > pivot) i++;
-            while (keys[j] < pivot) j--;
-            if (i <= j) {
-                uint64_t t = keys[i];
-                keys[i] = keys[j], keys[j] = t;
-                i++;
-                if (j == 0) break;
-                j--;
-            }
-        }
-        if (target <= j)
-            hi = j;
-        else if (target >= i)
-            lo = i;
-        else
-            return keys[target]; /* between the partitions: equal to the pivot */
-    }
-    return keys[target];
+    return sal_rank_key(fabsf(x), (uint32_t)i);
 }
 
 sal_status sal_topk_ef_step(sal_topk_ef *ef, const float *g, size_t k, uint32_t *idx, float *val,
@@ -112,7 +69,7 @@ sal_status sal_topk_ef_step(sal_topk_ef *ef, const float *g, size_t k, uint32_t 
     if (k == 0) return SAL_OK;
     /* k == n selects everything; otherwise the threshold is the k-th largest key, and the scan in
      * index order emits the k entries at or above it, ascending. */
-    const uint64_t thr = k == n ? 0 : kth_largest(keys, n, k);
+    const uint64_t thr = k == n ? 0 : sal_select_kth(keys, n, k);
     size_t m = 0;
     for (size_t i = 0; i < n && m < k; i++) {
         if (key_of(acc[i], i) >= thr) {

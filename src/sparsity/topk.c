@@ -4,62 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "salient/select.h"
 #include "salient/sparsity.h"
-
-/* A score and its index as one 64-bit key whose unsigned order is the ranking: the float's bits
- * mapped to an order-preserving unsigned int in the high half (negatives flipped, positives get
- * the sign bit), the complemented index in the low half so that among equal scores the lower
- * index is larger. Keys are distinct, so "the k largest keys" is one well-defined set. */
-static inline uint64_t rank_key(float s, uint32_t idx) {
-    s += 0.0f; /* -0 -> +0: the two zeros tie */
-    uint32_t u;
-    memcpy(&u, &s, sizeof u);
-    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-    return ((uint64_t)u << 32) | (uint32_t)~idx;
-}
-
-static int cmp_desc(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x < y) - (x > y);
-}
-
-/* Rearranges keys[0..n) so that keys[0..k) are the k largest (in no particular order) and
- * returns the smallest of them; 0 < k <= n. Hoare quickselect with a median-of-three pivot,
- * falling back to a sort if the partitions stop shrinking (adversarial orders), so the cost
- * is O(n) in practice and O(n log n) at worst. The result is the same whatever the pivots. */
-static uint64_t select_kth(uint64_t *keys, size_t n, size_t k) {
-    size_t lo = 0, hi = n - 1, target = k - 1; /* descending order: target's position */
-    int budget = 2 * 64;
-    while (lo < hi) {
-        if (budget-- == 0) {
-            qsort(keys + lo, hi - lo + 1, sizeof *keys, cmp_desc);
-            return keys[target];
-        }
-        size_t mid = lo + (hi - lo) / 2;
-        uint64_t a = keys[lo], b = keys[mid], c = keys[hi];
-        uint64_t pivot = a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
-        size_t i = lo, j = hi;
-        while (i <= j) { /* descending: large keys go left */
-            while (keys[i] > pivot) i++;
-            while (keys[j] < pivot) j--;
-            if (i <= j) {
-                uint64_t t = keys[i];
-                keys[i] = keys[j], keys[j] = t;
-                i++;
-                if (j == 0) break;
-                j--;
-            }
-        }
-        /* now keys[lo..j] >= pivot >= keys[i..hi], and j < i */
-        if (target <= j)
-            hi = j;
-        else if (target >= i)
-            lo = i;
-        else
-            return keys[target]; /* between j and i: equal to the pivot */
-    }
-    return keys[target];
-}
 
 /* Checks one tensor's scores for NaN/Inf (an upstream divergence must not turn into an
  * arbitrary mask) and fills keys. */
@@ -73,7 +19,7 @@ static sal_status tensor_keys(const sal_params *p, int t, const float *score, ui
                             "mask: score of %s[%zu] is %g (scores must be finite; did the "
                             "model diverge?)",
                             tv->name, i, (double)score[at]);
-        keys[i] = rank_key(score[at], (uint32_t)at);
+        keys[i] = sal_rank_key(score[at], (uint32_t)at);
     }
     return SAL_OK;
 }
@@ -85,7 +31,7 @@ static void apply(const sal_params *p, int t0, int t1, const float *score, uint6
         const sal_tensor *tv = &p->t[t];
         for (size_t i = 0; i < tv->numel; i++) {
             const size_t at = tv->offset + i;
-            mask[at] = !tv->prunable || rank_key(score[at], (uint32_t)at) >= thr ? 1.0f : 0.0f;
+            mask[at] = !tv->prunable || sal_rank_key(score[at], (uint32_t)at) >= thr ? 1.0f : 0.0f;
         }
     }
 }
@@ -119,7 +65,7 @@ sal_status sal_mask_topk_global(const sal_params *p, const float *score, double 
         st = tensor_keys(p, t, score, keys + m, err);
         m += p->t[t].numel;
     }
-    if (st == SAL_OK) apply(p, 0, p->ntensors, score, select_kth(keys, total, k), mask);
+    if (st == SAL_OK) apply(p, 0, p->ntensors, score, sal_select_kth(keys, total, k), mask);
     free(keys);
     return st;
 }
@@ -149,7 +95,7 @@ sal_status sal_mask_topk_layers(const sal_params *p, const float *score, const d
         if (k < 1) k = 1; /* an empty layer would cut every path through the network */
         if (k > tv->numel) k = tv->numel;
         st = tensor_keys(p, t, score, keys, err);
-        if (st == SAL_OK) apply(p, t, t + 1, score, select_kth(keys, tv->numel, k), mask);
+        if (st == SAL_OK) apply(p, t, t + 1, score, sal_select_kth(keys, tv->numel, k), mask);
     }
     free(keys);
     return st;
