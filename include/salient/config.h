@@ -79,6 +79,9 @@ typedef struct sal_config {
     int degree;               /* random-regular */
     double p;                 /* erdos-renyi */
     sal_weights_kind weights;
+    /* [checkpoint] */
+    int ckpt_every;           /* rounds between two checkpoints; 0 = only at the end */
+    int ckpt_keep;            /* checkpoints kept */
 } sal_config;
 
 /* Fill every field with its default from the key table. */
@@ -101,6 +104,11 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err);
 
 /* Write the resolved config, every key, as INI that sal_config_load reads back identically. */
 int sal_config_write(const sal_config *c, FILE *f);
+
+/* Compare a and b key by key, leaving out the keys named "section.key" in skip (a NULL-ended
+ * list, or NULL). Returns how many keys differ; msg gets the first as "[s] k = A, not B". */
+int sal_config_diff(const sal_config *a, const sal_config *b, const char *const *skip,
+                    char *msg, size_t cap);
 
 /* Print every key with type, default, allowed values and help (for --help). */
 void sal_config_print_help(FILE *f);

@@ -37,6 +37,8 @@ typedef struct sal_metrics {
 sal_status sal_metrics_open(sal_metrics *m, const char *dir, sal_err *err);
 /* Append a row and rewrite metrics.csv atomically. */
 sal_status sal_metrics_append(sal_metrics *m, const sal_round *row, sal_err *err);
+/* Append a row without writing (rows restored from a checkpoint; the next append writes). */
+sal_status sal_metrics_restore(sal_metrics *m, const sal_round *row, sal_err *err);
 void sal_metrics_free(sal_metrics *m);
 
 /* Write DIR/summary.json: final and best test accuracy, totals of bytes and seconds, and the

@@ -26,6 +26,8 @@ sal_status sal_topk_ef_step(sal_topk_ef *ef, const float *g, size_t k, uint32_t 
 
 /* The residual acc (n), borrowed. */
 const float *sal_topk_ef_residual(const sal_topk_ef *ef);
+/* The residual, writable: for restoring it from a checkpoint. */
+float *sal_topk_ef_residual_mut(sal_topk_ef *ef);
 size_t sal_topk_ef_size(const sal_topk_ef *ef);
 
 #endif

@@ -10,9 +10,12 @@
 #include "salient/model.h"
 #include "salient/status.h"
 
-/* Run the algorithm cfg->algorithm, writing metrics.csv and summary.json into out_dir (which
- * must exist). Progress lines go to `progress` (NULL for none). */
-sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress, sal_err *err);
+/* Run the algorithm cfg->algorithm, writing metrics.csv, summary.json and checkpoints (ckpt/)
+ * into out_dir (which must exist). Progress lines go to `progress` (NULL for none). resume:
+ * a checkpoint file to continue from, or NULL. On SIGTERM/SIGUSR1 (signals.h) the run stops
+ * after the current round with a checkpoint and returns SAL_OK without summary.json. */
+sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress,
+                     const char *resume, sal_err *err);
 
 /* Test-set accuracy (returned) and mean loss (*loss) of model m on all of ds, in batches of at
  * most the model's max batch `batch`. x (batch*c*h*w floats), y and idx (batch ints) are

@@ -4,25 +4,39 @@
 
 #include <mpi.h>
 
+#include "salient/ckpt.h"
 #include "salient/train.h"
 
 /* Plain minibatch SGD on the whole training set on one rank; one round = one epoch. */
 sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FILE *progress,
-                                 sal_err *err);
+                                 const char *resume, sal_err *err);
 
 /* FedAvg over MPI: rank 0 serves, ranks 1.. host blocks of clients; with a [sparsity] mask this
  * is SSFL or a pruning-at-init baseline (fedavg*.c). */
 sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *progress,
-                            sal_err *err);
+                            const char *resume, sal_err *err);
 
 /* allreduce, localsgd, dpsgd: every rank a worker (decentral.c). */
 sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE *progress,
-                               sal_err *err);
+                               const char *resume, sal_err *err);
 
 /* Collective over comm: every rank returns the first (lowest-rank) failure's status, so that
  * no rank goes on into a collective that another has left. Rank 0's message names the failing
  * rank and carries its words; the other ranks get an empty message (nothing to print twice). */
 sal_status sal_mpi_agree(MPI_Comm comm, sal_status st, sal_err *err);
+
+/* Is a checkpoint due after `done` rounds (every [checkpoint] every rounds, after the last,
+ * and when stopping on a signal)? */
+int sal_ckpt_due(const sal_config *cfg, int done, int stopping);
+
+/* The resolved config as INI text (malloc'ed), or NULL when out of memory. */
+char *sal_config_text(const sal_config *cfg);
+
+/* Read checkpoint path's header into info and check that it can continue this run: every
+ * config key that changes the math equal, rounds left to run, and (same_ranks) the same rank
+ * count. The caller frees info. */
+sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks, int same_ranks,
+                            sal_ckpt_info *info, sal_err *err);
 
 /* Seconds on a monotonic clock. */
 double sal_now(void);

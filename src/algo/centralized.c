@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "algos.h"
+#include "salient/fault.h"
 #include "salient/metrics.h"
 #include "salient/optim.h"
 #include "salient/rng.h"
+#include "salient/signals.h"
 
 typedef struct run {
     sal_dataset train, test;
@@ -58,8 +60,42 @@ static double train_epoch(run *r, const sal_config *cfg, int round, long *sample
     return loss_sum / n;
 }
 
+/* Continue from a checkpoint: model, momentum and the metrics so far. Returns the round. */
+static sal_status resume_from(run *r, const sal_config *cfg, const char *path, int *start,
+                              sal_err *err) {
+    sal_ckpt_info info;
+    sal_status st = sal_resume_check(cfg, path, 1, 1, &info, err);
+    if (!st && !!r->opt.buf != info.has_momentum)
+        st = sal_fail(err, SAL_ECONFIG, "checkpoint '%s' %s momentum buffers; [train] momentum "
+                      "differs from the run that wrote it", path, info.has_momentum ? "has" : "lacks");
+    if (!st) {
+        sal_ckpt_dst d = {.p = sal_model_params(r->model), .model = 1, .momentum = r->opt.buf,
+                          .metrics = &r->metrics};
+        st = sal_ckpt_load(path, &d, err);
+    }
+    *start = info.round;
+    sal_ckpt_info_free(&info);
+    return st;
+}
+
+static sal_status checkpoint(run *r, const sal_config *cfg, const char *out_dir, int done,
+                             FILE *progress, sal_err *err) {
+    char *text = sal_config_text(cfg), dir[SAL_PATH_MAX + 8], path[SAL_PATH_MAX + 32];
+    if (!text) return sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory");
+    snprintf(dir, sizeof dir, "%s/ckpt", out_dir);
+    sal_params *p = sal_model_params(r->model);
+    sal_ckpt_state s = {.round = done, .step = 0, .algorithm = "centralized",
+                        .arch = sal_config_enum_name("model", "arch", cfg->arch),
+                        .seed = cfg->seed, .config_text = text, .p = p, .model = p->w,
+                        .momentum = r->opt.buf, .metrics = &r->metrics};
+    sal_status st = sal_ckpt_save(MPI_COMM_SELF, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
+    free(text);
+    if (!st && progress) fprintf(progress, "salient: checkpoint %s\n", path);
+    return st;
+}
+
 sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FILE *progress,
-                                 sal_err *err) {
+                                 const char *resume, sal_err *err) {
     run r;
     memset(&r, 0, sizeof r);
     double t_start = sal_now();
@@ -84,12 +120,17 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
         goto out;
     }
     if ((st = sal_metrics_open(&r.metrics, out_dir, err))) goto out;
+    int start = 0;
+    if (resume && (st = resume_from(&r, cfg, resume, &start, err))) goto out;
     if (progress)
         fprintf(progress, "salient: centralized %s on %s: %d train / %d test samples, %zu parameters\n",
                 sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), tr->n, r.test.n, p->n);
 
-    for (int round = 0; round < cfg->rounds; round++) {
+    if (resume && progress)
+        fprintf(progress, "salient: resumed from %s at round %d\n", resume, start);
+    for (int round = start; round < cfg->rounds; round++) {
+        sal_fault_round(round + 1, 0);
         double t0 = sal_now();
         double lr = sal_lr_at(cfg->lr_schedule, cfg->lr, round, cfg->rounds, cfg->lr_step,
                               cfg->lr_gamma) *
@@ -119,10 +160,21 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
             if (row.evaluated)
                 snprintf(acc, sizeof acc, "  test_acc %.4f  test_loss %.4f", row.test_acc,
                          row.test_loss);
-            double per_round = (sal_now() - t_start) / (round + 1);
+            double per_round = (sal_now() - t_start) / (round + 1 - start);
             fprintf(progress, "round %d/%d  train_loss %.4f%s  %.0f samples/s  %.1f s  ETA %s\n",
                     round + 1, cfg->rounds, train_loss, acc, row.samples_per_s, row.wall_s,
                     sal_fmt_duration(per_round * (cfg->rounds - round - 1), eta, sizeof eta));
+        }
+        int sig = sal_signal_pending();
+        if (sal_ckpt_due(cfg, round + 1, sig) &&
+            (st = checkpoint(&r, cfg, out_dir, round + 1, progress, err)))
+            goto out;
+        if (sig && round + 1 < cfg->rounds) {
+            if (progress)
+                fprintf(progress, "salient: %s: stopped after round %d of %d\n",
+                        sal_signal_name(sig), round + 1, cfg->rounds);
+            sal_signal_set_stopped();
+            goto out; /* no summary.json: the run is not over */
         }
     }
     char ident[512];

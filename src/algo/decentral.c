@@ -17,12 +17,14 @@
 
 #include "algos.h"
 #include "salient/allreduce.h"
+#include "salient/fault.h"
 #include "salient/gossip.h"
 #include "salient/metrics.h"
 #include "salient/optim.h"
 #include "salient/pack.h"
 #include "salient/partition.h"
 #include "salient/rng.h"
+#include "salient/signals.h"
 #include "salient/topk_ef.h"
 
 typedef struct worker {
@@ -85,6 +87,16 @@ static sal_status load(worker *w, sal_err *err) {
     if (!w->ids || !w->order) return sal_fail(err, SAL_ENOMEM, "out of memory for %d ids", w->nids);
     memcpy(w->ids, w->part.index + from, sizeof(int) * (size_t)w->nids);
     qsort(w->ids, (size_t)w->nids, sizeof(int), cmp_int);
+    return SAL_OK;
+}
+
+/* p->mask is set (computed or restored): the index list that masked collectives send. */
+static sal_status use_mask(worker *w, sal_err *err) {
+    sal_params *p = w->p;
+    p->dense = 0;
+    w->mask_idx = malloc(sizeof(uint32_t) * p->n);
+    if (!w->mask_idx) return sal_fail(err, SAL_ENOMEM, "out of memory for the mask's index list");
+    w->nnz = sal_mask_indices(p->mask, p->n, w->mask_idx);
     return SAL_OK;
 }
 
@@ -151,13 +163,8 @@ static sal_status make_mask(worker *w, sal_err *err) {
     }
     if (st) goto out;
     memcpy(p->mask, mask, sizeof(float) * p->n);
-    p->dense = 0;
     for (size_t i = 0; i < p->n; i++) p->w[i] *= p->mask[i];
-    w->mask_idx = malloc(sizeof(uint32_t) * p->n);
-    if (!w->mask_idx)
-        st = sal_fail(err, SAL_ENOMEM, "out of memory for the mask's index list");
-    else
-        w->nnz = sal_mask_indices(p->mask, p->n, w->mask_idx);
+    st = use_mask(w, err);
 out:
     free(score), free(mask), free(acc), free(dens);
     return st;
@@ -185,10 +192,62 @@ static sal_status setup(worker *w, sal_err *err) {
     return SAL_OK;
 }
 
+/* Restore this rank's state from checkpoint path instead of computing the mask: the mask, its
+ * own model, momentum and top-k residual, the step count and (rank 0) the metrics rows. */
+static sal_status resume_from(worker *w, const char *path, sal_metrics *metrics, int *start,
+                              long *step, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    sal_ckpt_info info;
+    sal_status st = sal_resume_check(cfg, path, w->size, 1, &info, err);
+    if (!st && (!info.has_rank_w || !!w->opt.buf != info.has_rank_m || !!w->ef != info.has_rank_r))
+        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' lacks per-rank state this run needs "
+                      "(/ranks/weights, momentum or residual)", path);
+    if (!st) {
+        sal_ckpt_dst d = {.p = w->p,
+                          .rank = w->rank,
+                          .rank_w = w->p->w,
+                          .rank_m = w->opt.buf,
+                          .rank_r = w->ef ? sal_topk_ef_residual_mut(w->ef) : NULL,
+                          .metrics = w->rank == 0 ? metrics : NULL};
+        st = sal_ckpt_load(path, &d, err);
+    }
+    if (!st && cfg->method != SAL_SPARSE_NONE) st = use_mask(w, err);
+    *start = info.round;
+    *step = (long)info.step;
+    sal_ckpt_info_free(&info);
+    return st;
+}
+
+static sal_status checkpoint(worker *w, const char *out_dir, int done, long step,
+                             const sal_metrics *metrics, FILE *pr, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    char *text = sal_config_text(cfg), dir[SAL_PATH_MAX + 8], path[SAL_PATH_MAX + 32];
+    /* every rank formats the same text; a rank out of memory still joins the collective */
+    snprintf(dir, sizeof dir, "%s/ckpt", out_dir);
+    sal_ckpt_state s = {.round = done,
+                        .step = step,
+                        .algorithm = sal_config_enum_name("train", "algorithm", cfg->algorithm),
+                        .arch = sal_config_enum_name("model", "arch", cfg->arch),
+                        .seed = cfg->seed,
+                        .config_text = text ? text : "",
+                        .p = w->p,
+                        .model = w->avg,
+                        .rank_w = w->p->w,
+                        .rank_m = w->opt.buf,
+                        .rank_r = w->ef ? sal_topk_ef_residual(w->ef) : NULL,
+                        .metrics = metrics};
+    sal_status st = sal_ckpt_save(w->comm, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
+    free(text);
+    if (!st && pr) fprintf(pr, "salient: checkpoint %s\n", path);
+    return st;
+}
+
 /* The collective part of the setup, once every rank's local part worked: the collectives'
- * context, the graph's communicator, top-k's residual and the mask. The graph and the mask are
- * functions of the config, so a failure there is the same on every rank. */
-static sal_status setup_comm(worker *w, sal_err *err) {
+ * context, the graph's communicator, top-k's residual and the mask (computed, or restored with
+ * the rest of the state from a checkpoint). The graph and the mask are functions of the config,
+ * so a failure there is the same on every rank. */
+static sal_status setup_comm(worker *w, const char *resume, sal_metrics *metrics, int *start,
+                             long *step, sal_err *err) {
     const sal_config *cfg = w->cfg;
     const size_t n = w->p->n;
     sal_status st;
@@ -211,7 +270,7 @@ static sal_status setup_comm(worker *w, sal_err *err) {
         if (!w->tk_idx || !w->tk_val) return sal_fail(err, SAL_ENOMEM, "out of memory for top-k");
         if ((st = sal_topk_ef_create(n, &w->ef, err))) return st;
     }
-    return make_mask(w, err);
+    return resume ? resume_from(w, resume, metrics, start, step, err) : make_mask(w, err);
 }
 
 /* avg = the ranks' mean model (for evaluation and the consensus distance). */
@@ -361,7 +420,7 @@ static void evaluate(worker *w, sal_round *row) {
 }
 
 sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE *progress,
-                               sal_err *err) {
+                               const char *resume, sal_err *err) {
     worker w;
     memset(&w, 0, sizeof w);
     w.cfg = cfg;
@@ -374,18 +433,20 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
     FILE *pr = w.rank == 0 ? progress : NULL;
     sal_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
-    sal_status st = sal_mpi_agree(w.comm, setup(&w, err), err);
-    if (!st) st = sal_mpi_agree(w.comm, setup_comm(&w, err), err);
-    if (!st && w.rank == 0) st = sal_metrics_open(&metrics, out_dir, err);
-    st = sal_mpi_agree(w.comm, st, err);
+    long step = 0;
+    int start = 0;
+    sal_status st = sal_metrics_open(&metrics, out_dir, err);
+    st = sal_mpi_agree(w.comm, st ? st : setup(&w, err), err);
+    if (!st) st = sal_mpi_agree(w.comm, setup_comm(&w, resume, &metrics, &start, &step, err), err);
     const char *algo = sal_config_enum_name("train", "algorithm", cfg->algorithm);
     if (!st && pr)
         fprintf(pr, "salient: %s %s on %s: %d ranks, %d clients, %zu of %zu parameters sent\n",
                 algo, sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), w.size, cfg->clients, w.nnz,
                 w.p->n);
-    long step = 0;
-    for (int round = 0; !st && round < cfg->rounds; round++) {
+    if (!st && pr && resume) fprintf(pr, "salient: resumed from %s at round %d\n", resume, start);
+    for (int round = start; !st && round < cfg->rounds; round++) {
+        sal_fault_round(round + 1, w.rank);
         double t0 = MPI_Wtime();
         w.comm_s = w.compute_s = 0;
         w.gossip_sent = 0;
@@ -444,6 +505,19 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
             }
         }
         st = sal_mpi_agree(w.comm, st, err);
+        /* Any rank's signal stops all of them after the same round. */
+        int sig = sal_signal_pending();
+        if (!st) MPI_Allreduce(MPI_IN_PLACE, &sig, 1, MPI_INT, MPI_MAX, w.comm);
+        if (!st && sal_ckpt_due(cfg, round + 1, sig))
+            st = sal_mpi_agree(w.comm, checkpoint(&w, out_dir, round + 1, step, &metrics, pr, err),
+                               err);
+        if (!st && sig && round + 1 < cfg->rounds) {
+            if (pr)
+                fprintf(pr, "salient: %s: stopped after round %d of %d\n", sal_signal_name(sig),
+                        round + 1, cfg->rounds);
+            sal_signal_set_stopped();
+            goto done; /* no summary.json: the run is not over */
+        }
     }
     if (!st && w.rank == 0) {
         char ident[512];
@@ -456,6 +530,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - t_start, err);
     }
     st = sal_mpi_agree(w.comm, st, err);
+done:
     sal_metrics_free(&metrics);
     worker_free(&w);
     return st;

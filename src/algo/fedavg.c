@@ -161,10 +161,12 @@ sal_status sal_fed_open(fed *f, const sal_config *cfg, FILE *progress, sal_err *
 }
 
 sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *progress,
-                            sal_err *err) {
+                            const char *resume, sal_err *err) {
     fed f;
     sal_status st = sal_fed_open(&f, cfg, progress, err);
-    if (!st) st = f.rank == 0 ? sal_fed_server(&f, out_dir, err) : sal_fed_client(&f, err);
+    if (!st)
+        st = f.rank == 0 ? sal_fed_server(&f, out_dir, resume, err)
+                         : sal_fed_client(&f, resume, err);
     sal_fed_close(&f);
     return st;
 }

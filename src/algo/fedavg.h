@@ -49,6 +49,7 @@ typedef struct fed {
     size_t nnz;           /* entries that travel: mask nonzeros (biases included) */
     float *packed;        /* (nnz) packed weights */
     double t_start;
+    int start_round;      /* rounds a resumed run started with (0 for a new run) */
 } fed;
 
 /* Collective over MPI_COMM_WORLD: load data, partition, build and initialise the model, place
@@ -69,12 +70,21 @@ double sal_fed_lr(const sal_config *cfg, int round);
  * round-0 metrics row (bytes, times). */
 sal_status sal_fed_mask(fed *f, sal_round *row, sal_err *err);
 
+/* Instead of round 0 (every rank): the mask from checkpoint path, and on the server the global
+ * model and the metrics rows; *start = the rounds it holds. */
+sal_status sal_fed_resume(fed *f, const char *path, sal_metrics *metrics, int *start,
+                          sal_err *err);
+/* Server: checkpoint after `done` rounds (global model, mask, metrics) into out_dir/ckpt. */
+sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_metrics *metrics,
+                              sal_err *err);
+
 /* Train client c from the weights in f->p->w for round r: local_epochs of SGD. */
 void sal_fed_local_train(fed *f, int c, int round, fed_stats *st);
 
 /* The two roles, after setup and once all ranks agreed it worked. The server writes metrics.csv,
- * mask.csv and summary.json to out_dir. */
-sal_status sal_fed_server(fed *f, const char *out_dir, sal_err *err);
-sal_status sal_fed_client(fed *f, sal_err *err);
+ * mask.csv, summary.json and checkpoints to out_dir. resume: a checkpoint to continue from,
+ * or NULL. */
+sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_err *err);
+sal_status sal_fed_client(fed *f, const char *resume, sal_err *err);
 
 #endif

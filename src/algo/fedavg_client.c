@@ -5,6 +5,7 @@
 
 #include "algos.h"
 #include "fedavg.h"
+#include "salient/fault.h"
 #include "salient/pack.h"
 
 /* Wait for the server's next message to this rank: weights into f->p->w (unpacked through the
@@ -25,12 +26,16 @@ static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
     return 1;
 }
 
-sal_status sal_fed_client(fed *f, sal_err *err) {
+sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     sal_round row0 = {0};
-    sal_status st = sal_fed_mask(f, &row0, err);
+    int start = 0;
+    sal_status st = resume ? sal_fed_resume(f, resume, NULL, &start, err)
+                           : sal_fed_mask(f, &row0, err);
     if (st) return st;
     int code = SAL_OK;
-    for (int round = 0; round < f->cfg->rounds; round++) {
+    /* The loop runs to the configured end; the server may stop it sooner (a signal). */
+    for (int round = start; round < f->cfg->rounds; round++) {
+        sal_fault_round(round + 1, f->rank);
         int m = sal_fed_sample(f->cfg, round, f->sampled);
         for (int j = 0; j < m; j++) {
             int c = f->sampled[j];

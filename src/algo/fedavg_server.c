@@ -9,7 +9,9 @@
 
 #include "algos.h"
 #include "fedavg.h"
+#include "salient/fault.h"
 #include "salient/pack.h"
+#include "salient/signals.h"
 
 typedef struct round_bufs {
     float *up;          /* (m, nnz) uploads of the sampled clients */
@@ -29,7 +31,8 @@ static void progress_line(fed *f, const sal_round *row) {
     if (row->evaluated)
         snprintf(acc, sizeof acc, "  test_acc %.4f  test_loss %.4f", row->test_acc,
                  row->test_loss);
-    double per_round = (sal_now() - f->t_start) / (row->round + 1);
+    int done_here = row->round - f->start_round + (f->start_round == 0); /* round 0 counts */
+    double per_round = (sal_now() - f->t_start) / (done_here > 0 ? done_here : 1);
     fprintf(f->progress,
             "round %d/%d  train_loss %.4f%s  up %.2f MB  down %.2f MB  %.1f s  ETA %s\n",
             row->round, f->cfg->rounds, row->train_loss, acc, row->bytes_up / 1e6,
@@ -130,14 +133,19 @@ static sal_status write_mask(fed *f, const char *out_dir, sal_err *err) {
     return sal_mask_write_csv(f->p, f->p->mask, path, err);
 }
 
-sal_status sal_fed_server(fed *f, const char *out_dir, sal_err *err) {
+sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_err *err) {
     const sal_config *cfg = f->cfg;
     sal_metrics metrics;
-    memset(&metrics, 0, sizeof metrics);
     round_bufs b = {0};
     sal_round row0 = {0};
-    sal_status st = sal_fed_mask(f, &row0, err);
-    if (st) return st; /* every rank learnt it from the mask's status broadcast */
+    int start = 0;
+    sal_status st = sal_metrics_open(&metrics, out_dir, err);
+    if (!st) st = resume ? sal_fed_resume(f, resume, &metrics, &start, err)
+                         : sal_fed_mask(f, &row0, err);
+    if (st) { /* every rank learnt it from the status broadcast */
+        sal_metrics_free(&metrics);
+        return st;
+    }
     int m = sal_fed_sample(cfg, 0, f->sampled);
     b.up = malloc(sizeof(float) * (size_t)m * (f->nnz ? f->nnz : 1));
     b.stats = malloc(sizeof(fed_stats) * (size_t)m);
@@ -150,7 +158,6 @@ sal_status sal_fed_server(fed *f, const char *out_dir, sal_err *err) {
                       f->nnz);
         goto out;
     }
-    if ((st = sal_metrics_open(&metrics, out_dir, err))) goto out;
     if ((st = write_mask(f, out_dir, err))) goto out;
     if (f->progress)
         fprintf(f->progress,
@@ -159,9 +166,10 @@ sal_status sal_fed_server(fed *f, const char *out_dir, sal_err *err) {
                 sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), cfg->clients,
                 f->size - 1, m, f->nnz, f->p->n, (double)f->nnz / (double)f->p->n);
+    sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
+    if (resume) goto rounds; /* round 0 is in the restored metrics */
     /* Round 0: the mask exchange, and the masked initial model's accuracy. */
     double te = sal_now();
-    sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
     row0.evaluated = 1;
     row0.test_acc = sal_evaluate(f->model, &f->test, cfg->batch, f->x, f->y, f->idx,
                                  &row0.test_loss);
@@ -171,11 +179,26 @@ sal_status sal_fed_server(fed *f, const char *out_dir, sal_err *err) {
     row0.lr = sal_fed_lr(cfg, 0);
     if ((st = sal_metrics_append(&metrics, &row0, err))) goto out;
     progress_line(f, &row0);
-    for (int round = 0; round < cfg->rounds; round++) {
+rounds:
+    for (int round = start; round < cfg->rounds; round++) {
+        sal_fault_round(round + 1, 0);
         sal_round row = {0};
         if ((st = round_run(f, round, &b, &row, err))) goto out;
         if ((st = sal_metrics_append(&metrics, &row, err))) goto out;
         progress_line(f, &row);
+        /* The server's signal decides: mpirun and srun deliver it to every rank, and the
+         * client ranks' state is not needed to resume. */
+        int sig = sal_signal_pending();
+        if (sal_ckpt_due(cfg, round + 1, sig) &&
+            (st = sal_fed_checkpoint(f, out_dir, round + 1, &metrics, err)))
+            goto out;
+        if (sig && round + 1 < cfg->rounds) {
+            if (f->progress)
+                fprintf(f->progress, "salient: %s: stopped after round %d of %d\n",
+                        sal_signal_name(sig), round + 1, cfg->rounds);
+            sal_signal_set_stopped();
+            goto out; /* no summary.json: the run is not over */
+        }
     }
     char ident[768];
     snprintf(ident, sizeof ident,

@@ -4,13 +4,14 @@
 
 #include "algos.h"
 
-sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress, sal_err *err) {
+sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress,
+                     const char *resume, sal_err *err) {
     switch (cfg->algorithm) {
-    case SAL_ALGO_CENTRALIZED: return sal_train_centralized(cfg, out_dir, progress, err);
-    case SAL_ALGO_FEDAVG: return sal_train_fedavg(cfg, out_dir, progress, err);
+    case SAL_ALGO_CENTRALIZED: return sal_train_centralized(cfg, out_dir, progress, resume, err);
+    case SAL_ALGO_FEDAVG: return sal_train_fedavg(cfg, out_dir, progress, resume, err);
     case SAL_ALGO_ALLREDUCE:
     case SAL_ALGO_LOCALSGD:
-    case SAL_ALGO_DPSGD: return sal_train_decentral(cfg, out_dir, progress, err);
+    case SAL_ALGO_DPSGD: return sal_train_decentral(cfg, out_dir, progress, resume, err);
     }
     return sal_fail(err, SAL_ECONFIG, "[train] algorithm: not implemented");
 }

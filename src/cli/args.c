@@ -8,8 +8,9 @@
 void sal_cli_print_usage(FILE *f) {
     fprintf(f, "usage: salient <command> [options]\n\n"
                "commands:\n"
-               "  train CONFIG.ini [--set section.key=value]... [--out DIR]\n"
+               "  train CONFIG.ini [--set section.key=value]... [--out DIR] [--resume latest|FILE]\n"
                "        train a model; writes DIR/config.ini, DIR/metrics.csv, DIR/summary.json\n"
+               "        and HDF5 checkpoints DIR/ckpt/round-N.h5; --resume continues from one\n"
                "        (DIR: --out, else [run] out, else runs/<config name>); algorithm=fedavg\n"
                "        runs under mpirun -np P (P >= 2: rank 0 serves, ranks 1.. host clients)\n"
                "  compare CONFIG.ini --algorithms A,B,... [--target ACC] [--out DIR]\n"
@@ -18,6 +19,7 @@ void sal_cli_print_usage(FILE *f) {
                "  bench allreduce|pack|gossip ... micro-benchmarks of the communication library\n"
                "  data CONFIG.ini [--set section.key=value]...\n"
                "        print the data set and its split across [data] clients\n"
+               "  ckpt inspect FILE.h5  a checkpoint's round, config, shapes and mask densities\n"
                "  help | --help        this text and every config key\n"
                "  --version            print the version\n\n"
                "environment: OPENBLAS_NUM_THREADS is overridden by [run] threads.\n"
@@ -54,13 +56,15 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
     sal_err err;
     /* the file first, then every --set in order, so overrides win whatever their position */
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--out")) {
+        int resume = !strcmp(argv[i], "--resume") && !strcmp(cmd, "train");
+        if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--out") || resume) {
             if (i + 1 >= argc) {
-                REPORT("salient %s: %s needs a value (e.g. --set train.lr=0.1, --out runs/x)\n",
-                       cmd, argv[i]);
+                REPORT("salient %s: %s needs a value (e.g. --set train.lr=0.1, --out runs/x, "
+                       "--resume latest)\n", cmd, argv[i]);
                 return 2;
             }
             if (!strcmp(argv[i], "--out")) args->out = argv[i + 1];
+            if (resume) args->resume = argv[i + 1];
             i++;
         } else if (argv[i][0] == '-') {
             REPORT("salient %s: unknown option '%s' (see salient %s --help)\n", cmd, argv[i], cmd);
@@ -81,7 +85,7 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
     for (int i = 0; !st && i < argc; i++)
         if (!strcmp(argv[i], "--set"))
             st = sal_config_set(cfg, argv[++i], &err);
-        else if (!strcmp(argv[i], "--out"))
+        else if (!strcmp(argv[i], "--out") || !strcmp(argv[i], "--resume"))
             i++;
     if (!st) st = sal_config_validate(cfg, &err);
     if (st) {

@@ -7,6 +7,7 @@
 typedef struct sal_cli_args {
     const char *config_path;
     const char *out;     /* --out DIR, or NULL */
+    const char *resume;  /* train --resume latest|FILE, or NULL */
     int help;            /* --help given */
 } sal_cli_args;
 
@@ -28,7 +29,8 @@ FILE *sal_cli_err(void);
 
 int sal_cmd_train(int argc, char **argv);
 int sal_cmd_data(int argc, char **argv);
-int sal_cmd_compare(int argc, char **argv); /* cmd_compare.c: several algorithms, one table */
+int sal_cmd_compare(int argc, char **argv);
+int sal_cmd_ckpt(int argc, char **argv);  /* cmd_ckpt.c: inspect a checkpoint */ /* cmd_compare.c: several algorithms, one table */
 int sal_cmd_topo(int argc, char **argv);  /* cmd_topo.c: graph properties, spectral gap */
 int sal_cmd_bench(int argc, char **argv); /* cmd_bench.c: collective micro-benchmarks */
 int sal_bench_gossip(int argc, char **argv); /* cmd_bench_gossip.c: one gossip step */

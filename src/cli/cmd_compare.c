@@ -234,7 +234,7 @@ int sal_cmd_compare(int argc, char **argv) {
             st = (sal_status)code;
             break;
         }
-        st = sal_train(&c, c.out, rank == 0 ? stderr : NULL, &err);
+        st = sal_train(&c, c.out, rank == 0 ? stderr : NULL, NULL, &err);
         if (st && rank == 0 && err.msg[0]) {
             char msg[sizeof err.msg];
             snprintf(msg, sizeof msg, "%s", err.msg);

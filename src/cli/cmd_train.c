@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
+#include "salient/ckpt.h"
 #include "salient/fsutil.h"
+#include "salient/signals.h"
 #include "salient/train.h"
 
 static int fill_config(FILE *f, const void *cfg) { return sal_config_write(cfg, f); }
@@ -16,10 +18,15 @@ int sal_cmd_train(int argc, char **argv) {
     if (rc) return rc;
     if (args.help) {
         printf("usage: salient train CONFIG.ini [--set section.key=value]... [--out DIR]\n"
+               "                     [--resume latest|FILE.h5]\n"
                "       mpirun -np P salient train CONFIG.ini ...   (algorithm = fedavg, P >= 2)\n\n"
                "Trains as the config says and writes DIR/config.ini (every key resolved),\n"
-               "DIR/metrics.csv (one row per round), DIR/summary.json and, for fedavg,\n"
-               "DIR/mask.csv; rank 0 prints a progress line per round to stderr. Keys:\n\n");
+               "DIR/metrics.csv (one row per round), DIR/summary.json, DIR/ckpt/round-N.h5\n"
+               "checkpoints ([checkpoint] every, keep; DIR/ckpt/latest links the newest) and,\n"
+               "for fedavg, DIR/mask.csv; rank 0 prints a progress line per round to stderr.\n"
+               "--resume continues from a checkpoint exactly as if the run had not stopped\n"
+               "(latest = DIR/ckpt/latest). On SIGTERM or SIGUSR1 the run finishes its round,\n"
+               "writes a checkpoint and exits 0. Keys:\n\n");
         sal_config_print_help(stdout);
         return 0;
     }
@@ -33,10 +40,13 @@ int sal_cmd_train(int argc, char **argv) {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    sal_signals_install();
     sal_err err;
     err.msg[0] = '\0';
     sal_status st = SAL_OK;
-    if (cfg.algorithm == SAL_ALGO_CENTRALIZED && size > 1)
+    char resume[SAL_PATH_MAX + 32];
+    if (args.resume) st = sal_ckpt_resolve(args.resume, dir, resume, sizeof resume, &err);
+    if (!st && cfg.algorithm == SAL_ALGO_CENTRALIZED && size > 1)
         st = sal_fail(&err, SAL_ECONFIG,
                       "[train] algorithm = centralized runs on one rank but %d were started; run "
                       "it without mpirun (or -np 1), or set algorithm = fedavg",
@@ -50,15 +60,19 @@ int sal_cmd_train(int argc, char **argv) {
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (code == SAL_OK) {
-        st = sal_train(&cfg, dir, rank == 0 ? stderr : NULL, &err);
+        st = sal_train(&cfg, dir, rank == 0 ? stderr : NULL, args.resume ? resume : NULL, &err);
     } else {
         st = (sal_status)code;
         if (rank != 0) err.msg[0] = '\0';
     }
     /* Ranks other than 0 print only errors of their own (rank 0 reports the agreed ones). */
     if (st && err.msg[0]) fprintf(stderr, "salient train: %s\n", err.msg);
-    if (!st && rank == 0)
-        fprintf(stderr, "salient: results in %s/ (metrics.csv, summary.json, config.ini)\n", dir);
+    if (!st && rank == 0 && sal_signal_stopped())
+        fprintf(stderr, "salient: to continue, run the same command with --resume latest "
+                        "(results so far in %s/)\n", dir);
+    else if (!st && rank == 0)
+        fprintf(stderr, "salient: results in %s/ (metrics.csv, summary.json, config.ini, ckpt/)\n",
+                dir);
     MPI_Finalize();
     return st ? sal_status_exit_code(st) : 0;
 }

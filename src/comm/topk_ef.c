@@ -38,6 +38,7 @@ void sal_topk_ef_free(sal_topk_ef *ef) {
 const float *sal_topk_ef_residual(const sal_topk_ef *ef) {
     return ef->acc;
 }
+float *sal_topk_ef_residual_mut(sal_topk_ef *ef) { return ef->acc; }
 size_t sal_topk_ef_size(const sal_topk_ef *ef) {
     return ef->n;
 }

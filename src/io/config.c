@@ -190,6 +190,12 @@ static const key_def keys[] = {
     DBL("topology", "p", p, "0.5", false, 0, 1, false, "graph=erdos-renyi: edge probability"),
     ENUM("topology", "weights", weights, sal_weights_kind, "mh",
          "mixing weights: Metropolis-Hastings, or uniform 1/(max degree + 1)", "mh", "uniform"),
+
+    INT("checkpoint", "every", ckpt_every, "10", 0, INT_MAX,
+        "write OUT/ckpt/round-N.h5 every N rounds; 0 = only after the last round and on "
+        "SIGTERM/SIGUSR1"),
+    INT("checkpoint", "keep", ckpt_keep, "3", 1, INT_MAX,
+        "checkpoints kept in OUT/ckpt; older ones are removed once a newer one is complete"),
 };
 
 #define NKEYS (sizeof keys / sizeof *keys)
@@ -924,6 +930,28 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
                         d);
     }
     return SAL_OK;
+}
+
+int sal_config_diff(const sal_config *a, const sal_config *b, const char *const *skip,
+                    char *msg, size_t cap) {
+    int ndiff = 0;
+    if (cap) msg[0] = '\0';
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        char name[64], va[SAL_PATH_MAX + 32], vb[SAL_PATH_MAX + 32];
+        snprintf(name, sizeof name, "%s.%s", k->section, k->key);
+        bool skipped = false;
+        for (const char *const *s = skip; s && *s && !skipped; s++) skipped = !strcmp(*s, name);
+        if (skipped) continue;
+        bool oka = format_value(a, k, va, sizeof va), okb = format_value(b, k, vb, sizeof vb);
+        if (oka == okb && !strcmp(va, vb)) continue;
+        if (ndiff++ == 0 && cap) {
+            char sa[SHOW_MAX + 8], sb[SHOW_MAX + 8];
+            snprintf(msg, cap, "[%s] %s = %s, not %s", k->section, k->key,
+                     show(va, sa, sizeof sa), show(vb, sb, sizeof sb));
+        }
+    }
+    return ndiff;
 }
 
 int sal_config_write(const sal_config *c, FILE *f) {

@@ -48,7 +48,7 @@ static int fill_csv(FILE *f, const void *ctx) {
     return ferror(f);
 }
 
-sal_status sal_metrics_append(sal_metrics *m, const sal_round *row, sal_err *err) {
+sal_status sal_metrics_restore(sal_metrics *m, const sal_round *row, sal_err *err) {
     if (m->n == m->cap) {
         int cap = m->cap ? 2 * m->cap : 64;
         sal_round *rows = realloc(m->rows, (size_t)cap * sizeof *rows);
@@ -56,7 +56,12 @@ sal_status sal_metrics_append(sal_metrics *m, const sal_round *row, sal_err *err
         m->rows = rows, m->cap = cap;
     }
     m->rows[m->n++] = *row;
-    return sal_write_atomic(m->csv_path, fill_csv, m, err);
+    return SAL_OK;
+}
+
+sal_status sal_metrics_append(sal_metrics *m, const sal_round *row, sal_err *err) {
+    sal_status st = sal_metrics_restore(m, row, err);
+    return st ? st : sal_write_atomic(m->csv_path, fill_csv, m, err);
 }
 
 typedef struct summary_ctx {

@@ -1,0 +1,324 @@
+/* ckpt_write.c - writing a checkpoint collectively (see ckpt.h, docs/checkpoint-format.md).
+ *
+ * Every rank of comm creates the same objects (HDF5 metadata operations are collective) and
+ * writes the same attributes; raw data that only rank 0 holds (model, mask, optimizer, metrics)
+ * is written by rank 0 alone, independently; each rank's own state goes into its row of the
+ * [nranks, n] datasets under /ranks in one collective MPI-IO write. The file is written under a
+ * temporary name, closed, fsync'ed, and only then renamed to round-NNNNNN.h5 and linked as
+ * latest: a run killed at any point leaves the previous checkpoint as it was. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "h5util.h"
+#include "salient/ckpt.h"
+#include "salient/config.h"
+#include "salient/fsutil.h"
+
+#define RNG_NOTE                                                                                   \
+    "xoshiro256** streams seeded from (seed, purpose, id) with id a function of the round, "       \
+    "client and rank: the seed and the round are the whole RNG state"
+
+typedef struct writer {
+    hid_t file;
+    int rank, size;
+    const sal_ckpt_state *s;
+    size_t n;
+    int bad; /* an HDF5 call failed on this rank */
+} writer;
+
+static void attr(writer *w, hid_t obj, const char *name, hid_t type, const void *v) {
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, type, v) < 0) w->bad = 1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+}
+
+static void attr_str(writer *w, hid_t obj, const char *name, const char *v) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(v) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    attr(w, obj, name, t, v);
+    H5Tclose(t);
+}
+
+/* Group path, created if missing (collective: every rank calls it alike). */
+static hid_t group(writer *w, const char *path) {
+    hid_t g = H5Lexists(w->file, path, H5P_DEFAULT) > 0 ? H5Gopen2(w->file, path, H5P_DEFAULT)
+                                                         : H5Gcreate2(w->file, path, H5P_DEFAULT,
+                                                                      H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) w->bad = 1;
+    return g;
+}
+
+/* One dataset per tensor under root (/model, /mask, /optim/momentum), PyTorch shapes, rank 0's
+ * data; elem is H5T_NATIVE_FLOAT (data: n floats) or H5T_NATIVE_UINT8 (n bytes). crcs[t] is
+ * the tensor's CRC32, the same on every rank. */
+static void tensors(writer *w, const char *root, hid_t elem, const void *data,
+                    const uint32_t *crcs) {
+    const sal_params *p = w->s->p;
+    const size_t esize = H5Tget_size(elem);
+    hid_t ftype = elem == H5T_NATIVE_FLOAT ? H5T_IEEE_F32LE : H5T_STD_U8LE;
+    hid_t g0 = group(w, root);
+    for (int t = 0; t < p->ntensors; t++) {
+        const sal_tensor *tt = &p->t[t];
+        char layer[SAL_NAME_MAX], leaf[SAL_NAME_MAX], gpath[128];
+        sal_h5_split_name(tt->name, layer, sizeof layer, leaf, sizeof leaf);
+        snprintf(gpath, sizeof gpath, "%s/%s", root, layer);
+        hid_t g = group(w, gpath);
+        hsize_t dims[4];
+        for (int d = 0; d < tt->ndim; d++) dims[d] = (hsize_t)tt->shape[d];
+        hid_t sp = H5Screate_simple(tt->ndim, dims, NULL);
+        hid_t ds = H5Dcreate2(g, leaf, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (ds < 0) {
+            w->bad = 1;
+        } else {
+            uint64_t off = tt->offset;
+            attr(w, ds, "offset", H5T_NATIVE_UINT64, &off);
+            attr(w, ds, "crc32", H5T_NATIVE_UINT32, &crcs[t]);
+            if (w->rank == 0 &&
+                H5Dwrite(ds, elem, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                         (const char *)data + tt->offset * esize) < 0)
+                w->bad = 1;
+            H5Dclose(ds);
+        }
+        H5Sclose(sp);
+        if (g >= 0) H5Gclose(g);
+    }
+    if (g0 >= 0) H5Gclose(g0);
+}
+
+/* /ranks/NAME: [size, n] floats, row r written by rank r in one collective write; attribute
+ * crc32 holds every row's CRC32. */
+static void rows(writer *w, const char *name, const float *mine, MPI_Comm comm) {
+    const size_t n = w->n;
+    uint32_t c = sal_crc32(mine, n * sizeof(float));
+    uint32_t *all = malloc(sizeof(uint32_t) * (size_t)w->size);
+    if (!all) {
+        w->bad = 1;
+        return; /* the other ranks then fail in the collective too: not recoverable */
+    }
+    MPI_Allgather(&c, 1, MPI_UINT32_T, all, 1, MPI_UINT32_T, comm);
+    hid_t g = group(w, "/ranks");
+    hsize_t dims[2] = {(hsize_t)w->size, (hsize_t)n}, start[2] = {(hsize_t)w->rank, 0},
+            count[2] = {1, (hsize_t)n};
+    hid_t fsp = H5Screate_simple(2, dims, NULL);
+    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F32LE, fsp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t msp = H5Screate_simple(1, &count[1], NULL);
+    hid_t dx = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(dx, H5FD_MPIO_COLLECTIVE);
+    if (ds < 0) {
+        w->bad = 1;
+    } else {
+        hsize_t cdim = (hsize_t)w->size;
+        hid_t csp = H5Screate_simple(1, &cdim, NULL);
+        hid_t a = H5Acreate2(ds, "crc32", H5T_NATIVE_UINT32, csp, H5P_DEFAULT, H5P_DEFAULT);
+        if (a < 0 || H5Awrite(a, H5T_NATIVE_UINT32, all) < 0) w->bad = 1;
+        if (a >= 0) H5Aclose(a);
+        H5Sclose(csp);
+        H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, count, NULL);
+        if (H5Dwrite(ds, H5T_NATIVE_FLOAT, msp, fsp, dx, mine) < 0) w->bad = 1;
+        H5Dclose(ds);
+    }
+    H5Pclose(dx);
+    H5Sclose(msp);
+    H5Sclose(fsp);
+    if (g >= 0) H5Gclose(g);
+    free(all);
+}
+
+static void metrics(writer *w, MPI_Comm comm) {
+    int nrows = w->rank == 0 && w->s->metrics ? w->s->metrics->n : 0;
+    MPI_Bcast(&nrows, 1, MPI_INT, 0, comm);
+    hid_t mt = sal_h5_round_type(0), ft = sal_h5_round_type(1);
+    hsize_t dim = (hsize_t)nrows;
+    hid_t sp = H5Screate_simple(1, &dim, NULL);
+    hid_t ds = H5Dcreate2(w->file, "/metrics", ft, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds < 0)
+        w->bad = 1;
+    else if (w->rank == 0 && nrows > 0 &&
+             H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, w->s->metrics->rows) < 0)
+        w->bad = 1;
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(sp);
+    H5Tclose(mt);
+    H5Tclose(ft);
+}
+
+/* The file's content; every rank calls it. */
+static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8) {
+    const sal_ckpt_state *s = w->s;
+    const sal_params *p = s->p;
+    int one = 0;
+    hid_t root = w->file;
+    attr_str(w, root, "format", SAL_CKPT_FORMAT);
+    one = SAL_CKPT_VERSION;
+    attr(w, root, "format_version", H5T_NATIVE_INT, &one);
+    attr(w, root, "round", H5T_NATIVE_INT, &s->round);
+    attr(w, root, "step", H5T_NATIVE_INT64, &s->step);
+    attr(w, root, "nranks", H5T_NATIVE_INT, &w->size);
+    attr_str(w, root, "algorithm", s->algorithm);
+    attr_str(w, root, "arch", s->arch);
+    attr(w, root, "seed", H5T_NATIVE_UINT64, &s->seed);
+    uint64_t n = p->n, nnz = sal_params_nnz(p);
+    attr(w, root, "parameters", H5T_NATIVE_UINT64, &n);
+    attr(w, root, "nnz", H5T_NATIVE_UINT64, &nnz);
+    attr_str(w, root, "config", s->config_text);
+    attr_str(w, root, "rng", RNG_NOTE);
+
+    /* CRCs of rank 0's tensors, shared so that every rank writes the same attributes. */
+    const int T = p->ntensors;
+    uint32_t crcs[3 * SAL_MAX_TENSORS];
+    if (w->rank == 0) {
+        for (size_t i = 0; i < p->n; i++) mask8[i] = p->mask[i] != 0.0f;
+        for (int t = 0; t < T; t++) {
+            const sal_tensor *tt = &p->t[t];
+            crcs[t] = sal_crc32(s->model + tt->offset, tt->numel * sizeof(float));
+            crcs[T + t] = sal_crc32(mask8 + tt->offset, tt->numel);
+            crcs[2 * T + t] =
+                s->momentum ? sal_crc32(s->momentum + tt->offset, tt->numel * sizeof(float)) : 0;
+        }
+    }
+    MPI_Bcast(crcs, 3 * T, MPI_UINT32_T, 0, comm);
+    tensors(w, "/model", H5T_NATIVE_FLOAT, s->model, crcs);
+    tensors(w, "/mask", H5T_NATIVE_UINT8, mask8, crcs + T);
+    if (s->momentum) {
+        hid_t g = group(w, "/optim");
+        tensors(w, "/optim/momentum", H5T_NATIVE_FLOAT, s->momentum, crcs + 2 * T);
+        if (g >= 0) H5Gclose(g);
+    }
+    if (s->rank_w) rows(w, "weights", s->rank_w, comm);
+    if (s->rank_m) rows(w, "momentum", s->rank_m, comm);
+    if (s->rank_r) rows(w, "residual", s->rank_r, comm);
+    metrics(w, comm);
+}
+
+/* Rank 0, after the file is complete: fsync it, rename it, fsync the directory, move latest. */
+static sal_status publish(const char *tmp, const char *path, const char *dir, const char *base,
+                          sal_err *err) {
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd)) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return sal_fail(err, SAL_EIO, "checkpoint '%s': fsync failed: %s", tmp, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path))
+        return sal_fail(err, SAL_EIO, "checkpoint: cannot rename '%s' to '%s': %s", tmp, path,
+                        strerror(errno));
+    char link[SAL_PATH_MAX + 32], ltmp[SAL_PATH_MAX + 32];
+    snprintf(link, sizeof link, "%s/latest", dir);
+    snprintf(ltmp, sizeof ltmp, "%s/.latest.tmp", dir);
+    unlink(ltmp);
+    if (symlink(base, ltmp) || rename(ltmp, link))
+        return sal_fail(err, SAL_EIO, "checkpoint: cannot point '%s' at %s: %s", link, base,
+                        strerror(errno));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd); /* the renames themselves reach the disk */
+        close(dfd);
+    }
+    return SAL_OK;
+}
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* Remove all but the newest `keep` round-NNNNNN.h5 in dir (rank 0). Failing to remove an old
+ * checkpoint is not an error worth stopping a run for. */
+static void prune(const char *dir, int keep) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    int cap = 64, k = 0, *r = malloc(sizeof(int) * (size_t)cap);
+    struct dirent *e;
+    while (r && (e = readdir(d))) {
+        int round, len = 0;
+        if (sscanf(e->d_name, "round-%d.h5%n", &round, &len) == 1 && len > 0 &&
+            e->d_name[len] == '\0') {
+            if (k == cap) {
+                int *r2 = realloc(r, sizeof(int) * (size_t)(cap *= 2));
+                if (!r2) break;
+                r = r2;
+            }
+            r[k++] = round;
+        }
+    }
+    closedir(d);
+    if (!r) return;
+    qsort(r, (size_t)k, sizeof(int), cmp_int);
+    for (int i = 0; i < k - keep; i++) {
+        char path[SAL_PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/round-%06d.h5", dir, r[i]);
+        unlink(path);
+    }
+    free(r);
+}
+
+sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckpt_state *s,
+                         char *path, size_t cap, sal_err *err) {
+    writer w = {.s = s, .n = s->p->n};
+    MPI_Comm_rank(comm, &w.rank);
+    MPI_Comm_size(comm, &w.size);
+    sal_h5_quiet();
+    char base[32], tmp[SAL_PATH_MAX + 64];
+    snprintf(base, sizeof base, "round-%06d.h5", s->round);
+    snprintf(path, cap, "%s/%s", dir, base);
+    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, base);
+    int code = SAL_OK;
+    if (w.rank == 0) code = sal_mkdir_p(dir, err);
+    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
+    if (code) return (sal_status)code;
+
+    uint8_t *mask8 = w.rank == 0 ? malloc(w.n ? w.n : 1) : NULL;
+    int oom = w.rank == 0 && !mask8;
+    MPI_Allreduce(MPI_IN_PLACE, &oom, 1, MPI_INT, MPI_MAX, comm);
+    if (oom) {
+        free(mask8);
+        return sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory for the mask");
+    }
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    /* Objects of 1 MiB and more start on 1 MiB boundaries: whole stripes on parallel file
+     * systems, at the price of some padding in files that hold large tensors. */
+    H5Pset_alignment(fapl, 1 << 20, 1 << 20);
+    H5Pset_coll_metadata_write(fapl, 1);
+    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    int bad = w.file < 0;
+    MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm);
+    if (bad) {
+        char why[256];
+        if (w.file >= 0) H5Fclose(w.file);
+        free(mask8);
+        return sal_fail(err, SAL_EIO, "checkpoint: cannot create '%s' (%s); is [run] out on a "
+                        "writable file system?", tmp, sal_h5_last_error(why, sizeof why));
+    }
+    write_all(&w, comm, mask8);
+    free(mask8);
+    if (H5Fclose(w.file) < 0) w.bad = 1;
+    MPI_Allreduce(MPI_IN_PLACE, &w.bad, 1, MPI_INT, MPI_MAX, comm);
+    if (w.bad) {
+        char why[256];
+        sal_h5_last_error(why, sizeof why);
+        if (w.rank == 0) unlink(tmp);
+        return sal_fail(err, SAL_EIO, "checkpoint: writing '%s' failed (%s; disk full?)", tmp,
+                        why);
+    }
+    code = SAL_OK;
+    if (w.rank == 0) {
+        code = publish(tmp, path, dir, base, err);
+        if (code) unlink(tmp);
+        else prune(dir, keep);
+    }
+    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
+    if (code && w.rank != 0) err->msg[0] = '\0';
+    return (sal_status)code;
+}

@@ -1,0 +1,77 @@
+/* h5util.c - see h5util.h. */
+#include "h5util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "salient/metrics.h"
+
+void sal_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+typedef struct last_msg {
+    char *buf;
+    size_t cap;
+} last_msg;
+
+static herr_t keep_desc(unsigned n, const H5E_error2_t *e, void *data) {
+    last_msg *m = data;
+    if (n == 0 && e->desc && e->desc[0]) snprintf(m->buf, m->cap, "%s", e->desc);
+    return 0;
+}
+
+const char *sal_h5_last_error(char *buf, size_t cap) {
+    snprintf(buf, cap, "unknown HDF5 error");
+    last_msg m = {buf, cap};
+    /* H5E_WALK_UPWARD starts at the innermost (where the library noticed the problem). */
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_desc, &m);
+    return buf;
+}
+
+hid_t sal_h5_round_type(int packed) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(sal_round));
+#define F(name, type) H5Tinsert(t, #name, HOFFSET(sal_round, name), type)
+    F(round, H5T_NATIVE_INT);
+    F(evaluated, H5T_NATIVE_INT);
+    F(test_acc, H5T_NATIVE_DOUBLE);
+    F(test_loss, H5T_NATIVE_DOUBLE);
+    F(train_loss, H5T_NATIVE_DOUBLE);
+    F(density, H5T_NATIVE_DOUBLE);
+    F(bytes_up, H5T_NATIVE_UINT64);
+    F(bytes_down, H5T_NATIVE_UINT64);
+    F(comm_s, H5T_NATIVE_DOUBLE);
+    F(wait_s, H5T_NATIVE_DOUBLE);
+    F(compute_s, H5T_NATIVE_DOUBLE);
+    F(wall_s, H5T_NATIVE_DOUBLE);
+    F(lr, H5T_NATIVE_DOUBLE);
+    F(samples_per_s, H5T_NATIVE_DOUBLE);
+    F(decentral, H5T_NATIVE_INT);
+    F(consensus, H5T_NATIVE_DOUBLE);
+    F(local_acc_mean, H5T_NATIVE_DOUBLE);
+    F(local_acc_min, H5T_NATIVE_DOUBLE);
+#undef F
+    if (packed) H5Tpack(t);
+    return t;
+}
+
+void sal_h5_split_name(const char *name, char *layer, size_t lcap, char *leaf, size_t fcap) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) {
+        snprintf(layer, lcap, "%s", name);
+        snprintf(leaf, fcap, "value");
+        return;
+    }
+    snprintf(layer, lcap, "%.*s", (int)(dot - name), name);
+    snprintf(leaf, fcap, "%s", dot + 1);
+}
+
+uint32_t sal_crc32(const void *p, size_t bytes) {
+    uLong c = crc32(0L, Z_NULL, 0);
+    const unsigned char *b = p;
+    while (bytes) {
+        uInt k = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
+        c = crc32(c, b, k);
+        b += k, bytes -= k;
+    }
+    return (uint32_t)c;
+}

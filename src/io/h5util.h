@@ -1,0 +1,26 @@
+/* h5util.h - small pieces shared by the checkpoint writer and reader (private to io/). */
+#ifndef SALIENT_IO_H5UTIL_H
+#define SALIENT_IO_H5UTIL_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Stop HDF5 printing its error stack to stderr: salient reports one line of its own. */
+void sal_h5_quiet(void);
+
+/* The innermost message of HDF5's current error stack (e.g. "truncated file: eof = ..."), or
+ * "unknown HDF5 error", into buf. */
+const char *sal_h5_last_error(char *buf, size_t cap);
+
+/* The compound type of one metrics row (sal_round) in memory, and packed for the file; the
+ * caller closes both. */
+hid_t sal_h5_round_type(int packed);
+
+/* "conv1.weight" -> layer "conv1", leaf "weight" (no dot: layer = name, leaf = "value"). */
+void sal_h5_split_name(const char *name, char *layer, size_t lcap, char *leaf, size_t fcap);
+
+/* zlib's CRC32 of any number of bytes (crc32() itself takes a 32-bit length). */
+uint32_t sal_crc32(const void *p, size_t bytes);
+
+#endif

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# cli_ckpt.sh - HDF5 checkpoints: a resumed run ends bitwise identical to one never interrupted
+# (centralized; fedavg, also on another rank count; dpsgd, localsgd, allreduce+topk), also after
+# a SIGKILL between checkpoints and after SIGUSR1/SIGTERM; resumes that would change the math are
+# refused; truncated, damaged and foreign files give one clear line and leave the previous
+# checkpoint usable; keep/latest/inspect behave. Usage: cli_ckpt.sh SALIENT SRCDIR
+bin=$1 src=$2
+source "$(dirname "$0")/lib.sh"
+smoke="$src/jobs/configs/smoke.ini"
+# the columns that do not depend on timing: round .. bytes_down, lr, consensus, local accuracies
+cols() { cut -d, -f1-7,12,14-16 "$1/metrics.csv"; }
+same_run() { # same_run A B WHAT: identical metrics and identical final state
+  local ra=$1 rb=$2 what=$3 fa fb obj
+  check 'cmp -s <(cols "$ra") <(cols "$rb")' "$what: metrics differ after resume: $(diff <(cols "$ra") <(cols "$rb") | head -3 | tr '\n' ' ')"
+  fa=$(readlink -f "$ra/ckpt/latest") fb=$(readlink -f "$rb/ckpt/latest")
+  check '[[ $(basename "$fa") == $(basename "$fb") ]]' "$what: latest checkpoints $fa vs $fb"
+  for obj in /model /mask /optim /ranks; do
+    h5ls "$fa$obj" >/dev/null 2>&1 || continue
+    check 'h5diff -q "$fa" "$fb" $obj' "$what: $obj differs after resume"
+  done
+}
+
+# --- centralized: resume from round 2 of 4 into a new directory ---
+c=(--set train.lr=0.01 --set run.rounds=4 --set checkpoint.every=1 --set checkpoint.keep=10)
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/c1" 2>/dev/null
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/c2" --resume "$tmp/c1/ckpt/round-000002.h5" 2>"$tmp/c2.err"
+rc=$?
+check '[[ $rc == 0 ]] && grep -q "resumed from .*round-000002.h5 at round 2" "$tmp/c2.err"' \
+  "centralized resume failed ($rc): $(tail -1 "$tmp/c2.err")"
+same_run "$tmp/c1" "$tmp/c2" centralized
+check '[[ $(readlink "$tmp/c1/ckpt/latest") == round-000004.h5 ]]' "latest -> $(readlink "$tmp/c1/ckpt/latest")"
+check '! ls -A "$tmp/c1/ckpt" | grep -q tmp' "a temporary file was left in ckpt/"
+
+# --- keep: only the newest K files remain ---
+"$bin" train "$smoke" "${c[@]}" --set checkpoint.keep=2 --out "$tmp/k" 2>/dev/null
+check '[[ $(ls "$tmp/k/ckpt" | tr "\n" " ") == "latest round-000003.h5 round-000004.h5 " ]]' \
+  "keep=2 left: $(ls "$tmp/k/ckpt" | tr '\n' ' ')"
+
+# --- inspect ---
+"$bin" ckpt inspect "$tmp/c1/ckpt/latest" >"$tmp/inspect" 2>&1
+rc=$?
+for k in round algorithm arch nranks seed config.train.lr parameters density weight_density test_acc; do
+  check 'grep -q "^$k: " "$tmp/inspect"' "ckpt inspect lacks '$k:' (rc $rc)"
+done
+check 'grep -q "^tensor fc1/weight: shape 300x784, kept 235200 of 235200, density 1.0000$" "$tmp/inspect"' \
+  "ckpt inspect tensor line: $(grep fc1/weight "$tmp/inspect")"
+check 'grep -q "^round: 4$" "$tmp/inspect"' "inspect round"
+
+# --- fedavg SSFL: killed between checkpoints, resumed on another rank count ---
+f=(--set train.algorithm=fedavg --set data.clients=10 --set train.sample_fraction=0.5
+   --set sparsity.method=snip --set sparsity.density=0.1 --set run.rounds=5 --set checkpoint.every=2
+   --set checkpoint.keep=10)
+mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/f1" 2>/dev/null
+SALIENT_KILL_AT_ROUND=4 mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/f2" >/dev/null 2>&1
+rc=$?
+check '[[ $rc != 0 && $(readlink "$tmp/f2/ckpt/latest") == round-000002.h5 ]]' \
+  "the killed fedavg run: rc $rc, latest -> $(readlink "$tmp/f2/ckpt/latest")"
+check '[[ $(tail -1 "$tmp/f2/metrics.csv" | cut -d, -f1) == 3 ]]' "the killed run should have logged round 3"
+mpirun -np 4 "$bin" train "$smoke" "${f[@]}" --out "$tmp/f2" --resume latest 2>"$tmp/f2.err"
+rc=$?
+check '[[ $rc == 0 ]]' "fedavg resume on 4 ranks failed: $(tail -1 "$tmp/f2.err")"
+same_run "$tmp/f1" "$tmp/f2" "fedavg (3 ranks, killed at round 4, resumed on 4)"
+check 'cmp -s "$tmp/f1/mask.csv" "$tmp/f2/mask.csv"' "fedavg mask.csv differs after resume"
+
+# --- decentralized algorithms: every rank's own state; killed on rank 1 ---
+for alg in "dpsgd --set topology.graph=onepeer-exponential" "localsgd --set train.sync_every=3" \
+           "allreduce --set comm.compress=topk --set comm.topk_density=0.05" \
+           "dpsgd --set sparsity.method=snip --set sparsity.density=0.2"; do
+  name=${alg%% *}
+  d=(--set train.algorithm=$alg --set data.clients=8 --set run.rounds=5 --set checkpoint.every=2
+     --set checkpoint.keep=10)
+  mpirun -np 4 "$bin" train "$smoke" "${d[@]}" --out "$tmp/d1" 2>/dev/null
+  rm -rf "$tmp/d2"
+  SALIENT_KILL_AT_ROUND=3:1 mpirun -np 4 "$bin" train "$smoke" "${d[@]}" --out "$tmp/d2" >/dev/null 2>&1
+  mpirun -np 4 "$bin" train "$smoke" "${d[@]}" --out "$tmp/d2" --resume latest 2>"$tmp/d2.err"
+  rc=$?
+  check '[[ $rc == 0 ]] && grep -q "at round 2$" "$tmp/d2.err"' "$alg: resume failed ($rc): $(tail -1 "$tmp/d2.err")"
+  same_run "$tmp/d1" "$tmp/d2" "$alg"
+  h5dump -H "$tmp/d1/ckpt/latest" >"$tmp/h5.$name" 2>&1
+  rm -rf "$tmp/d1"
+done
+
+# --- docs/checkpoint-format.md names every group, dataset and attribute h5dump shows ---
+h5dump -H "$tmp/c1/ckpt/latest" >"$tmp/h5.centralized" 2>&1
+for name in $(cat "$tmp"/h5.* | sed -n 's/.*\(ATTRIBUTE\|DATASET\|GROUP\) "\([^"]*\)".*/\2/p' | sort -u |
+              grep -vxE '/|fc[0-9]+|weight|bias'); do
+  check 'grep -qE "[\`/]$name[\`/]" "$src/docs/checkpoint-format.md"' \
+    "docs/checkpoint-format.md does not mention '$name' (h5dump shows it)"
+done
+check 'grep -q "/ranks/residual" "$tmp/h5.allreduce" 2>/dev/null || grep -q "\"residual\"" "$tmp/h5.allreduce"' \
+  "allreduce+topk checkpoint lacks /ranks/residual"
+
+# --- resumes that would change the math are refused, naming what differs ---
+mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --set run.rounds=7 --out "$tmp/d2" --resume latest 2>"$tmp/np.err"
+rc=$?
+check '[[ $rc != 0 && $(grep -c "holds the state of 4 ranks.*mpirun -np 4" "$tmp/np.err") == 1 ]]' \
+  "dpsgd resume on 3 of 4 ranks: rc $rc: $(tail -1 "$tmp/np.err")"
+"$bin" train "$smoke" "${c[@]}" --set train.lr=0.02 --out "$tmp/c2" --resume "$tmp/c1/ckpt/round-000002.h5" 2>"$tmp/lr.err"
+rc=$?
+check '[[ $rc == 2 && $(wc -l <"$tmp/lr.err") == 1 ]] && grep -q "\[train\] lr = 0.01, not 0.02" "$tmp/lr.err"' \
+  "changed lr: rc $rc: $(cat "$tmp/lr.err")"
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/c2" --resume latest 2>"$tmp/done.err"
+rc=$?
+check '[[ $rc == 2 ]] && grep -q "nothing to resume.*round 4.*rounds = 4" "$tmp/done.err"' "resume of a finished run: $(cat "$tmp/done.err")"
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/none" --resume latest 2>"$tmp/none.err"
+rc=$?
+check '[[ $rc != 0 ]] && grep -q "no checkpoint at .*none/ckpt/latest" "$tmp/none.err"' "resume without checkpoint: $(cat "$tmp/none.err")"
+
+# --- damaged files: one line naming the file, no crash; the previous checkpoint still works ---
+good="$tmp/c1/ckpt/round-000003.h5"
+size=$(stat -c %s "$good")
+cp "$good" "$tmp/trunc.h5" && truncate -s $((size / 2)) "$tmp/trunc.h5"
+cp "$good" "$tmp/flip.h5"
+off=$(h5dump -p -H -d /model/fc1/weight "$good" | sed -n 's/.*OFFSET \([0-9]*\).*/\1/p')
+printf '\x7f\x7f\x7f\x7f' | dd of="$tmp/flip.h5" bs=1 seek=$((off + 1000)) conv=notrunc 2>/dev/null
+echo "not a checkpoint" >"$tmp/text.h5"
+h5copy -i "$good" -o "$tmp/foreign.h5" -s /model -d /model 2>/dev/null
+for bad in trunc:"truncated or damaged" flip:"fc1/weight fails its CRC32" text:"not an HDF5 file" \
+           foreign:"not a salient checkpoint"; do
+  name=${bad%%:*} want=${bad#*:}
+  "$bin" train "$smoke" "${c[@]}" --out "$tmp/c3" --resume "$tmp/$name.h5" 2>"$tmp/$name.err"
+  rc=$?
+  check '[[ $rc == 2 && $(wc -l <"$tmp/$name.err") == 1 ]] && grep -q "$tmp/$name.h5.*$want" "$tmp/$name.err"' \
+    "$name: rc $rc (want 2), message: $(head -2 "$tmp/$name.err")"
+  "$bin" ckpt inspect "$tmp/$name.h5" >/dev/null 2>"$tmp/$name.ierr"
+  rc=$?
+  check '[[ $rc == 2 && $(wc -l <"$tmp/$name.ierr") == 1 ]]' "ckpt inspect $name: rc $rc: $(head -2 "$tmp/$name.ierr")"
+done
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/c3" --resume "$good" 2>"$tmp/good.err"
+rc=$?
+check '[[ $rc == 0 ]]' "the previous checkpoint no longer resumes: $(tail -1 "$tmp/good.err")"
+
+# --- SIGUSR1 and SIGTERM: finish the round, checkpoint, exit 0, say how to resume; resuming
+# (to a total of the stopped round + 2) equals a run of that many rounds never stopped ---
+s=(--set train.algorithm=dpsgd --set data.clients=6 --set checkpoint.every=0)
+for sig in USR1 TERM; do
+  rm -rf "$tmp/s1" "$tmp/s2"
+  mpirun -np 3 "$bin" train "$smoke" "${s[@]}" --set run.rounds=100000 --out "$tmp/s1" 2>"$tmp/s1.err" &
+  pid=$!
+  for _ in $(seq 300); do [[ -s $tmp/s1/metrics.csv ]] && break; sleep 0.1; done
+  if [[ $sig == TERM ]]; then # as srun/scancel do: the signal reaches every rank
+    pkill -TERM -f "^$bin train $smoke .*$tmp/s1\$"
+  else
+    kill -USR1 $pid             # mpirun forwards SIGUSR1 to the ranks
+  fi
+  wait $pid
+  rc=$?
+  stopped=$(sed -n 's/^salient: SIG[A-Z0-9]*: stopped after round \([0-9]*\) of 100000$/\1/p' "$tmp/s1.err")
+  check '[[ $rc == 0 && -n $stopped ]] && grep -q "run the same command with --resume latest" "$tmp/s1.err"' \
+    "SIG$sig: rc $rc: $(tail -2 "$tmp/s1.err" | tr '\n' ' ')"
+  [[ -n $stopped ]] || continue
+  check '[[ $(readlink "$tmp/s1/ckpt/latest") == $(printf "round-%06d.h5" "$stopped") && ! -e $tmp/s1/summary.json ]]' \
+    "SIG$sig: no checkpoint of round $stopped (or a summary.json of an unfinished run)"
+  total=$((stopped + 2))
+  mpirun -np 3 "$bin" train "$smoke" "${s[@]}" --set run.rounds=$total --out "$tmp/s1" --resume latest 2>/dev/null
+  mpirun -np 3 "$bin" train "$smoke" "${s[@]}" --set run.rounds=$total --out "$tmp/s2" 2>/dev/null
+  same_run "$tmp/s2" "$tmp/s1" "SIG$sig then resume"
+done
+
+finish cli_ckpt

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# cli_ckpt_torch.sh - a checkpoint is a PyTorch model: scripts/ckpt_eval_torch.py loads
+# OUT/ckpt/latest into the reference module (tests/fixtures/gen_fixtures.py) and gets the test
+# accuracy salient recorded for that round, to within one sample, after a short centralized
+# LeNet-5 run and an SSFL run (MLP, density 0.1, 3 ranks) on Fashion-MNIST; a checkpoint whose
+# /model was altered does not match; synthetic data and non-checkpoints are refused (exit 2).
+# Skipped (exit 0 with a message) without python3-torch, python3-h5py or dataset-fashion-mnist.
+# Usage: cli_ckpt_torch.sh SALIENT SRCDIR
+bin=$1 src=$2
+py=/usr/bin/python3
+if ! [[ -x $py ]] || ! OPENBLAS_NUM_THREADS=1 $py -c 'import torch, h5py' 2>/dev/null ||
+   ! [[ -d /usr/share/datasets/fashion-mnist ]]; then
+  echo "cli_ckpt_torch: SKIPPED (needs python3-torch, python3-h5py, dataset-fashion-mnist)"
+  exit 0
+fi
+source "$(dirname "$0")/lib.sh"
+evalpy="$src/scripts/ckpt_eval_torch.py"
+short=(--set data.dataset=fashion-mnist --set data.train_limit=6000 --set data.test_limit=2000)
+# field NAME FILE: the value of a "name: value" line
+field() { sed -n "s/^$1: //p" "$2"; }
+
+# --- centralized LeNet-5, 2 epochs of 6000 samples ---
+"$bin" train "$src/jobs/configs/lenet5-fmnist.ini" "${short[@]}" --set run.rounds=2 \
+  --out "$tmp/c" 2>"$tmp/c.err"
+rc=$?
+check '[[ $rc == 0 && -e $tmp/c/ckpt/latest ]]' "centralized run failed: $(tail -2 "$tmp/c.err")"
+$py "$evalpy" "$tmp/c/ckpt/latest" >"$tmp/c.out" 2>&1
+rc=$?
+echo "lenet5 centralized: torch $(field torch_test_acc "$tmp/c.out"), salient $(field salient_test_acc "$tmp/c.out")"
+check '[[ $rc == 0 && $(field match "$tmp/c.out") == yes ]]' "lenet5: rc $rc: $(cat "$tmp/c.out")"
+check '[[ $(field round "$tmp/c.out") == 2 && $(field test_n "$tmp/c.out") == 2000 ]]' \
+  "lenet5: round/test_n: $(cat "$tmp/c.out")"
+
+# --- SSFL: MLP at density 0.1, a server and 2 client ranks, 3 rounds ---
+mpirun -np 3 "$bin" train "$src/jobs/configs/ssfl-fmnist.ini" "${short[@]}" \
+  --set model.arch=mlp --set data.clients=10 --set train.sample_fraction=0.5 \
+  --set sparsity.density=0.1 --set run.rounds=3 --out "$tmp/f" 2>"$tmp/f.err"
+rc=$?
+check '[[ $rc == 0 && -e $tmp/f/ckpt/latest ]]' "SSFL run failed: $(tail -2 "$tmp/f.err")"
+$py "$evalpy" "$tmp/f/ckpt/latest" >"$tmp/f.out" 2>&1
+rc=$?
+echo "mlp SSFL: torch $(field torch_test_acc "$tmp/f.out"), salient $(field salient_test_acc "$tmp/f.out")"
+check '[[ $rc == 0 && $(field match "$tmp/f.out") == yes && $(field round "$tmp/f.out") == 3 ]]' \
+  "mlp SSFL: rc $rc: $(cat "$tmp/f.out")"
+
+# --- the comparison can fail: fc3.weight negated in a copy ---
+cp -L "$tmp/c/ckpt/latest" "$tmp/altered.h5"
+$py -c 'import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    d = f["model/fc3/weight"]
+    d[...] = -d[()]' "$tmp/altered.h5"
+$py "$evalpy" "$tmp/altered.h5" >"$tmp/a.out" 2>&1
+rc=$?
+check '[[ $rc == 1 && $(field match "$tmp/a.out") == no ]]' "altered model: rc $rc: $(cat "$tmp/a.out")"
+
+# --- refused with one line and exit 2: synthetic data, a file that is not a checkpoint ---
+"$bin" train "$src/jobs/configs/smoke.ini" --set data.dataset=synthetic --set run.rounds=1 \
+  --out "$tmp/s" 2>/dev/null
+$py "$evalpy" "$tmp/s/ckpt/latest" >"$tmp/s.out" 2>&1
+rc=$?
+check '[[ $rc == 2 && $(wc -l <"$tmp/s.out") == 1 ]] && grep -q "synthetic is not supported" "$tmp/s.out"' \
+  "synthetic: rc $rc: $(cat "$tmp/s.out")"
+$py "$evalpy" "$tmp/c/config.ini" >"$tmp/n.out" 2>&1
+rc=$?
+check '[[ $rc == 2 && $(wc -l <"$tmp/n.out") == 1 ]]' "not a checkpoint: rc $rc: $(cat "$tmp/n.out")"
+$py "$evalpy" >"$tmp/u.out" 2>&1
+rc=$?
+check '[[ $rc == 2 && $(wc -l <"$tmp/u.out") == 1 ]]' "no arguments: rc $rc: $(cat "$tmp/u.out")"
+
+finish cli_ckpt_torch
