@@ -44,7 +44,7 @@ for k in round algorithm arch nranks seed config.train.lr parameters density wei
 done
 check 'grep -q "^tensor fc1/weight: shape 300x784, kept 235200 of 235200, density 1.0000$" "$tmp/inspect"' \
   "ckpt inspect tensor line: $(grep fc1/weight "$tmp/inspect")"
-check 'grep -q "^round: 4$" "$tmp/inspect"' "inspect round"
+check 'grep -q "^round: 4$" "$tmp/inspect" && grep -q "^crc32c: ok$" "$tmp/inspect"' "inspect round, crc32c"
 
 # --- fedavg SSFL: killed between checkpoints, resumed on another rank count ---
 f=(--set train.algorithm=fedavg --set data.clients=10 --set train.sample_fraction=0.5
@@ -115,7 +115,7 @@ off=$(h5dump -p -H -d /model/fc1/weight "$good" | sed -n 's/.*OFFSET \([0-9]*\).
 printf '\x7f\x7f\x7f\x7f' | dd of="$tmp/flip.h5" bs=1 seek=$((off + 1000)) conv=notrunc 2>/dev/null
 echo "not a checkpoint" >"$tmp/text.h5"
 h5copy -i "$good" -o "$tmp/foreign.h5" -s /model -d /model 2>/dev/null
-for bad in trunc:"truncated or damaged" flip:"fc1/weight fails its CRC32" text:"not an HDF5 file" \
+for bad in trunc:"truncated or damaged" flip:"fc1/weight fails its CRC-32C" text:"not an HDF5 file" \
            foreign:"not a salient checkpoint"; do
   name=${bad%%:*} want=${bad#*:}
   "$bin" train "$smoke" "${c[@]}" --out "$tmp/c3" --resume "$tmp/$name.h5" 2>"$tmp/$name.err"

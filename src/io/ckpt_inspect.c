@@ -179,7 +179,7 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
                 total ? (double)kept_all / (double)total : 0.0,
                 total_prunable ? (double)kept_prunable / (double)total_prunable : 0.0);
         st = verify(path, &t, &info, err);
-        if (!st) fprintf(out, "crc32: ok\n");
+        if (!st) fprintf(out, "crc32c: ok\n");
         fprintf(out, "metrics_rows: %d\n", info.nrows);
         if (info.nrows > 0) {
             hid_t ds = H5Dopen2(f, "/metrics", H5P_DEFAULT);

@@ -2,7 +2,7 @@
  * read-only on its own (no MPI), so a damaged file is an error on that rank, never a hang.
  * What is checked, in order: HDF5 can open it (else: not HDF5, or truncated); the format
  * attribute and version; every tensor's name and shape against the model; every dataset's
- * CRC32. */
+ * CRC-32C. */
 #include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "h5util.h"
+#include "salient/crc32c.h"
 #include "salient/ckpt.h"
 #include "salient/config.h"
 
@@ -133,7 +134,7 @@ void sal_ckpt_info_free(sal_ckpt_info *info) {
 }
 
 /* Read tensor t of p from root/<layer>/<leaf> into out + offset (elem: float or uint8),
- * checking its shape and CRC32. */
+ * checking its shape and CRC-32C. */
 static sal_status read_tensor(hid_t f, const char *path, const char *root, const sal_params *p,
                               int t, hid_t elem, void *out, sal_err *err) {
     const sal_tensor *tt = &p->t[t];
@@ -166,12 +167,12 @@ static sal_status read_tensor(hid_t f, const char *path, const char *root, const
     void *dst = (char *)out + tt->offset * esize;
     uint32_t want = 0;
     int rc = H5Dread(ds, elem, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0 ? -1 : 0;
-    int has_crc = attr_num(ds, "crc32", H5T_NATIVE_UINT32, &want) == 0;
+    int has_crc = attr_num(ds, "crc32c", H5T_NATIVE_UINT32, &want) == 0;
     H5Dclose(ds);
     if (rc) return fail_h5(err, path, dpath);
-    if (!has_crc || sal_crc32(dst, tt->numel * esize) != want)
+    if (!has_crc || sal_crc32c(0, dst, tt->numel * esize) != want)
         return sal_fail(err, SAL_EFORMAT,
-                        "checkpoint '%s': %s fails its CRC32 check (the file is damaged); "
+                        "checkpoint '%s': %s fails its CRC-32C check (the file is damaged); "
                         "resume from an earlier checkpoint", path, dpath);
     return SAL_OK;
 }
@@ -204,8 +205,8 @@ static sal_status read_row(hid_t f, const char *path, const char *name, int rank
     H5Sclose(fsp);
     uint32_t *crcs = malloc(sizeof(uint32_t) * (size_t)dims[0]);
     int has_crc = 0;
-    if (crcs && H5Aexists(ds, "crc32") > 0) {
-        hid_t a = H5Aopen(ds, "crc32", H5P_DEFAULT);
+    if (crcs && H5Aexists(ds, "crc32c") > 0) {
+        hid_t a = H5Aopen(ds, "crc32c", H5P_DEFAULT);
         hid_t asp = H5Aget_space(a);
         has_crc = H5Sget_simple_extent_npoints(asp) == (hssize_t)dims[0] &&
                   H5Aread(a, H5T_NATIVE_UINT32, crcs) >= 0;
@@ -213,11 +214,11 @@ static sal_status read_row(hid_t f, const char *path, const char *name, int rank
         H5Aclose(a);
     }
     H5Dclose(ds);
-    int good = has_crc && sal_crc32(out, n * sizeof(float)) == crcs[rank];
+    int good = has_crc && sal_crc32c(0, out, n * sizeof(float)) == crcs[rank];
     free(crcs);
     if (rc) return fail_h5(err, path, dpath);
     if (!good)
-        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': row %d of %s fails its CRC32 check (the "
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': row %d of %s fails its CRC-32C check (the "
                         "file is damaged); resume from an earlier checkpoint", path, rank, dpath);
     return SAL_OK;
 }

@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "salient/metrics.h"
 
@@ -65,13 +64,3 @@ void sal_h5_split_name(const char *name, char *layer, size_t lcap, char *leaf, s
     snprintf(leaf, fcap, "%s", dot + 1);
 }
 
-uint32_t sal_crc32(const void *p, size_t bytes) {
-    uLong c = crc32(0L, Z_NULL, 0);
-    const unsigned char *b = p;
-    while (bytes) {
-        uInt k = bytes > (1u << 30) ? (1u << 30) : (uInt)bytes;
-        c = crc32(c, b, k);
-        b += k, bytes -= k;
-    }
-    return (uint32_t)c;
-}

@@ -20,7 +20,4 @@ hid_t sal_h5_round_type(int packed);
 /* "conv1.weight" -> layer "conv1", leaf "weight" (no dot: layer = name, leaf = "value"). */
 void sal_h5_split_name(const char *name, char *layer, size_t lcap, char *leaf, size_t fcap);
 
-/* zlib's CRC32 of any number of bytes (crc32() itself takes a 32-bit length). */
-uint32_t sal_crc32(const void *p, size_t bytes);
-
 #endif
