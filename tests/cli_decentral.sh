@@ -107,5 +107,16 @@ check 'cmp -s <(cut -d, -f1-7 "$tmp/ar/metrics.csv") <(cut -d, -f1-7 "$tmp/cmp/a
 mpirun -np 2 "$bin" compare "$smoke" --algorithms allreduce,gossip --out "$tmp/cmp2" 2>"$tmp/cmp2.err"
 rc=$?
 check '[[ $rc == 2 ]] && [[ $(grep -c "salient compare:" "$tmp/cmp2.err") == 1 ]]' "unknown algorithm: $(cat "$tmp/cmp2.err")"
+mpirun -np 2 "$bin" compare "$smoke" --algorithms localsgd:ring --out "$tmp/cmp2" 2>"$tmp/cmp2.err"
+rc=$?
+check '[[ $rc == 2 ]]' "localsgd:ring (no variant) accepted: rc $rc"
+# allreduce:topk is allreduce with [comm] compress = topk, the same run as salient train's
+mpirun -np 3 "$bin" compare "$smoke" "${base[@]}" --algorithms allreduce:topk --out "$tmp/cmp3" 2>"$tmp/cmp3.err"
+mpirun -np 3 "$bin" train "$smoke" "${base[@]}" --set train.algorithm=allreduce --set comm.compress=topk \
+  --out "$tmp/tk" 2>/dev/null
+check '[[ -s $tmp/cmp3/allreduce-topk/metrics.csv ]] && cmp -s <(cut -d, -f1-7 "$tmp/tk/metrics.csv") <(cut -d, -f1-7 "$tmp/cmp3/allreduce-topk/metrics.csv")' \
+  "compare's allreduce:topk differs from salient train with compress = topk: $(tail -1 "$tmp/cmp3.err")"
+check '(( $(sed -n 2p "$tmp/tk/metrics.csv" | cut -d, -f6) * 5 < $(sed -n 2p "$tmp/ar/metrics.csv" | cut -d, -f6) ))' \
+  "allreduce:topk did not send fewer bytes than dense allreduce"
 
 finish cli_decentral

@@ -17,7 +17,8 @@ typedef struct spec {
     char name[64];     /* as given: "dpsgd:ring" */
     char dir_name[64]; /* "dpsgd-ring" */
     sal_algorithm algo;
-    int graph; /* -1: the config's */
+    int graph;    /* -1: the config's */
+    int compress; /* allreduce:none|mask|topk; -1: the config's */
 } spec;
 
 static int parse_specs(const char *list, spec *out, int *n) {
@@ -29,7 +30,7 @@ static int parse_specs(const char *list, spec *out, int *n) {
         if (*n == MAX_ALGOS) return -1;
         spec *s = &out[(*n)++];
         memset(s, 0, sizeof *s);
-        s->graph = -1;
+        s->graph = s->compress = -1;
         if (strlen(tok) >= sizeof s->name) return -2 - (*n - 1);
         snprintf(s->name, sizeof s->name, "%.63s", tok);
         char *colon = strchr(tok, ':');
@@ -41,11 +42,16 @@ static int parse_specs(const char *list, spec *out, int *n) {
         snprintf(set, sizeof set, "train.algorithm=%.120s", tok);
         if (sal_config_set(&probe, set, &err)) return -2 - (*n - 1);
         s->algo = probe.algorithm;
-        if (colon) {
-            if (s->algo != SAL_ALGO_DPSGD) return -2 - (*n - 1);
+        if (colon && s->algo == SAL_ALGO_DPSGD) {
             snprintf(set, sizeof set, "topology.graph=%.120s", colon + 1);
             if (sal_config_set(&probe, set, &err)) return -2 - (*n - 1);
             s->graph = probe.graph;
+        } else if (colon && s->algo == SAL_ALGO_ALLREDUCE) {
+            snprintf(set, sizeof set, "comm.compress=%.120s", colon + 1);
+            if (sal_config_set(&probe, set, &err)) return -2 - (*n - 1);
+            s->compress = probe.compress;
+        } else if (colon) {
+            return -2 - (*n - 1);
         }
         memcpy(s->dir_name, s->name, sizeof s->name);
         for (char *c = s->dir_name; *c; c++)
@@ -147,8 +153,9 @@ static const char *usage =
     "usage: mpirun -np P salient compare CONFIG.ini --algorithms A[,B...] [--target ACC]\n"
     "                                    [--set section.key=value]... [--out DIR]\n\n"
     "Runs each algorithm of the list on the same config, data split and seed, one after\n"
-    "another on the P launched ranks: allreduce, localsgd, dpsgd (dpsgd:GRAPH picks the\n"
-    "[topology] graph, e.g. dpsgd:ring, dpsgd:exponential, dpsgd:onepeer-exponential), fedavg\n"
+    "another on the P launched ranks: allreduce (allreduce:none|mask|topk picks [comm]\n"
+    "compress), localsgd, dpsgd (dpsgd:GRAPH picks the [topology] graph, e.g. dpsgd:ring,\n"
+    "dpsgd:exponential, dpsgd:onepeer-exponential), fedavg\n"
     "(needs P >= 2) and centralized (needs P = 1). Each run writes DIR/<name>/ as salient train\n"
     "does (':' becomes '-'); then DIR/compare.csv holds every round of every run (the\n"
     "metrics.csv columns after an `algorithm` column) and DIR/summary.csv one row per run:\n"
@@ -218,6 +225,7 @@ int sal_cmd_compare(int argc, char **argv) {
         sal_config c = cfg;
         c.algorithm = specs[a].algo;
         if (specs[a].graph >= 0) c.graph = (sal_graph_kind)specs[a].graph;
+        if (specs[a].compress >= 0) c.compress = (sal_compress)specs[a].compress;
         if (c.algorithm != SAL_ALGO_ALLREDUCE) c.compress = SAL_COMPRESS_NONE;
         snprintf(c.out, sizeof c.out, "%.900s/%.63s", dir, specs[a].dir_name);
         int code = SAL_OK;
