@@ -36,6 +36,13 @@ check '! ls -A "$tmp/c1/ckpt" | grep -q tmp' "a temporary file was left in ckpt/
 check '[[ $(ls "$tmp/k/ckpt" | tr "\n" " ") == "latest round-000003.h5 round-000004.h5 " ]]' \
   "keep=2 left: $(ls "$tmp/k/ckpt" | tr '\n' ' ')"
 
+# --- a run resumed from an earlier checkpoint with keep=1 keeps the file it just wrote ---
+cp -r "$tmp/c1" "$tmp/c4"
+"$bin" train "$smoke" "${c[@]}" --set checkpoint.keep=1 --set run.rounds=3 --out "$tmp/c4" \
+  --resume "$tmp/c4/ckpt/round-000002.h5" 2>/dev/null
+check '[[ $(readlink "$tmp/c4/ckpt/latest") == round-000003.h5 && -e $tmp/c4/ckpt/round-000003.h5 && ! -e $tmp/c4/ckpt/round-000002.h5 ]]' \
+  "keep=1 after resuming from round 2: $(ls "$tmp/c4/ckpt" | tr '\n' ' ')"
+
 # --- inspect ---
 "$bin" ckpt inspect "$tmp/c1/ckpt/latest" >"$tmp/inspect" 2>&1
 rc=$?

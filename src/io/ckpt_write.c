@@ -281,23 +281,27 @@ static int cmp_int(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Remove all but the newest `keep` round-NNNNNN.h5 in dir (rank 0). Failing to remove an old
- * checkpoint is not an error worth stopping a run for. */
-static void prune(const char *dir, int keep) {
+/* Remove all but the newest `keep` round-NNNNNN.h5 of rounds <= `round` (the one just written)
+ * in dir (rank 0). Files of later rounds are left alone: they are a timeline a run resumed from
+ * an earlier checkpoint abandoned, and it overwrites them as it gets there; deleting by number
+ * alone would delete the file just written. Failing to remove an old checkpoint is not an
+ * error worth stopping a run for. */
+static void prune(const char *dir, int keep, int round) {
     DIR *d = opendir(dir);
     if (!d) return;
     int cap = 64, k = 0, *r = malloc(sizeof(int) * (size_t)cap);
     struct dirent *e;
     while (r && (e = readdir(d))) {
-        int round, len = 0;
-        if (sscanf(e->d_name, "round-%d.h5%n", &round, &len) == 1 && len > 0 &&
-            e->d_name[len] == '\0') {
+        int len = 0;
+        int r0;
+        if (sscanf(e->d_name, "round-%d.h5%n", &r0, &len) == 1 && len > 0 &&
+            e->d_name[len] == '\0' && r0 <= round) {
             if (k == cap) {
                 int *r2 = realloc(r, sizeof(int) * (size_t)(cap *= 2));
                 if (!r2) break;
                 r = r2;
             }
-            r[k++] = round;
+            r[k++] = r0;
         }
     }
     closedir(d);
@@ -369,7 +373,7 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     if (w.rank == 0) {
         code = publish(tmp, path, dir, base, err);
         if (code) unlink(tmp);
-        else prune(dir, keep);
+        else prune(dir, keep, s->round);
     }
     MPI_Bcast(&code, 1, MPI_INT, 0, comm);
     if (code && w.rank != 0) err->msg[0] = '\0';
