@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# cli_vcluster.sh - salient on a virtual cluster: jobs/vcluster/vcluster makes 5 nodes on this
+# machine (network namespaces with their own hostname and address, links shaped to 1 Gb/s, one
+# slurmd each; skipped, not faked, where it cannot: exit 77), then: SSFL as a batch job on 5
+# nodes (a server and 4 client nodes) equals the same run under mpirun on one node (shared
+# memory); the communication library's MPI tests pass on 4 nodes; D-PSGD across 4 nodes equals
+# one node; the links hold the set rate and a node's rate changes while jobs run; a job
+# preempted on 4 nodes requeues, resumes and ends with an uninterrupted run's metrics; an
+# interrupted `up` and `down` leave no namespace, link, daemon or directory behind.
+# Usage: cli_vcluster.sh SALIENT SRCDIR
+bin=$1 src=$2
+source "$(dirname "$0")/lib.sh"
+export SALIENT_BIN=$bin
+bindir=$(dirname "$bin")
+vc=$src/jobs/vcluster/vcluster
+smoke=$src/jobs/configs/smoke.ini
+train=$src/jobs/train.sbatch
+name=t$(($$ % 1000000))         # namespaces $name-node1.., links $name-br, $name-v1..
+cols() { cut -d, -f"$2" "$1/metrics.csv"; }
+
+chmod o+x "$tmp" # munge clients reach the daemon through a socket under it
+up=$("$vc" up --dir "$tmp/vc" --name "$name" --nodes 5 --rate 1gbit 2>"$tmp/up.err")
+rc=$?
+if [[ $rc == 77 ]]; then
+  echo "cli_vcluster: SKIPPED ($(tail -1 "$tmp/up.err"))"
+  exit 0
+fi
+if [[ $rc != 0 ]]; then
+  bad "vcluster up failed ($rc): $(tail -5 "$tmp/up.err" | tr '\n' ' ')"
+  finish cli_vcluster
+  exit 1
+fi
+trap '"$vc" down --dir "$tmp/vc" >/dev/null 2>&1; "$vc" down --name "${name}x" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+eval "$up"
+check '[[ $SLURM_CONF == "$tmp/vc/slurm.conf" && -n ${OMPI_MCA_btl_tcp_if_include:-} ]]' "up printed: $up"
+mkdir -p "$tmp/work" && cd "$tmp/work" || exit 1
+
+wait_job() {
+  for _ in $(seq 900); do
+    squeue -h -j "$1" 2>/dev/null | grep -q . || return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# --- five hosts: own hostname, own address on the bridge, link shaped to 1 Gb/s ---
+"$vc" status --dir "$tmp/vc" >"$tmp/status" 2>&1
+rc=$?
+check '[[ $rc == 0 && $(grep -c " 1gbit  *1Gbit  *1Gbit .* idle$" "$tmp/status") == 5 ]]' "status: rc $rc: $(cat "$tmp/status")"
+timeout 60 srun -N5 -n5 sh -c 'echo $(hostname) $(ip -4 -o addr show eth0 | awk "{ print \$4 }")' 2>&1 | sort >"$tmp/hosts"
+subnet=${OMPI_MCA_btl_tcp_if_include%.0/24}
+check '[[ $(cat "$tmp/hosts") == "$(for k in 1 2 3 4 5; do echo "node$k $subnet.$((10 + k))/24"; done)" ]]' \
+  "srun -N5: hostnames/addresses: $(tr '\n' ' ' <"$tmp/hosts")"
+
+# --- SSFL: server + 4 client nodes as a batch job == one node over shared memory ---
+f=(--set train.algorithm=fedavg --set data.clients=8 --set train.sample_fraction=0.5
+   --set sparsity.method=snip --set sparsity.density=0.1 --set run.rounds=3)
+jid=$(sbatch --parsable -N5 -n5 -J ssfl "$train" "$smoke" "${f[@]}")
+wait_job "$jid"
+mpirun -np 5 "$bin" train "$smoke" "${f[@]}" --out "$tmp/ref-f" >/dev/null 2>&1
+check 'grep -q "on 5 node(s) (node\[1-5\]), 5 ranks" slurm-ssfl-$jid.out' "SSFL job not on 5 nodes: $(head -2 slurm-ssfl-$jid.out 2>&1)"
+check '[[ -s runs/ssfl-$jid/summary.json ]] && cmp -s <(cols runs/ssfl-$jid 1-7,12) <(cols "$tmp/ref-f" 1-7,12)' \
+  "SSFL on 5 nodes differs from mpirun -np 5 on one: $(tail -3 slurm-ssfl-$jid.out 2>&1 | tr '\n' ' ')"
+
+# --- the communication library's tests across 4 nodes ---
+for t in mpi_allreduce mpi_gossip; do
+  timeout 300 srun -N4 -n4 --mpi=pmix "$bindir/$t" >"$tmp/$t.out" 2>&1
+  rc=$?
+  check '[[ $rc == 0 ]] && grep -q "^$t: [0-9]* passed, 0 failed" "$tmp/$t.out"' "$t on 4 nodes: rc $rc: $(tail -3 "$tmp/$t.out" | tr '\n' ' ')"
+done
+
+# --- D-PSGD (ring gossip) across 4 nodes == one node ---
+d=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=3)
+timeout 120 srun -N4 -n4 --mpi=pmix "$bin" train "$smoke" "${d[@]}" --out "$tmp/d4" >"$tmp/d4.out" 2>&1
+rc=$?
+mpirun -np 4 "$bin" train "$smoke" "${d[@]}" --out "$tmp/ref-d" >/dev/null 2>&1
+check '[[ $rc == 0 ]] && cmp -s <(cols "$tmp/d4" 1-7,12,14-16) <(cols "$tmp/ref-d" 1-7,12,14-16)' \
+  "dpsgd on 4 nodes (rc $rc) differs from one node: $(tail -2 "$tmp/d4.out" | tr '\n' ' ')"
+
+# --- the link rate: 4 MiB cannot cross a 1 Gb/s link faster than 33.5 ms; node2 set to
+# 10 Mb/s (while up) makes 256 KiB take >= 0.21 s; the burst (2 ms of rate, >= 32 KiB) and
+# noise are allowed for ---
+bench() { timeout 120 srun -N2 -n2 -w node1,node2 --mpi=pmix "$bin" bench allreduce --n "$1" --density 1 --reps 3 2>/dev/null | awk -F, '$1 == "dense" { print $6 }'; }
+t=$(bench 1048576)
+check 'awk -v t="$t" "BEGIN { exit !(t >= 0.028 && t < 5) }"' "4 MiB allreduce at 1gbit took '$t' s (link bound 0.0335)"
+"$vc" rate --dir "$tmp/vc" node2 10mbit 2>"$tmp/rate.err"
+rc=$?
+check '[[ $rc == 0 ]] && "$vc" status --dir "$tmp/vc" | grep -q "^node2 .* 10mbit  *10Mbit  *10Mbit "' "rate node2 10mbit: rc $rc: $(cat "$tmp/rate.err")"
+t=$(bench 65536)
+check 'awk -v t="$t" "BEGIN { exit !(t >= 0.15 && t < 10) }"' "256 KiB allreduce with node2 at 10mbit took '$t' s (link bound 0.21)"
+"$vc" rate --dir "$tmp/vc" node2 1gbit 2>/dev/null
+check '"$vc" status --dir "$tmp/vc" | grep -q "^node2 .* 1gbit  *1Gbit  *1Gbit "' "rate node2 back to 1gbit failed"
+
+# --- preemption on 4 nodes: SIGUSR1 -> checkpoint, requeue, resume, same metrics; node3's
+# rate changes while it runs ---
+p=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=120 --set checkpoint.every=50)
+pid=$(sbatch --parsable -N4 -n4 -J preempt "$train" "$smoke" "${p[@]}")
+for _ in $(seq 300); do [[ -s runs/preempt-$pid/metrics.csv ]] && break; sleep 0.1; done
+scancel --signal=USR1 --batch "$pid"
+for _ in $(seq 600); do grep -q "restart 1:" slurm-preempt-$pid.out 2>/dev/null && break; sleep 0.1; done
+"$vc" rate --dir "$tmp/vc" node3 100mbit 2>/dev/null && sleep 1 && "$vc" rate --dir "$tmp/vc" node3 1gbit 2>/dev/null
+rc=$?
+for _ in $(seq 600); do [[ -s runs/preempt-$pid/summary.json ]] && break; sleep 0.2; done
+wait_job "$pid"
+log=slurm-preempt-$pid.out
+check '[[ $rc == 0 ]]' "rate change while the job ran failed"
+check 'grep -q "on 4 node(s) (node\[1-4\]), 4 ranks" "$log" && grep -q "requeueing job $pid" "$log" && grep -q "restart 1: resuming from runs/preempt-$pid/ckpt/latest" "$log"' \
+  "no stop/requeue/resume on 4 nodes in the log: $(grep -v ^round "$log" | tail -4 | tr '\n' ' ')"
+mpirun -np 4 "$bin" train "$smoke" "${p[@]}" --out "$tmp/ref-p" >/dev/null 2>&1
+check '[[ -s runs/preempt-$pid/summary.json ]] && cmp -s <(cols runs/preempt-$pid 1-7,12,14-16) <(cols "$tmp/ref-p" 1-7,12,14-16)' \
+  "preempted+requeued job on 4 nodes differs from an uninterrupted run"
+check 'h5diff -q runs/preempt-$pid/ckpt/latest "$tmp/ref-p/ckpt/latest" /ranks' "final state differs"
+
+# --- an interrupted up removes what it made ---
+"$vc" up --name "${name}x" --nodes 3 >/dev/null 2>"$tmp/int.err" &
+upid=$!
+for _ in $(seq 500); do ip netns list | grep -q "^${name}x-node2 " && break; sleep 0.01; done
+kill -TERM "$upid"
+wait "$upid"
+rc=$?
+check '[[ $rc == 1 ]] && grep -q "up failed: interrupted" "$tmp/int.err"' "interrupted up: rc $rc: $(cat "$tmp/int.err")"
+check '[[ -z $(ip netns list | grep "^${name}x-") && -z $(ip -o link show | grep " ${name}x-") && ! -e /tmp/vcluster-${name}x ]]' \
+  "an interrupted up left: $(ip netns list | grep "^${name}x-" | tr '\n' ' ') $(ip -o link show | grep -o " ${name}x-[^:@]*" | tr '\n' ' ')"
+
+# --- down: no namespace, link, daemon or directory left; a second down is fine ---
+pids=$(awk '{ print $2 }' "$tmp/vc/pids")
+cd "$tmp" || exit 1
+"$vc" down --dir "$tmp/vc" 2>"$tmp/down.err"
+rc=$?
+left=""
+# (a zombie is dead: the daemons' parent is init, which may reap them a moment later)
+for p in $pids; do
+  [[ -e /proc/$p ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null && left+=" $p($(cat "/proc/$p/comm" 2>/dev/null))"
+done
+check '[[ $rc == 0 && -z $left && ! -e $tmp/vc ]]' "down: rc $rc, left running:$left: $(tail -3 "$tmp/down.err" | tr '\n' ' ')"
+check '[[ -z $(ip netns list | grep "^$name-") && -z $(ip -o link show | grep " $name-") ]]' \
+  "down left: $(ip netns list | grep "^$name-" | tr '\n' ' ') $(ip -o link show | grep -o " $name-[^:@]*" | tr '\n' ' ')"
+"$vc" down --dir "$tmp/vc" 2>/dev/null
+rc=$?
+check '[[ $rc == 0 ]]' "a second down failed: rc $rc"
+
+finish cli_vcluster
