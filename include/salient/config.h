@@ -37,6 +37,7 @@ typedef struct sal_config {
     char out[SAL_PATH_MAX];   /* output directory; "" = runs/<config name> */
     int eval_every;           /* evaluate on the test set every N rounds (and the last) */
     int threads;              /* OpenBLAS threads per rank */
+    double comm_timeout;      /* seconds an exchange may wait before the job is aborted; 0 off */
     /* [data] */
     sal_dataset_kind dataset;
     char path[SAL_PATH_MAX];  /* "" = the data set's default directory */

@@ -1,13 +1,16 @@
 /* agree.c - one outcome for all ranks: after a step that may fail on some ranks only (loading a
  * file, allocating), every rank learns the first failure before the next collective. */
 #include "algos.h"
+#include "salient/watchdog.h"
 
 sal_status sal_mpi_agree(MPI_Comm comm, sal_status st, sal_err *err) {
     int rank, size;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     int mine = st ? rank : size, first;
+    sal_wd_enter("the status agreement", SAL_WD_ALL);
     MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    sal_wd_leave();
     if (first == size) return SAL_OK;
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, first, comm);

@@ -26,6 +26,7 @@
 #include "salient/rng.h"
 #include "salient/signals.h"
 #include "salient/topk_ef.h"
+#include "salient/watchdog.h"
 
 typedef struct worker {
     const sal_config *cfg;
@@ -290,6 +291,7 @@ static sal_status comm_step(worker *w, sal_err *err) {
     sal_status st = SAL_OK;
     double t0 = MPI_Wtime();
     if (cfg->algorithm == SAL_ALGO_ALLREDUCE) {
+        sal_wd_enter("the gradient allreduce", SAL_WD_ALL);
         if (cfg->compress == SAL_COMPRESS_TOPK) {
             size_t k = (size_t)llround(cfg->topk_density * (double)n);
             k = k < 1 ? 1 : k;
@@ -307,6 +309,7 @@ static sal_status comm_step(worker *w, sal_err *err) {
         } else {
             st = sal_allreduce_dense(w->coll, p->g, p->g, n, err);
         }
+        sal_wd_leave();
         if (!st)
             for (size_t i = 0; i < n; i++) p->g[i] *= inv;
         w->comm_s += MPI_Wtime() - t0;
@@ -323,15 +326,19 @@ static sal_status comm_model(worker *w, long step, sal_err *err) {
     double t0 = MPI_Wtime();
     if (cfg->algorithm == SAL_ALGO_LOCALSGD && (step + 1) % cfg->sync_every == 0) {
         const float inv = 1.0f / (float)w->size;
+        sal_wd_enter("the model average", SAL_WD_ALL);
         if (w->mask_idx)
             st = sal_allreduce_masked_idx(w->coll, p->w, p->w, w->mask_idx, w->nnz, err);
         else
             st = sal_allreduce_dense(w->coll, p->w, p->w, n, err);
+        sal_wd_leave();
         for (size_t i = 0; !st && i < n; i++) p->w[i] *= inv;
     } else if (cfg->algorithm == SAL_ALGO_DPSGD) {
         sal_comm_stats last;
+        sal_wd_enter("a gossip step with the graph's neighbours", SAL_WD_ALL);
         st = w->mask_idx ? sal_gossip_step_masked(w->gossip, p->w, p->mask, n, step, &last, err)
                          : sal_gossip_step(w->gossip, p->w, n, step, &last, err);
+        sal_wd_leave();
         if (!st) w->gossip_sent += last.bytes_sent;
     }
     w->comm_s += MPI_Wtime() - t0;
@@ -345,7 +352,9 @@ static sal_status round_run(worker *w, int round, long *step, double *loss_out, 
     const sal_config *cfg = w->cfg;
     const int B = cfg->batch;
     int steps = (w->nids + B - 1) / B;
+    sal_wd_enter("the step-count allreduce", SAL_WD_ALL);
     MPI_Allreduce(MPI_IN_PLACE, &steps, 1, MPI_INT, MPI_MAX, w->comm);
+    sal_wd_leave();
     sal_rng r;
     sal_rng_seed(&r, cfg->seed, SAL_STREAM_SHUFFLE,
                  (uint64_t)round * (uint64_t)w->size + (uint64_t)w->rank);
@@ -447,6 +456,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
     if (!st && pr && resume) fprintf(pr, "salient: resumed from %s at round %d\n", resume, start);
     for (int round = start; !st && round < cfg->rounds; round++) {
         sal_fault_round(round + 1, w.rank);
+        sal_wd_round(round + 1);
         double t0 = MPI_Wtime();
         w.comm_s = w.compute_s = 0;
         w.gossip_sent = 0;
@@ -463,6 +473,8 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         double sent = (double)(sal_coll_total(w.coll)->bytes_sent - before.bytes_sent);
         double mine[4] = {sent + (double)w.gossip_sent, loss, w.compute_s, w.comm_s}, tot[2];
         double mx[2], mnc;
+        /* the round's bookkeeping: reductions, the average model, evaluation */
+        sal_wd_enter("the round's metrics reductions", SAL_WD_ALL);
         MPI_Reduce(mine, tot, 2, MPI_DOUBLE, MPI_SUM, 0, w.comm);
         MPI_Reduce(mine + 2, mx, 2, MPI_DOUBLE, MPI_MAX, 0, w.comm);
         MPI_Reduce(mine + 3, &mnc, 1, MPI_DOUBLE, MPI_MIN, 0, w.comm);
@@ -475,6 +487,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         }
         MPI_Reduce(&d2, &d2sum, 1, MPI_DOUBLE, MPI_SUM, 0, w.comm);
         if ((round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds) evaluate(&w, &row);
+        sal_wd_leave();
         if (w.rank == 0) {
             row.consensus = d2sum / w.size;
             row.bytes_up = (uint64_t)llround(tot[0]);
@@ -507,10 +520,15 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         st = sal_mpi_agree(w.comm, st, err);
         /* Any rank's signal stops all of them after the same round. */
         int sig = sal_signal_pending();
+        sal_wd_enter("the signal check", SAL_WD_ALL);
         if (!st) MPI_Allreduce(MPI_IN_PLACE, &sig, 1, MPI_INT, MPI_MAX, w.comm);
-        if (!st && sal_ckpt_due(cfg, round + 1, sig))
-            st = sal_mpi_agree(w.comm, checkpoint(&w, out_dir, round + 1, step, &metrics, pr, err),
-                               err);
+        sal_wd_leave();
+        if (!st && sal_ckpt_due(cfg, round + 1, sig)) {
+            sal_wd_enter("the collective checkpoint write", SAL_WD_ALL);
+            st = checkpoint(&w, out_dir, round + 1, step, &metrics, pr, err);
+            sal_wd_leave();
+            st = sal_mpi_agree(w.comm, st, err);
+        }
         if (!st && sig && round + 1 < cfg->rounds) {
             if (pr)
                 fprintf(pr, "salient: %s: stopped after round %d of %d\n", sal_signal_name(sig),

@@ -9,6 +9,7 @@
 #include "algos.h"
 #include "fedavg.h"
 #include "salient/pack.h"
+#include "salient/watchdog.h"
 
 sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_metrics *metrics,
                               sal_err *err) {
@@ -49,7 +50,9 @@ sal_status sal_fed_resume(fed *f, const char *path, sal_metrics *metrics, int *s
         if (!hdr[0]) sal_bits_from_mask(p->mask, n, bits);
     }
     /* Status first, as in round 0, so that a bad file stops every rank. */
+    sal_wd_enter("the checkpoint's broadcast", 0);
     MPI_Bcast(hdr, 2, MPI_INT, 0, f->comm);
+    sal_wd_leave();
     if (hdr[0]) {
         free(bits);
         if (f->rank != 0) err->msg[0] = '\0';

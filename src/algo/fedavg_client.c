@@ -7,13 +7,16 @@
 #include "fedavg.h"
 #include "salient/fault.h"
 #include "salient/pack.h"
+#include "salient/watchdog.h"
 
 /* Wait for the server's next message to this rank: weights into f->p->w (unpacked through the
  * mask), or a stop. Returns 1 for weights, 0 for a stop (its code in *code). */
 static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
     MPI_Status ms;
     double t0 = sal_now();
+    sal_wd_enter("the server's next message", 0);
     MPI_Probe(0, MPI_ANY_TAG, f->comm, &ms); /* blocks until the server's message is here */
+    sal_wd_leave();
     double t1 = sal_now();
     *wait_s += t1 - t0;
     if (ms.MPI_TAG == FED_TAG_STOP) {
@@ -36,6 +39,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     /* The loop runs to the configured end; the server may stop it sooner (a signal). */
     for (int round = start; round < f->cfg->rounds; round++) {
         sal_fault_round(round + 1, f->rank);
+        sal_wd_round(round + 1);
         int m = sal_fed_sample(f->cfg, round, f->sampled);
         for (int j = 0; j < m; j++) {
             int c = f->sampled[j];
@@ -48,7 +52,9 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
             sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
             s.compute_s += sal_now() - t0;
             t0 = sal_now(); /* the server posted this receive at the round's start */
+            sal_wd_enter("the upload to the server", 0);
             MPI_Send(f->packed, (int)f->nnz, MPI_FLOAT, 0, FED_TAG_UPLOAD, f->comm);
+            sal_wd_leave();
             s.comm_s += sal_now() - t0;
             MPI_Send(&s, 4, MPI_DOUBLE, 0, FED_TAG_STATS, f->comm);
         }

@@ -17,6 +17,7 @@
 #include "salient/pack.h"
 #include "salient/rng.h"
 #include "salient/sparsity.h"
+#include "salient/watchdog.h"
 
 static int needs_data(sal_sparsity_method m) {
     return m == SAL_SPARSE_SNIP || m == SAL_SPARSE_GRASP;
@@ -114,7 +115,9 @@ sal_status sal_fed_mask(fed *f, sal_round *row, sal_err *err) {
             int bad = oom || score_client(f, c, score, err) != SAL_OK;
             s.compute_s = sal_now() - tc;
             tc = sal_now();
+            sal_wd_enter("sending saliency scores to the server", 0);
             MPI_Send(score, bad ? 0 : (int)n, MPI_FLOAT, 0, FED_TAG_SCORES, f->comm);
+            sal_wd_leave();
             s.comm_s = sal_now() - tc;
             MPI_Send(&s, 4, MPI_DOUBLE, 0, FED_TAG_STATS, f->comm);
         }
@@ -124,8 +127,10 @@ sal_status sal_fed_mask(fed *f, sal_round *row, sal_err *err) {
         for (int c = 0; c < C; c++) {
             int got = 0;
             MPI_Status ms;
+            sal_wd_enter("a client's saliency scores", f->owner[c]);
             MPI_Recv(oom ? NULL : score, oom ? 0 : (int)n, MPI_FLOAT, f->owner[c],
                      FED_TAG_SCORES, f->comm, &ms);
+            sal_wd_leave();
             MPI_Get_count(&ms, MPI_FLOAT, &got);
             fed_stats s;
             MPI_Recv(&s, 4, MPI_DOUBLE, f->owner[c], FED_TAG_STATS, f->comm, MPI_STATUS_IGNORE);
@@ -158,7 +163,9 @@ sal_status sal_fed_mask(fed *f, sal_round *row, sal_err *err) {
     }
     /* Status first, so that a failed mask stops every rank instead of leaving them waiting. */
     double tb = sal_now();
+    sal_wd_enter("the mask broadcast", 0);
     MPI_Bcast(&code, 1, MPI_INT, 0, f->comm);
+    sal_wd_leave();
     if (code) {
         if (f->rank != 0) err->msg[0] = '\0';
         st = (sal_status)code;

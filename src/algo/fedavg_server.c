@@ -12,6 +12,7 @@
 #include "salient/fault.h"
 #include "salient/pack.h"
 #include "salient/signals.h"
+#include "salient/watchdog.h"
 
 typedef struct round_bufs {
     float *up;          /* (m, nnz) uploads of the sampled clients */
@@ -61,8 +62,10 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     int diverged = -1;
     for (int j = 0; j < m; j++) {
         int c = f->sampled[j];
+        sal_wd_enter("a sampled client's upload", f->owner[c]);
         MPI_Wait(&b->req[m + j], MPI_STATUS_IGNORE);
         MPI_Wait(&b->req[2 * m + j], MPI_STATUS_IGNORE);
+        sal_wd_leave();
         const fed_stats *s = &b->stats[j];
         b->rank_compute[f->owner[c]] += s->compute_s;
         b->rank_comm[f->owner[c]] += s->comm_s;
@@ -79,7 +82,9 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         samples += s->samples;
         compute += sal_now() - tc;
     }
+    sal_wd_enter("sending the global model to the sampled clients", SAL_WD_ALL);
     MPI_Waitall(m, b->req, MPI_STATUSES_IGNORE);
+    sal_wd_leave();
     double lr = sal_fed_lr(cfg, round);
     if (diverged >= 0)
         return sal_fail(err, SAL_ENUMERIC,
@@ -182,6 +187,7 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
 rounds:
     for (int round = start; round < cfg->rounds; round++) {
         sal_fault_round(round + 1, 0);
+        sal_wd_round(round + 1);
         sal_round row = {0};
         if ((st = round_run(f, round, &b, &row, err))) goto out;
         if ((st = sal_metrics_append(&metrics, &row, err))) goto out;

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "salient/fsutil.h"
 #include "salient/train.h"
+#include "salient/watchdog.h"
 
 #define MAX_ALGOS 16
 #define LINE_MAX_ 1024
@@ -216,8 +217,10 @@ int sal_cmd_compare(int argc, char **argv) {
     char dir[SAL_PATH_MAX - 80]; /* room for /<name>/metrics.csv under it */
     sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "compare-");
     MPI_Init(NULL, NULL);
-    int rank;
+    int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    sal_wd_start(cfg.comm_timeout, rank, nranks);
     sal_err err;
     err.msg[0] = '\0';
     sal_status st = SAL_OK;

@@ -8,6 +8,7 @@
 #include "salient/fsutil.h"
 #include "salient/signals.h"
 #include "salient/train.h"
+#include "salient/watchdog.h"
 
 static int fill_config(FILE *f, const void *cfg) { return sal_config_write(cfg, f); }
 
@@ -41,6 +42,7 @@ int sal_cmd_train(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     sal_signals_install();
+    sal_wd_start(cfg.comm_timeout, rank, size);
     sal_err err;
     err.msg[0] = '\0';
     sal_status st = SAL_OK;

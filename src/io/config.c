@@ -101,6 +101,9 @@ static const key_def keys[] = {
     INT("run", "eval_every", eval_every, "1", 1, INT_MAX,
         "evaluate on the test set every N rounds (and after the last round)"),
     INT("run", "threads", threads, "1", 1, 256, "OpenBLAS threads per MPI rank"),
+    DBL("run", "comm_timeout", comm_timeout, "600", false, 0, INFINITY, false,
+        "seconds one exchange may wait before the rank names itself, the operation and the "
+        "peer, and aborts the job; 0 = wait forever"),
 
     ENUM("data", "dataset", dataset, sal_dataset_kind, "fashion-mnist",
          "data set; synthetic is generated from the seed and needs no files",

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# cli_faults.sh - no silent hangs, no lost work: a rank frozen (SIGSTOP) in the middle of a run
+# makes its peers end the job within [run] comm_timeout + 10 s, each with one line naming its
+# rank, host, the operation, the round and the peer waited for; metrics.csv keeps only complete
+# rows, the last checkpoint is intact, and --resume latest ends with the metrics of a run that
+# never failed. For dpsgd (a collective) and fedavg (the server waiting for a client's upload).
+# Usage: cli_faults.sh SALIENT SRCDIR
+bin=$1 src=$2
+source "$(dirname "$0")/lib.sh"
+smoke="$src/jobs/configs/smoke.ini"
+cols() { cut -d, -f1-7,12,14-16 "$1/metrics.csv"; }
+
+# freeze NAME RANK ARGS...: start the run under mpirun, freeze MPI rank RANK once 3 rounds are
+# logged, wait for the job to end; sets rc and took (seconds from the freeze to the end).
+freeze() {
+  local name=$1 victim=$2
+  shift 2
+  mpirun -np 3 "$bin" train "$smoke" "$@" --out "$tmp/$name" 2>"$tmp/$name.err" &
+  local job=$!
+  for _ in $(seq 300); do
+    [[ $( { wc -l <"$tmp/$name/metrics.csv"; } 2>/dev/null) -ge 4 ]] && break
+    sleep 0.1
+  done
+  local pid
+  pid=$(pgrep -f "^$bin train $smoke .*$tmp/$name\$" | while read -r p; do
+    [[ $(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p') == "$victim" ]] && echo "$p"
+  done)
+  local t0=$SECONDS
+  [[ -n $pid ]] && kill -STOP "$pid"
+  # bounded: a hang would fail here, not block the suite
+  for _ in $(seq 600); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+  took=$((SECONDS - t0))
+  if kill -0 "$job" 2>/dev/null; then
+    kill -9 "$job"
+    pkill -9 -f "$tmp/$name\$"
+  fi
+  wait "$job"
+  rc=$?
+  [[ -n $pid ]] && kill -CONT "$pid" 2>/dev/null
+}
+
+# --- dpsgd: rank 1 frozen; ranks 0 and 2 wait in a gossip step ---
+d=(--set train.algorithm=dpsgd --set data.clients=6 --set run.rounds=30 --set checkpoint.every=2
+   --set run.comm_timeout=3)
+freeze d 1 "${d[@]}"
+check '[[ $rc != 0 && $took -le 13 ]]' "dpsgd with a frozen rank: rc $rc after $took s (want non-zero within 3 + 10 s)"
+line=$(grep "no progress for" "$tmp/d.err" | head -1)
+check '[[ $line =~ ^salient:\ rank\ [02]\ on\ [^\ ]+:\ no\ progress\ for\ [0-9]+\ s\ in\ .*\(round\ [0-9]+\),\ waiting\ for ]]' \
+  "the timeout line: '$line'"
+check '! grep -q "^salient: rank 1 on" <(grep "no progress" "$tmp/d.err" | head -2)' "the frozen rank was named as the waiting one"
+check 'awk -F, "NR > 1 && NF != 16 { exit 1 }" "$tmp/d/metrics.csv"' "metrics.csv has an incomplete row"
+"$bin" ckpt inspect "$tmp/d/ckpt/latest" >/dev/null 2>&1
+check '[[ $? == 0 ]]' "the last checkpoint is not intact"
+mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --out "$tmp/d" --resume latest 2>/dev/null
+mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --out "$tmp/dref" 2>/dev/null
+check 'cmp -s <(cols "$tmp/d") <(cols "$tmp/dref")' "dpsgd: resume after the timeout differs from an undisturbed run"
+
+# --- fedavg: client rank 2 frozen; the server names it ---
+f=(--set train.algorithm=fedavg --set data.clients=4 --set train.sample_fraction=1 --set run.rounds=30
+   --set checkpoint.every=2 --set run.comm_timeout=3)
+freeze f 2 "${f[@]}"
+check '[[ $rc != 0 && $took -le 13 ]]' "fedavg with a frozen client rank: rc $rc after $took s"
+check 'grep -q "^salient: rank 0 on [^ ]*: no progress for [0-9]* s in a sampled client.s upload (round [0-9]*), waiting for rank 2;" "$tmp/f.err"' \
+  "the server's line does not name rank 2: $(grep 'no progress' "$tmp/f.err" | head -2 | tr '\n' ' ')"
+mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/f" --resume latest 2>/dev/null
+mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/fref" 2>/dev/null
+check 'cmp -s <(cols "$tmp/f") <(cols "$tmp/fref")' "fedavg: resume after the timeout differs from an undisturbed run"
+
+# --- comm_timeout = 0 is off; a bad value is refused ---
+"$bin" train "$smoke" --set run.comm_timeout=-1 --out "$tmp/bad" 2>"$tmp/bad.err"
+rc=$?
+check '[[ $rc == 2 ]] && grep -q "comm_timeout" "$tmp/bad.err"' "comm_timeout = -1: rc $rc"
+
+finish cli_faults
