@@ -102,8 +102,7 @@ static const key_def keys[] = {
         "evaluate on the test set every N rounds (and after the last round)"),
     INT("run", "threads", threads, "1", 1, 256, "OpenBLAS threads per MPI rank"),
     DBL("run", "comm_timeout", comm_timeout, "600", false, 0, INFINITY, false,
-        "seconds one exchange may wait before the rank names itself, the operation and the "
-        "peer, and aborts the job; 0 = wait forever"),
+        "seconds an exchange may wait before the job aborts naming rank, op, peer; 0 = off"),
 
     ENUM("data", "dataset", dataset, sal_dataset_kind, "fashion-mnist",
          "data set; synthetic is generated from the seed and needs no files",
