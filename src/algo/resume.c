@@ -38,9 +38,10 @@ sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks,
     sal_config old;
     sal_config_defaults(&old);
     char msg[512];
-    if (sal_config_load_string(&old, info->config_text, path, err))
-        return sal_fail(err, SAL_EIO, "checkpoint '%s': its config text does not parse (%s)", path,
-                        err->msg);
+    sal_err why; /* not err itself: sal_fail must not format from the buffer it writes */
+    if (sal_config_load_string(&old, info->config_text, path, &why))
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': its config attribute does not parse: "
+                        "%.400s", path, why.msg);
     if (sal_config_diff(&old, cfg, free_keys, msg, sizeof msg))
         return sal_fail(err, SAL_ECONFIG,
                         "cannot resume from '%s': the checkpoint was written with %s in this "
