@@ -377,24 +377,34 @@ static void test_cifar_dir(const char *tmp) {
     sal_err err = {{0}};
     sal_dataset tr, te;
     size_t n;
-    uint8_t *b = make_cifar(3, 0, &n);
+    uint8_t *b = make_cifar(10000, 0, &n); /* every file of the binary version holds 10000 */
     char name[64];
     for (int i = 1; i <= 5; i++) {
         snprintf(name, sizeof name, "data_batch_%d.bin", i);
         CHECK(write_file(tmp, name, b, n) == 0);
     }
-    CHECK(write_file(tmp, "test_batch.bin", b, 2 * 3073) == 0);
+    CHECK(write_file(tmp, "test_batch.bin", b, n) == 0);
     sal_data_opts o = {.kind = SAL_DATA_CIFAR10, .path = tmp};
-    CHECK(sal_data_load(&o, &tr, &te, &err) == SAL_OK && tr.n == 15 && te.n == 2);
-    CHECK(tr.c == 3 && te.h == 32 && tr.y[4] == 1);
+    CHECK(sal_data_load(&o, &tr, &te, &err) == SAL_OK && tr.n == 50000 && te.n == 10000);
+    CHECK(tr.c == 3 && te.h == 32 && tr.y[4] == 4 && tr.y[10004] == 4);
     CHECK_CLOSE(tr.mean[2], 0.4465, 1e-6, 0);
     CHECK_CLOSE(te.std[1], 0.2435, 1e-6, 0);
     sal_dataset_free(&tr);
     sal_dataset_free(&te);
     o.train_limit = 4;
-    CHECK(sal_data_load(&o, &tr, &te, &err) == SAL_OK && tr.n == 4 && te.n == 2);
+    CHECK(sal_data_load(&o, &tr, &te, &err) == SAL_OK && tr.n == 4 && te.n == 10000);
     sal_dataset_free(&tr);
     sal_dataset_free(&te);
+    /* cut at a record boundary: a whole number of records, one file short of 10000; found
+     * also when train_limit means its records are not needed */
+    CHECK(write_file(tmp, "data_batch_3.bin", b, n - 3073) == 0);
+    CHECK(sal_data_load(&o, &tr, &te, &err) == SAL_EFORMAT &&
+          contains(&err, "data_batch_3.bin: 9999 records") && tr.x == NULL);
+    CHECK(write_file(tmp, "data_batch_3.bin", b, n) == 0);
+    CHECK(write_file(tmp, "test_batch.bin", b, 2 * 3073) == 0);
+    CHECK(sal_data_load(&o, &tr, &te, &err) == SAL_EFORMAT &&
+          contains(&err, "test_batch.bin: 2 records") && te.x == NULL);
+    CHECK(write_file(tmp, "test_batch.bin", b, n) == 0);
     o.train_limit = 0;
     remove_file(tmp, "data_batch_3.bin");
     CHECK(sal_data_load(&o, &tr, &te, &err) == SAL_EIO && contains(&err, "data_batch_3.bin"));

@@ -15,7 +15,7 @@
 #include "salient/status.h"
 
 #define SAL_CKPT_FORMAT "salient-checkpoint"
-#define SAL_CKPT_VERSION 1
+#define SAL_CKPT_VERSION 2 /* 2: root attribute header_crc32c */
 
 /* What one checkpoint holds. Pointers are borrowed. NULL means absent; whether an optional
  * part is present must be the same on every rank of the writing communicator. */

@@ -10,12 +10,25 @@
 #include "salient/model.h"
 #include "salient/status.h"
 
-/* Run the algorithm cfg->algorithm, writing metrics.csv, summary.json and checkpoints (ckpt/)
- * into out_dir (which must exist). Progress lines go to `progress` (NULL for none). resume:
- * a checkpoint file to continue from, or NULL. On SIGTERM/SIGUSR1 (signals.h) the run stops
- * after the current round with a checkpoint and returns SAL_OK without summary.json. */
+/* Run the algorithm cfg->algorithm, writing config.ini, metrics.csv, summary.json and
+ * checkpoints (ckpt/) into out_dir (which must exist: sal_train_prepare_out). Nothing is written
+ * under a final name before the run's setup (rank count, data, mask or checkpoint) succeeded, so
+ * a refused run leaves out_dir as it was. Progress lines go to `progress` (NULL for none).
+ * resume: a checkpoint file to continue from, or NULL. On SIGTERM/SIGUSR1 (signals.h) the run
+ * stops after the current round with a checkpoint and returns SAL_OK without summary.json.
+ * Collective over MPI_COMM_WORLD. */
 sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress,
                      const char *resume, sal_err *err);
+
+/* Can cfg's algorithm run on nranks MPI ranks (centralized on one, fedavg on 2..clients+1,
+ * the others on at most [data] clients, dpsgd's graph buildable on nranks nodes)? Local and
+ * cheap: commands call it before any work, sal_train calls it again. */
+sal_status sal_train_check_ranks(const sal_config *cfg, int nranks, sal_err *err);
+
+/* Rank 0, before a run: create out_dir (mkdir -p), prove it writable with a temporary file,
+ * and refuse an output name taken by the wrong kind of file (metrics.csv a directory, ckpt a
+ * file). Creates no final name. */
+sal_status sal_train_prepare_out(const char *out_dir, sal_err *err);
 
 /* Test-set accuracy (returned) and mean loss (*loss) of model m on all of ds, in batches of at
  * most the model's max batch `batch`. x (batch*c*h*w floats), y and idx (batch ints) are

@@ -38,6 +38,10 @@ char *sal_config_text(const sal_config *cfg);
 sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks, int same_ranks,
                             sal_ckpt_info *info, sal_err *err);
 
+/* Write out_dir/config.ini (every key resolved), atomically: the algorithms call it on the rank
+ * that owns the output once their setup succeeded, so a refused run writes nothing. */
+sal_status sal_run_write_config(const sal_config *cfg, const char *out_dir, sal_err *err);
+
 /* Seconds on a monotonic clock. */
 double sal_now(void);
 

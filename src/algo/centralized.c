@@ -122,6 +122,7 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
     if ((st = sal_metrics_open(&r.metrics, out_dir, err))) goto out;
     int start = 0;
     if (resume && (st = resume_from(&r, cfg, resume, &start, err))) goto out;
+    if ((st = sal_run_write_config(cfg, out_dir, err))) goto out;
     if (progress)
         fprintf(progress, "salient: centralized %s on %s: %d train / %d test samples, %zu parameters\n",
                 sal_config_enum_name("model", "arch", cfg->arch),

@@ -65,12 +65,7 @@ static int cmp_int(const void *a, const void *b) {
  * union of their samples. */
 static sal_status load(worker *w, sal_err *err) {
     const sal_config *cfg = w->cfg;
-    const int C = cfg->clients, P = w->size;
-    if (C < P)
-        return sal_fail(err, SAL_ECONFIG,
-                        "[data] clients = %d but %d ranks: every rank hosts at least one client; "
-                        "raise [data] clients to >= %d or run fewer ranks",
-                        C, P, P);
+    const int C = cfg->clients, P = w->size; /* C >= P: sal_train_check_ranks */
     sal_status st = sal_load_data(cfg, &w->train, &w->test, err);
     if (st) return st;
     sal_partition_opts po = {.kind = cfg->partition,
@@ -447,6 +442,9 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
     sal_status st = sal_metrics_open(&metrics, out_dir, err);
     st = sal_mpi_agree(w.comm, st ? st : setup(&w, err), err);
     if (!st) st = sal_mpi_agree(w.comm, setup_comm(&w, resume, &metrics, &start, &step, err), err);
+    if (!st)
+        st = sal_mpi_agree(w.comm, w.rank == 0 ? sal_run_write_config(cfg, out_dir, err) : SAL_OK,
+                           err);
     const char *algo = sal_config_enum_name("train", "algorithm", cfg->algorithm);
     if (!st && pr)
         fprintf(pr, "salient: %s %s on %s: %d ranks, %d clients, %zu of %zu parameters sent\n",

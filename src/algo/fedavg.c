@@ -85,15 +85,7 @@ static int cmp_int(const void *a, const void *b) {
 static sal_status setup(fed *f, sal_err *err) {
     const sal_config *cfg = f->cfg;
     const int C = cfg->clients, W = f->size - 1;
-    if (W < 1)
-        return sal_fail(err, SAL_ECONFIG,
-                        "[train] algorithm = fedavg needs at least 2 MPI ranks (rank 0 serves, "
-                        "ranks 1.. host the clients); run it with mpirun -np N, N >= 2");
-    if (W > C)
-        return sal_fail(err, SAL_ECONFIG,
-                        "%d MPI ranks host %d client ranks but [data] clients = %d; run at most "
-                        "%d ranks (clients + 1) or raise [data] clients",
-                        f->size, W, C, C + 1);
+    /* 1 <= W <= C: sal_train_check_ranks */
     sal_status st = sal_load_data(cfg, &f->train, &f->test, err);
     if (st) return st;
     sal_partition_opts po = {.kind = cfg->partition, .clients = C, .alpha = cfg->alpha,

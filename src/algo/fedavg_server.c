@@ -163,6 +163,7 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
                       f->nnz);
         goto out;
     }
+    if ((st = sal_run_write_config(cfg, out_dir, err))) goto out;
     if ((st = write_mask(f, out_dir, err))) goto out;
     if (f->progress)
         fprintf(f->progress,

@@ -1,11 +1,101 @@
 /* train.c - dispatch from [train] algorithm to its implementation, and shared helpers. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "algos.h"
+#include "salient/fsutil.h"
+#include "salient/topo.h"
+
+sal_status sal_train_check_ranks(const sal_config *cfg, int P, sal_err *err) {
+    const int C = cfg->clients;
+    switch (cfg->algorithm) {
+    case SAL_ALGO_CENTRALIZED:
+        if (P > 1)
+            return sal_fail(err, SAL_ECONFIG,
+                            "[train] algorithm = centralized runs on one rank but %d were started; "
+                            "run it without mpirun (or -np 1), or set algorithm = fedavg",
+                            P);
+        return SAL_OK;
+    case SAL_ALGO_FEDAVG:
+        if (P < 2)
+            return sal_fail(err, SAL_ECONFIG,
+                            "[train] algorithm = fedavg needs at least 2 MPI ranks (rank 0 serves, "
+                            "ranks 1.. host the clients); run it with mpirun -np N, N >= 2");
+        if (P - 1 > C)
+            return sal_fail(err, SAL_ECONFIG,
+                            "%d MPI ranks host %d client ranks but [data] clients = %d; run at "
+                            "most %d ranks (clients + 1) or raise [data] clients",
+                            P, P - 1, C, C + 1);
+        return SAL_OK;
+    case SAL_ALGO_ALLREDUCE:
+    case SAL_ALGO_LOCALSGD:
+    case SAL_ALGO_DPSGD: break;
+    }
+    if (C < P)
+        return sal_fail(err, SAL_ECONFIG,
+                        "[data] clients = %d but %d ranks: every rank hosts at least one client; "
+                        "raise [data] clients to >= %d or run fewer ranks",
+                        C, P, P);
+    if (cfg->algorithm != SAL_ALGO_DPSGD) return SAL_OK;
+    /* The graph is a function of the config and P: build it once here, where a bad one is a
+     * one-line error before any data is read (the workers build it again for real). */
+    sal_graph_spec spec = {.kind = cfg->graph,
+                           .nodes = P,
+                           .degree = cfg->degree,
+                           .p = cfg->p,
+                           .seed = cfg->seed,
+                           .weights = cfg->weights};
+    sal_graph g;
+    sal_status st = sal_graph_build(&spec, &g, err);
+    sal_graph_free(&g);
+    return st;
+}
+
+sal_status sal_train_prepare_out(const char *dir, sal_err *err) {
+    sal_status st = sal_mkdir_p(dir, err);
+    if (st) return st;
+    char path[SAL_PATH_MAX + 32];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/metrics.csv", dir);
+    if (!stat(path, &sb) && !S_ISREG(sb.st_mode))
+        return sal_fail(err, SAL_EIO, "'%s' exists and is not a file; remove it or set --out DIR",
+                        path);
+    snprintf(path, sizeof path, "%s/ckpt", dir);
+    if (!stat(path, &sb) && !S_ISDIR(sb.st_mode))
+        return sal_fail(err, SAL_EIO,
+                        "'%s' exists and is not a directory (checkpoints go there); remove it or "
+                        "set --out DIR",
+                        path);
+    /* Writable? Only trying tells (read-only mounts, quotas, ACLs; root passes access()). */
+    snprintf(path, sizeof path, "%s/.salient-probe.XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return sal_fail(err, SAL_EIO, "cannot write in output directory '%s': %s (set --out DIR)",
+                        dir, strerror(errno));
+    close(fd);
+    unlink(path);
+    return SAL_OK;
+}
+
+static int fill_config(FILE *f, const void *cfg) { return sal_config_write(cfg, f); }
+
+sal_status sal_run_write_config(const sal_config *cfg, const char *out_dir, sal_err *err) {
+    char path[SAL_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/config.ini", out_dir);
+    return sal_write_atomic(path, fill_config, cfg, err);
+}
 
 sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress,
                      const char *resume, sal_err *err) {
+    int P;
+    MPI_Comm_size(MPI_COMM_WORLD, &P);
+    sal_status st = sal_train_check_ranks(cfg, P, err);
+    if (st) return st;
     switch (cfg->algorithm) {
     case SAL_ALGO_CENTRALIZED: return sal_train_centralized(cfg, out_dir, progress, resume, err);
     case SAL_ALGO_FEDAVG: return sal_train_fedavg(cfg, out_dir, progress, resume, err);

@@ -116,10 +116,10 @@ static int parse(int argc, char **argv, opts *o) {
             if (first_rank()) fputs(usage, stdout);
             return 1;
         }
-    if (argc < 1) return bad("missing what to measure: allreduce or pack");
+    if (argc < 1) return bad("missing what to measure: allreduce, pack or gossip");
     o->what = argv[0];
     if (strcmp(o->what, "allreduce") && strcmp(o->what, "pack"))
-        return bad("unknown benchmark '%s'; expected allreduce or pack", o->what);
+        return bad("unknown benchmark '%s'; expected allreduce, pack or gossip", o->what);
     for (int i = 1; i < argc; i += 2) {
         const char *f = argv[i];
         if (i + 1 >= argc) return bad("%s needs a value", f);

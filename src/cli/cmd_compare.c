@@ -146,10 +146,6 @@ static int fill_summary(FILE *f, const void *p) {
     return ferror(f);
 }
 
-static int fill_config(FILE *f, const void *cfg) {
-    return sal_config_write(cfg, f);
-}
-
 static const char *usage =
     "usage: mpirun -np P salient compare CONFIG.ini --algorithms A[,B...] [--target ACC]\n"
     "                                    [--set section.key=value]... [--out DIR]\n\n"
@@ -224,27 +220,41 @@ int sal_cmd_compare(int argc, char **argv) {
     sal_err err;
     err.msg[0] = '\0';
     sal_status st = SAL_OK;
+    /* Every algorithm's config, checked before the first one runs: a typo in the last name
+     * must not cost the runs before it. */
+    sal_config *cs = malloc(sizeof *cs * (size_t)nspec);
+    if (!cs) st = sal_fail(&err, SAL_ENOMEM, "out of memory");
     for (int a = 0; !st && a < nspec; a++) {
-        sal_config c = cfg;
-        c.algorithm = specs[a].algo;
-        if (specs[a].graph >= 0) c.graph = (sal_graph_kind)specs[a].graph;
-        if (specs[a].compress >= 0) c.compress = (sal_compress)specs[a].compress;
-        if (c.algorithm != SAL_ALGO_ALLREDUCE) c.compress = SAL_COMPRESS_NONE;
-        snprintf(c.out, sizeof c.out, "%.900s/%.63s", dir, specs[a].dir_name);
-        int code = SAL_OK;
-        if (rank == 0) {
-            char path[SAL_PATH_MAX + 32];
-            snprintf(path, sizeof path, "%s/config.ini", c.out);
-            code = sal_config_validate(&c, &err);
-            if (!code) code = sal_mkdir_p(c.out, &err);
-            if (!code) code = sal_write_atomic(path, fill_config, &c, &err);
-            if (!code) fprintf(stderr, "salient compare: %s -> %s/\n", specs[a].name, c.out);
+        sal_config *c = &cs[a];
+        *c = cfg;
+        c->algorithm = specs[a].algo;
+        if (specs[a].graph >= 0) c->graph = (sal_graph_kind)specs[a].graph;
+        if (specs[a].compress >= 0) c->compress = (sal_compress)specs[a].compress;
+        if (c->algorithm != SAL_ALGO_ALLREDUCE) c->compress = SAL_COMPRESS_NONE;
+        snprintf(c->out, sizeof c->out, "%.900s/%.63s", dir, specs[a].dir_name);
+        for (int b = 0; b < a && !st; b++)
+            if (!strcmp(specs[a].dir_name, specs[b].dir_name))
+                st = sal_fail(&err, SAL_ECONFIG,
+                              "--algorithms names %s twice; give each algorithm once",
+                              specs[a].name);
+        if (!st) st = sal_config_validate(c, &err);
+        if (!st) st = sal_train_check_ranks(c, nranks, &err);
+        if (st && err.msg[0]) {
+            char msg[sizeof err.msg];
+            snprintf(msg, sizeof msg, "%s", err.msg);
+            sal_fail(&err, st, "%s: %.400s", specs[a].name, msg);
         }
-        MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
-        if (code) {
-            st = (sal_status)code;
-            break;
-        }
+    }
+    if (!st && rank == 0)
+        for (int a = 0; !st && a < nspec; a++) st = sal_train_prepare_out(cs[a].out, &err);
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (code && !st) err.msg[0] = '\0'; /* rank 0 speaks */
+    st = (sal_status)code;
+    if (st && rank != 0) err.msg[0] = '\0';
+    for (int a = 0; !st && a < nspec; a++) {
+        sal_config c = cs[a];
+        if (rank == 0) fprintf(stderr, "salient compare: %s -> %s/\n", specs[a].name, c.out);
         st = sal_train(&c, c.out, rank == 0 ? stderr : NULL, NULL, &err);
         if (st && rank == 0 && err.msg[0]) {
             char msg[sizeof err.msg];
@@ -263,6 +273,7 @@ int sal_cmd_compare(int argc, char **argv) {
     }
     if (st && err.msg[0]) fprintf(stderr, "salient compare: %s\n", err.msg);
     MPI_Finalize();
+    free(cs);
     free(rest);
     return st ? sal_status_exit_code(st) : 0;
 }

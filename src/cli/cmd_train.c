@@ -5,12 +5,9 @@
 
 #include "cli.h"
 #include "salient/ckpt.h"
-#include "salient/fsutil.h"
 #include "salient/signals.h"
 #include "salient/train.h"
 #include "salient/watchdog.h"
-
-static int fill_config(FILE *f, const void *cfg) { return sal_config_write(cfg, f); }
 
 int sal_cmd_train(int argc, char **argv) {
     sal_config cfg;
@@ -48,17 +45,10 @@ int sal_cmd_train(int argc, char **argv) {
     sal_status st = SAL_OK;
     char resume[SAL_PATH_MAX + 32];
     if (args.resume) st = sal_ckpt_resolve(args.resume, dir, resume, sizeof resume, &err);
-    if (!st && cfg.algorithm == SAL_ALGO_CENTRALIZED && size > 1)
-        st = sal_fail(&err, SAL_ECONFIG,
-                      "[train] algorithm = centralized runs on one rank but %d were started; run "
-                      "it without mpirun (or -np 1), or set algorithm = fedavg",
-                      size);
-    if (!st && rank == 0) {
-        char path[SAL_PATH_MAX + 32];
-        snprintf(path, sizeof path, "%s/config.ini", dir);
-        st = sal_mkdir_p(dir, &err);
-        if (!st) st = sal_write_atomic(path, fill_config, &cfg, &err);
-    }
+    /* Everything that can be refused cheaply, before any data is read; config.ini and the
+     * other outputs are written by sal_train once its setup worked. */
+    if (!st) st = sal_train_check_ranks(&cfg, size, &err);
+    if (!st && rank == 0) st = sal_train_prepare_out(dir, &err);
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (code == SAL_OK) {

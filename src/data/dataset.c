@@ -79,8 +79,10 @@ static sal_status read_data_file(const char *dir, const char *base, sal_dataset_
 
 /* --- MNIST and Fashion-MNIST (IDX files) --- */
 
+/* like: the training set when loading the test set, whose images must have its shape. */
 static sal_status load_idx_split(const char *dir, const char *prefix, int limit,
-                                 sal_dataset_kind kind, sal_dataset *ds, sal_err *err) {
+                                 sal_dataset_kind kind, const sal_dataset *like, sal_dataset *ds,
+                                 sal_err *err) {
     char base[64], ipath[1200], lpath[1200];
     uint8_t *ibuf = NULL, *lbuf = NULL;
     size_t in_n = 0, ln_n = 0;
@@ -99,6 +101,13 @@ static sal_status load_idx_split(const char *dir, const char *prefix, int limit,
     if (im.ndim != 3 || im.dims[0] < 1 || im.dims[1] < 1 || im.dims[2] < 1) {
         st = sal_fail(err, SAL_EFORMAT, "%s: expected images of shape (n, h, w), got %d dims",
                       ipath, im.ndim);
+        goto done;
+    }
+    if (like && (im.dims[1] != like->h || im.dims[2] != like->w)) {
+        st = sal_fail(err, SAL_EFORMAT,
+                      "%s: images are %dx%d but the training images are %dx%d; the two files "
+                      "must come from one data set (%s)",
+                      ipath, im.dims[1], im.dims[2], like->h, like->w, damage_hint(kind));
         goto done;
     }
     if (lb.ndim != 1 || lb.dims[0] != im.dims[0]) {
@@ -135,26 +144,39 @@ done:
 
 /* --- CIFAR-10 (binary version) --- */
 
+enum { CIFAR_BATCH = 10000 }; /* records in every file of the binary version */
+
 static sal_status load_cifar_file(const char *dir, const char *base, sal_dataset *ds,
                                   sal_err *err) {
     char path[1200];
     uint8_t *buf = NULL;
     size_t n = 0;
+    int before = ds->n;
     sal_status st = read_data_file(dir, base, SAL_DATA_CIFAR10, &buf, &n, path, sizeof path, err);
     if (st == SAL_OK && (st = sal_cifar_append(ds, buf, n, path, err)) == SAL_EFORMAT)
         with_hint(err, st, damage_hint(SAL_DATA_CIFAR10));
     free(buf);
+    /* A whole number of records can still be a damaged file: one cut at a record boundary. */
+    if (st == SAL_OK && ds->n - before != CIFAR_BATCH)
+        st = with_hint(err,
+                       sal_fail(err, SAL_EFORMAT, "%s: %d records; every CIFAR-10 batch file "
+                                "holds %d (truncated?)", path, ds->n - before, CIFAR_BATCH),
+                       damage_hint(SAL_DATA_CIFAR10));
     return st;
 }
 
 static sal_status load_cifar(const char *dir, const sal_data_opts *o, sal_dataset *train,
                              sal_dataset *test, sal_err *err) {
     sal_status st = SAL_OK;
+    sal_dataset spare; /* files past train_limit: read and checked, then dropped */
+    memset(&spare, 0, sizeof spare);
     for (int i = 1; i <= 5 && st == SAL_OK; i++) {
-        if (o->train_limit > 0 && train->n >= o->train_limit) break; /* enough already */
         char base[32];
         snprintf(base, sizeof base, "data_batch_%d.bin", i);
-        st = load_cifar_file(dir, base, train, err);
+        int enough = o->train_limit > 0 && train->n >= o->train_limit;
+        st = load_cifar_file(dir, base, enough ? &spare : train, err);
+        sal_dataset_free(&spare);
+        memset(&spare, 0, sizeof spare);
     }
     if (st == SAL_OK) st = load_cifar_file(dir, "test_batch.bin", test, err);
     if (o->train_limit > 0 && train->n > o->train_limit) train->n = o->train_limit;
@@ -287,9 +309,9 @@ sal_status sal_data_load(const sal_data_opts *o, sal_dataset *train, sal_dataset
         if (o->kind == SAL_DATA_CIFAR10) {
             st = load_cifar(dir, o, train, test, err);
         } else {
-            st = load_idx_split(dir, "train", o->train_limit, o->kind, train, err);
+            st = load_idx_split(dir, "train", o->train_limit, o->kind, NULL, train, err);
             if (st == SAL_OK)
-                st = load_idx_split(dir, "t10k", o->test_limit, o->kind, test, err);
+                st = load_idx_split(dir, "t10k", o->test_limit, o->kind, train, test, err);
         }
         set_stats(train, o->kind);
     } else {

@@ -103,6 +103,25 @@ sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *er
                         "checkpoint '%s' has format version %d; this salient reads up to %d "
                         "(use a newer salient)", path, info->version, SAL_CKPT_VERSION);
     }
+    /* Version 1 files predate the header CRC; from 2 on it is required. */
+    uint32_t hcrc = 0;
+    if (!bad && info->version >= 2) {
+        if (attr_num(f, "header_crc32c", H5T_NATIVE_UINT32, &hcrc)) {
+            bad = 1;
+        } else if (hcrc != sal_h5_header_crc(info->version, info->round, info->step,
+                                             info->nranks, info->algorithm, info->arch,
+                                             info->seed, info->n, info->nnz,
+                                             info->config_text)) {
+            H5Fclose(f);
+            sal_ckpt_info_free(info);
+            return sal_fail(err, SAL_EFORMAT,
+                            "checkpoint '%s': its header attributes (round, step, nranks, seed, "
+                            "config, ...) fail their CRC-32C check (the file is damaged); resume "
+                            "from an earlier checkpoint", path);
+        }
+    }
+    if (!bad && (info->round < 0 || info->step < 0 || info->nranks < 1))
+        bad = 1;
     if (bad) {
         H5Fclose(f);
         sal_ckpt_info_free(info);

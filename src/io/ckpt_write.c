@@ -218,6 +218,9 @@ static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     attr(w, root, "nnz", H5T_NATIVE_UINT64, &nnz);
     attr_str(w, root, "config", s->config_text);
     attr_str(w, root, "rng", RNG_NOTE);
+    uint32_t hcrc = sal_h5_header_crc(SAL_CKPT_VERSION, s->round, s->step, w->size, s->algorithm,
+                                      s->arch, s->seed, n, nnz, s->config_text);
+    attr(w, root, "header_crc32c", H5T_NATIVE_UINT32, &hcrc);
 
     const int T = p->ntensors;
     if (w->rank == 0)

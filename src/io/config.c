@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ini.h>
 
@@ -344,6 +345,9 @@ static sal_status unknown_key(sal_err *err, const char *where, const char *secti
     for (size_t i = 0; i < NKEYS && !h.len; i++)
         if (!strcmp(keys[i].key, key))
             sb_printf(&h, "; '%s' belongs in [%s]", key, keys[i].section);
+    for (size_t i = 0; i < NKEYS && !h.len; i++) /* keys are lower case: LR -> lr */
+        if (!strcmp(keys[i].section, section) && !strcasecmp(key, keys[i].key))
+            sb_printf(&h, "; did you mean '%s'?", keys[i].key);
     for (size_t i = 0; i < NKEYS && !h.len; i++)
         if (!strcmp(keys[i].section, section) && is_typo_of(key, keys[i].key))
             sb_printf(&h, "; did you mean '%s'?", keys[i].key);

@@ -1,9 +1,11 @@
 /* h5util.c - see h5util.h. */
 #include "h5util.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "salient/crc32c.h"
 #include "salient/metrics.h"
 
 void sal_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
@@ -64,3 +66,17 @@ void sal_h5_split_name(const char *name, char *layer, size_t lcap, char *leaf, s
     snprintf(leaf, fcap, "%s", dot + 1);
 }
 
+
+uint32_t sal_h5_header_crc(int version, int round, int64_t step, int nranks, const char *algorithm,
+                           const char *arch, uint64_t seed, uint64_t n, uint64_t nnz,
+                           const char *config) {
+    char head[512];
+    int len = snprintf(head, sizeof head,
+                       "format_version=%d\nround=%d\nstep=%" PRId64 "\nnranks=%d\nalgorithm=%s\n"
+                       "arch=%s\nseed=%" PRIu64 "\nparameters=%" PRIu64 "\nnnz=%" PRIu64 "\n",
+                       version, round, step, nranks, algorithm, arch, seed, n, nnz);
+    if (len < 0) len = 0;
+    if (len >= (int)sizeof head) len = (int)sizeof head - 1;
+    uint32_t crc = sal_crc32c(0, head, (size_t)len);
+    return sal_crc32c(crc, config, strlen(config));
+}

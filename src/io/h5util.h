@@ -20,4 +20,12 @@ hid_t sal_h5_round_type(int packed);
 /* "conv1.weight" -> layer "conv1", leaf "weight" (no dot: layer = name, leaf = "value"). */
 void sal_h5_split_name(const char *name, char *layer, size_t lcap, char *leaf, size_t fcap);
 
+/* The header CRC (root attribute header_crc32c, format version >= 2): CRC-32C of the text
+ * "format_version=V\nround=R\nstep=S\nnranks=P\nalgorithm=A\narch=M\nseed=X\n"
+ * "parameters=N\nnnz=K\n" followed by the config text (docs/checkpoint-format.md), so that a
+ * damaged round or config is caught like a damaged tensor. */
+uint32_t sal_h5_header_crc(int version, int round, int64_t step, int nranks, const char *algorithm,
+                           const char *arch, uint64_t seed, uint64_t n, uint64_t nnz,
+                           const char *config);
+
 #endif
