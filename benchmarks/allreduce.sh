@@ -2,7 +2,8 @@
 # allreduce.sh - which allreduce for sparse training? `salient bench allreduce` over vectors of
 # 2^16..2^24 floats, densities 0.001..1 and P ranks; prints one table (median of the slowest
 # rank, ms) and the ratios the targets need: masked / (density x dense), best sparse vs dense at
-# 1% for 2^22 on 8 ranks, auto / best at every point; then pack+unpack GB/s beside memcpy.
+# 1% for 2^22 on 8 ranks, auto / best at every point, our ring beside MPI_Allreduce (ring/D);
+# then pack+unpack GB/s beside memcpy.
 # usage: benchmarks/allreduce.sh [build=build] ["ranks list"="2 4 8"]
 #   env: SIZES="16 17 ... 24" (log2 n), DENSITIES="0.001 0.01 0.1 1", REPS=10, WARMUP=3,
 #        MPIRUN_ARGS (e.g. "--bind-to core"), ALPHA/BETA/GAMMA/DELTA (cost model, seconds)
@@ -50,8 +51,9 @@ awk -F, '
 { key = $2 SUBSEP $3 SUBSEP $4; t[key, $1] = $6 * 1e3; b[key, $1] = $5; ch[key] = $7
   if (!(key in seen)) { seen[key] = 1; order[++m] = key } }
 END {
-  printf "%3s %9s %7s | %9s %9s %9s %9s %9s %9s | %8s %8s %9s\n", "P", "n", "density", "dense",
-         "masked", "masked_ix", "allgather", "recdbl", "auto", "mask/d.D", "auto/best", "auto=";
+  printf "%3s %9s %7s | %9s %9s %9s %9s %9s %9s %9s | %8s %8s %6s %9s\n", "P", "n", "density", "dense",
+         "ring", "masked", "masked_ix", "allgather", "recdbl", "auto", "mask/d.D", "auto/best",
+         "ring/D", "auto=";
   worst = 0
   for (i = 1; i <= m; i++) {
     split(order[i], k, SUBSEP); key = order[i]
@@ -60,14 +62,15 @@ END {
     if (t[key, "recdbl"] < best) best = t[key, "recdbl"]
     r = t[key, "masked"] / (k[3] * D); ab = t[key, "auto"] / best
     if (ab > worst) { worst = ab; wkey = order[i] }
-    printf "%3d %9d %7g | %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f | %8.2f %8.2f %9s\n", k[1], k[2],
-           k[3], D, t[key, "masked"], t[key, "masked_idx"], t[key, "allgather"], t[key, "recdbl"],
-           t[key, "auto"], r, ab, ch[key]
+    printf "%3d %9d %7g | %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f | %8.2f %8.2f %6.2f %9s\n", k[1],
+           k[2], k[3], D, t[key, "ring"], t[key, "masked"], t[key, "masked_idx"], t[key, "allgather"],
+           t[key, "recdbl"], t[key, "auto"], r, ab, t[key, "ring"] / D, ch[key]
     if (k[1] == 8 && k[2] == 4194304 && k[3] == 0.01) target = key
   }
   print ""
   print "# mask/d.D = masked time / (density x dense time): 1 = the mask saves exactly its share"
   print "# auto/best = auto time / min(dense, allgather, recdbl) at the same point (1 = right choice, free)"
+  print "# ring/D = salient'"'"'s pipelined ring / MPI_Allreduce (dense), both dense sums of n floats"
   if (m) { split(wkey, k, SUBSEP); printf "# worst auto/best: %.2f at P=%d n=%d density=%g\n", worst, k[1], k[2], k[3] }
   if (target != "") {
     D = t[target, "dense"]; s = "allgather"; if (t[target, "recdbl"] < t[target, s]) s = "recdbl"

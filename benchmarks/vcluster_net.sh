@@ -5,7 +5,8 @@
 #      at each RATE: every algorithm's median time and bytes beside the link bound (the least
 #      time the bytes one rank's link must carry take at the nominal rate) and the fraction of
 #      it reached; the targets: masked at 10% <= 0.15 x dense, best sparse at 1% >= 20x faster
-#      than dense (2^22 floats, 4 nodes, 1 Gb/s), auto picking the fastest;
+#      than dense (2^22 floats, 4 nodes, 1 Gb/s), auto picking the fastest, our ring >= 0.8 of
+#      its link bound at 2^24 floats on 2 and 4 nodes, 1 Gb/s (SIZES=24 DENSITIES=1 for that);
 #   2. SSFL vs dense FedAvg: jobs/configs/ssfl-fmnist.ini (lenet5, Fashion-MNIST, density 0.1)
 #      and the same with sparsity.method=none, density 1, on a server + 4 client nodes at
 #      TRAIN_RATE: per-round comm_s, wall_s, the SSFL/dense ratios; then both runs again under
@@ -23,7 +24,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
-[[ $# -ge 1 ]] || { sed -n '17,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '18,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build=$1 keep=${2:-}
 bin=$(cd "$build" 2>/dev/null && pwd)/bin/salient
 [[ -x $bin ]] || { echo "vcluster_net.sh: $build/bin/salient not found; build first" >&2; exit 2; }
@@ -127,11 +128,12 @@ for rate in $rates; do
   echo
   echo "### links at $rate: every algorithm (ms; bound = wire bytes x 8 / $bits b/s; frac = bound / time)"
   echo "# wire bytes: dense, masked, masked_idx 2(P-1)/P x bytes (ring allreduce); allgather (P-1) x bytes;"
-  echo "# recdbl bytes (the sum of its steps' sends). frac > 1: the message fit in tbf's burst (2 ms of the"
+  echo "# ring, recdbl bytes (the sum of their messages). frac > 1: the message fit in tbf's burst (2 ms of the"
   echo "# rate, >= 32 KiB: 250 KB at 1 Gb/s), which passes at unshaped speed"
   awk -F, -v R="$rate" -v bits="$bits" '
   function wire(a, P, b) {   # bytes one rank must move through its link, the least
     if (a == "dense" || a == "masked" || a == "masked_idx") return 2 * (P - 1) / P * b  # ring allreduce
+    if (a == "ring") return b                    # it counts its own messages: 2(P-1)/P x 4n
     if (a == "allgather") return (P - 1) * b     # its own set to each of P-1 peers (or a ring)
     return b                                     # recdbl: the sum of what it sends per step
   }
@@ -147,8 +149,8 @@ done
 
 echo
 echo "### summary (ms): auto's choice, the fastest of dense/allgather/recdbl, ratios to dense"
-printf "%-6s %2s %8s %5s | %9s %9s %9s %9s %9s %9s | %-9s %-9s %8s %8s %8s\n" rate P n dens dense masked \
-  masked_ix allgather recdbl auto chose fastest auto/best mask/D best/D
+printf "%-6s %2s %8s %5s | %9s %9s %9s %9s %9s %9s %9s | %-9s %-9s %8s %8s %8s %8s\n" rate P n dens dense \
+  ring masked masked_ix allgather recdbl auto chose fastest auto/best mask/D best/D ring/D
 awk -F, '
 { key = $1 SUBSEP $3 SUBSEP $4 SUBSEP $5; t[key, $2] = $7 * 1e3; ch[key] = $8
   if (!(key in seen)) { seen[key] = 1; order[++m] = key } }
@@ -159,21 +161,27 @@ END {
     if (t[key, "allgather"] < best) { best = t[key, "allgather"]; bn = "allgather" }
     if (t[key, "recdbl"] < best) { best = t[key, "recdbl"]; bn = "recdbl" }
     sp = t[key, "allgather"] < t[key, "recdbl"] ? t[key, "allgather"] : t[key, "recdbl"]
-    printf "%-6s %2d %8d %5g | %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f | %-9s %-9s %8.2f %8.3f %8.3f\n",
-      k[1], k[2], k[3], k[4], D, t[key, "masked"], t[key, "masked_idx"], t[key, "allgather"],
-      t[key, "recdbl"], t[key, "auto"], ch[key], bn, t[key, "auto"] / best, t[key, "masked"] / D, sp / D
+    printf "%-6s %2d %8d %5g | %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f %9.3f | %-9s %-9s %8.2f %8.3f %8.3f %8.3f\n",
+      k[1], k[2], k[3], k[4], D, t[key, "ring"], t[key, "masked"], t[key, "masked_idx"], t[key, "allgather"],
+      t[key, "recdbl"], t[key, "auto"], ch[key], bn, t[key, "auto"] / best, t[key, "masked"] / D, sp / D,
+      t[key, "ring"] / D
   }
 }' "$o/collectives.csv"
 echo "# mask/D = masked / dense; best/D = min(allgather, recdbl) / dense; auto/best = auto /"
-echo "# min(dense, allgather, recdbl) (auto chooses among those three by its cost model, defaults)"
+echo "# min(dense, allgather, recdbl) (auto chooses among those three by its cost model, defaults);"
+echo "# ring/D = our pipelined ring / MPI_Allreduce (both dense sums of n floats)"
 
 echo
 echo "### targets"
 awk -F, '
+function bits(r,   m, u, f) { m = r; sub(/[a-z]+$/, "", m); u = substr(r, length(m) + 1)
+  f["bit"] = 1; f["kbit"] = 1e3; f["mbit"] = 1e6; f["gbit"] = 1e9; f["tbit"] = 1e12
+  f["bps"] = 8; f["kbps"] = 8e3; f["mbps"] = 8e6; f["gbps"] = 8e9; if (u == "") u = "bit"; return m * f[u] }
 { key = $1 SUBSEP $3 SUBSEP $4 SUBSEP $5; t[key, $2] = $7; ch[key] = $8
+  if ($2 == "ring") rb[key] = $6
   if (!(key in seen)) { seen[key] = 1; order[++m] = key } }
 END {
-  n1 = n1ok = 0; worst = 0
+  n1 = n1ok = 0; worst = 0; nring = 0
   for (i = 1; i <= m; i++) {
     key = order[i]; split(key, k, SUBSEP); D = t[key, "dense"]
     if (k[4] == 0.1) {
@@ -189,7 +197,13 @@ END {
     if (t[key, ch[key]] <= 1.1 * best) cwithin++
     if (t[key, "auto"] / best > worst) { worst = t[key, "auto"] / best; wk = key }
     if (k[1] == "1gbit" && k[2] == 4 && k[3] == 4194304 && k[4] == 0.01) tk = key
+    if (k[1] == "1gbit" && k[3] == 16777216 && k[4] == 1 && (k[2] == 2 || k[2] == 4) && ((key, "ring") in t)) {
+      f = rb[key] * 8 / bits(k[1]) / t[key, "ring"]; nring++
+      printf "ring >= 0.8 of the link bound at 2^24 floats, %d nodes, 1 Gb/s: ring %.1f ms, bound %.1f ms: %.2f (dense %.2f): %s\n",
+        k[2], t[key, "ring"] * 1e3, rb[key] * 8 / bits(k[1]) * 1e3, f, rb[key] * 8 / bits(k[1]) / t[key, "dense"], (f >= 0.8 ? "met" : "NOT met")
+    }
   }
+  if (!nring) print "ring at 2^24 floats, 2 and 4 nodes, 1 Gb/s: point not in this sweep (SIZES=24 DENSITIES=1)"
   if (tk != "") {
     D = t[tk, "dense"]; s = "allgather"; if (t[tk, "recdbl"] < t[tk, s]) s = "recdbl"
     printf "best sparse at 1%%, 2^22 floats, 4 nodes, 1 Gb/s >= 20x faster than dense: dense %.1f ms, %s %.1f ms: %.1fx: %s (masked %.1f ms: %.1fx)\n",

@@ -13,7 +13,7 @@ for np in 1 2 3; do
   check '[[ $rc == 0 ]]' "bench allreduce on $np ranks failed: $(tail -3 "$tmp/a$np.err")"
   check '[[ $(head -1 "$tmp/a$np.csv") == algo,ranks,n,density,bytes,median_s ]]' \
     "$np ranks: header $(head -1 "$tmp/a$np.csv")"
-  check '[[ $(cut -d, -f1 "$tmp/a$np.csv" | tail -n +2 | tr "\n" " ") == "dense masked masked_idx allgather recdbl auto " ]]' \
+  check '[[ $(cut -d, -f1 "$tmp/a$np.csv" | tail -n +2 | tr "\n" " ") == "dense ring masked masked_idx allgather recdbl auto " ]]' \
     "$np ranks: rows $(cut -d, -f1 "$tmp/a$np.csv" | tr '\n' ' ')"
   check 'awk -F, -v np=$np "NR > 1 && !(\$2 == np && \$3 == 10000 && \$4 == 0.01 && \$6 > 0 && \$6 < 10) { bad = 1 } END { exit bad }" "$tmp/a$np.csv"' \
     "$np ranks: malformed rows: $(cat "$tmp/a$np.csv")"

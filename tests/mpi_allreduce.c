@@ -4,7 +4,9 @@
  * exactly), within (P-1)-ulp-style bounds with normal ones, bitwise against a rank-order sum for
  * allgather; all ranks get the same bits; the result's form and the byte counts are what each
  * algorithm says; bad input is an error on every rank. Every rank regenerates every rank's set
- * from its seed, so the references need no communication. */
+ * from its seed, so the references need no communication. The ring allreduce: bitwise equal to
+ * its stated summation order (and to MPI_Allreduce with integer values), the same bits on every
+ * rank, in place, segments from 1 float to several per block, its exact byte counts. */
 #include <float.h>
 #include <mpi.h>
 #include <stdlib.h>
@@ -311,6 +313,124 @@ static void check_bad_input(sal_coll *c) {
           SAL_EINVAL);
 }
 
+/* ---- the ring allreduce ---- */
+
+/* Rank q's input for a ring case: integers in [-9, 9] (every order sums them exactly) or normal. */
+static void ring_input(uint64_t seed, int q, size_t n, int integer, float *x) {
+    sal_rng r;
+    sal_rng_seed(&r, seed, SAL_STREAM_SYNTH, 5000 + (uint64_t)q);
+    for (size_t i = 0; i < n; i++)
+        x[i] = integer ? (float)((int)sal_rng_below(&r, 19) - 9) : (float)sal_rng_normal(&r);
+}
+
+/* Block b's length and first index as allreduce.h states them (n / P, +1 for b < n % P). */
+static size_t ring_block_len(size_t n, int b) {
+    return n / (size_t)P + ((size_t)b < n % (size_t)P);
+}
+
+/* One case: n floats, segments of seg bytes (0: sal_allreduce_ring's default). full: every rank
+ * regenerates every rank's input and checks the result bitwise against the ring's documented
+ * order, block b summed as ((x_b + x_b+1) + x_b+2) + ...; else only against MPI_Allreduce. */
+static void check_ring_case(sal_coll *c, size_t n, size_t seg, int integer, int full,
+                            uint64_t seed) {
+    char what[96];
+    snprintf(what, sizeof what, "ring n %zu seg %zu %s", n, seg, integer ? "int" : "normal");
+    const size_t N = n ? n : 1;
+    float *in = malloc(sizeof(float) * N), *out = malloc(sizeof(float) * N);
+    float *ref = malloc(sizeof(float) * N), *mine = malloc(sizeof(float) * N);
+    float *mag = malloc(sizeof(float) * N), *absum = malloc(sizeof(float) * N);
+    ring_input(seed, rank, n, integer, in);
+    memcpy(mine, in, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) mag[i] = fabsf(in[i]);
+    MPI_Allreduce(in, ref, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(mag, absum, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    for (size_t i = 0; i < n; i++) out[i] = 1e30f; /* stale: must all be overwritten */
+    sal_err err;
+    sal_status st = seg ? sal_allreduce_ring_seg(c, in, out, n, seg, &err)
+                        : sal_allreduce_ring(c, in, out, n, &err);
+    CHECK_MSG(st == SAL_OK, "%s: %s", what, err.msg);
+    CHECK_MSG(n == 0 || !memcmp(in, mine, n * sizeof(float)), "%s: input modified", what);
+    /* against MPI_Allreduce: bitwise with integers, else within 2 P eps sum_q |x_q| per element
+     * (each of two (P-1)-term float sums is within (P-1) eps sum |x| of the exact one) */
+    if (integer) {
+        CHECK_MSG(n == 0 || !memcmp(out, ref, n * sizeof(float)), "%s: differs from MPI_Allreduce",
+                  what);
+    } else {
+        double worst = 0;
+        size_t far = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs((double)out[i] - ref[i]);
+            far += d > 2.0 * P * FLT_EPSILON * absum[i];
+            if (d > worst) worst = d;
+        }
+        CHECK_MSG(far == 0, "%s: %zu elements off MPI_Allreduce (by up to %g)", what, far, worst);
+    }
+    CHECK_MSG(same_everywhere(hash_floats(out, n)), "%s: ranks disagree", what);
+    if (full) {
+        float **x = malloc(sizeof(float *) * (size_t)P);
+        for (int q = 0; q < P; q++) {
+            x[q] = malloc(sizeof(float) * N);
+            ring_input(seed, q, n, integer, x[q]);
+        }
+        size_t i = 0, bad = 0;
+        for (int b = 0; b < P; b++)
+            for (size_t e = ring_block_len(n, b); e > 0; e--, i++) {
+                float sum = x[b][i];
+                for (int q = 1; q < P; q++) sum += x[(b + q) % P][i];
+                bad += memcmp(&sum, &out[i], sizeof sum) != 0;
+            }
+        CHECK_MSG(i == n && bad == 0, "%s: %zu of %zu elements not the ring order's bits", what,
+                  bad, n);
+        for (int q = 0; q < P; q++) free(x[q]);
+        free(x);
+    }
+    /* bytes: every block but B_r+1 and B_r+2 sent, every block but B_r and B_r+1 received */
+    const sal_comm_stats *s1 = sal_coll_last(c);
+    uint64_t want_s = 0, want_r = 0;
+    if (P > 1) {
+        want_s = 4 * (2 * (uint64_t)n - ring_block_len(n, (rank + 1) % P) -
+                      ring_block_len(n, (rank + 2) % P));
+        want_r = 4 * (2 * (uint64_t)n - ring_block_len(n, rank) - ring_block_len(n, (rank + 1) % P));
+    }
+    CHECK_MSG(s1->bytes_sent == want_s && s1->bytes_recv == want_r,
+              "%s: sent %llu received %llu bytes, expected %llu and %llu", what,
+              (unsigned long long)s1->bytes_sent, (unsigned long long)s1->bytes_recv,
+              (unsigned long long)want_s, (unsigned long long)want_r);
+    if (n % (size_t)P == 0) /* the closed form: 2(P-1)/P x 4n each way */
+        CHECK_MSG(s1->bytes_sent * (uint64_t)P == 8 * (uint64_t)(P - 1) * n &&
+                      s1->bytes_recv == s1->bytes_sent,
+                  "%s: %llu bytes, not 2(P-1)/P x 4n", what, (unsigned long long)s1->bytes_sent);
+    /* in place gives the same bits */
+    CHECK(seg ? sal_allreduce_ring_seg(c, mine, mine, n, seg, &err) == SAL_OK
+              : sal_allreduce_ring(c, mine, mine, n, &err) == SAL_OK);
+    CHECK_MSG(n == 0 || !memcmp(mine, out, n * sizeof(float)), "%s: in place differs", what);
+    free(in), free(out), free(ref), free(mine), free(mag), free(absum);
+}
+
+static void check_ring(sal_coll *c) {
+    const size_t p = (size_t)P;
+    /* 0, 1, 2, P - 1 (a block empty), P + 1, primes, 2^16 + 3, n divisible by P */
+    const size_t sizes[] = {0, 1, 2, p - 1, p + 1, 7, 13, 64 * p, 1000, 1009, 65539, 100003};
+    /* 1 float, 16, 1 KiB per segment, then the default */
+    const size_t segs[] = {4, 64, 4096, 0};
+    uint64_t seed = 900;
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+        for (size_t g = 0; g < sizeof segs / sizeof *segs; g++) {
+            if (segs[g] == 4 && sizes[s] > 2000) continue; /* a message per float: slow */
+            for (int integer = 1; integer >= 0; integer--)
+                check_ring_case(c, sizes[s], segs[g], integer, 1, seed++);
+        }
+    /* several default segments per block, and segment sizes that do not divide a block */
+    check_ring_case(c, 3 * p * (SAL_RING_SEGMENT / 4) + 5, 0, 1, 0, seed++);
+    check_ring_case(c, 3 * p * (SAL_RING_SEGMENT / 4) + 5, 0, 0, 0, seed++);
+    check_ring_case(c, 100003, 12, 0, 1, seed++);
+    /* bad segment, and the context still works */
+    float one = 1.0f, sum = 0.0f;
+    sal_err err;
+    CHECK(sal_allreduce_ring_seg(c, &one, &sum, 1, 3, &err) == SAL_EINVAL);
+    CHECK(sal_allreduce_ring(c, &one, &sum, 1, &err) == SAL_OK && sum == (float)P);
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -330,6 +450,7 @@ int main(int argc, char **argv) {
                 seed++;
             }
     check_bad_input(c);
+    check_ring(c);
     /* the running total is the sum of the calls */
     const sal_comm_stats *tot = sal_coll_total(c);
     CHECK(tot->calls > 100 && (P == 1 || tot->bytes_sent > 0) && tot->seconds > 0);

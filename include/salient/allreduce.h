@@ -60,6 +60,27 @@ const sal_comm_stats *sal_coll_total(const sal_coll *c);
 /* out (n) = sum over ranks of in (n). MPI_Allreduce; the summation order is MPI's. */
 sal_status sal_allreduce_dense(sal_coll *c, const float *in, float *out, size_t n, sal_err *err);
 
+/* out (n) = sum over ranks of in (n), by our own pipelined ring (src/comm/ring_allreduce.c):
+ * reduce-scatter then allgather over P near-equal blocks (n / P floats, one more for the first
+ * n % P), each of the 2(P-1) steps cut into segments of at most SAL_RING_SEGMENT bytes that
+ * stream with nonblocking sends and receives, so that the link carries segment c + 1 while
+ * segment c is added. Every rank ends with the same bits: block b is summed in the fixed order
+ * ((in_b + in_b+1) + in_b+2) + ... (ranks mod P), then copied round; the order is not MPI's.
+ * Any n (no INT_MAX limit: MPI sees segments) and P; in == out allowed; scratch is 4 segments.
+ * Byte accounting: the sum of this rank's messages, bytes_sent = 4 (2n - |B_r+1| - |B_r+2|),
+ * bytes_recv = 4 (2n - |B_r| - |B_r+1|) with |B_b| block b's length (indices mod P): 2(P-1)/P
+ * x 4n each when P divides n; 0 on one rank. */
+sal_status sal_allreduce_ring(sal_coll *c, const float *in, float *out, size_t n, sal_err *err);
+
+/* Default segment: 1 MiB, chosen by measurement on the virtual cluster (docs/performance.md).
+ */
+#define SAL_RING_SEGMENT ((size_t)1024 * 1024)
+
+/* As sal_allreduce_ring with segments of at most seg_bytes (>= 4; the same on every rank, else
+ * the ranks' messages do not match): for benchmarks and tuning. */
+sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size_t n,
+                                  size_t seg_bytes, sal_err *err);
+
 /* SSFL's exchange: out[i] = sum over ranks of in[i] where mask[i] != 0, exactly 0 elsewhere. The
  * nnz masked values are packed (pack.h) and reduced as one contiguous buffer: nnz x 4 bytes, no
  * indices, since every rank holds the mask. */

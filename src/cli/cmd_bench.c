@@ -17,22 +17,28 @@ static const char *usage =
     "usage: mpirun -np P salient bench allreduce --n N --density D [--reps R] [--warmup W]\n"
     "                                    [--seed S] [--alpha A] [--beta B] [--gamma G] [--delta "
     "E]\n"
+    "                                    [--segment BYTES] [--algos LIST]\n"
     "       salient bench pack --n N [--density D] [--reps R] [--warmup W] [--seed S]\n"
     "       mpirun -np P salient bench gossip --graph NAME --n N ...   (see bench gossip --help)\n\n"
     "allreduce: sums n floats over the P ranks with each algorithm and prints the CSV\n"
     "  algo,ranks,n,density,bytes,median_s\n"
     "with one row per algorithm:\n"
     "  dense       MPI_Allreduce of n floats\n"
+    "  ring        salient's pipelined ring (reduce-scatter + allgather) of n floats, segments of\n"
+    "              --segment BYTES (default 1048576); dense like `dense`: density does not matter\n"
     "  masked      a mask shared by all ranks (density x n entries): pack, MPI_Allreduce, unpack\n"
     "  masked_idx  the same given the mask as an index list (gather/scatter, no scan of n)\n"
     "  allgather   per-rank sparse sets: MPI_Allgatherv of (index, value) pairs, merge\n"
     "  recdbl      recursive doubling of sparse sets, dense once half full (SparCML)\n"
     "  auto        the cheapest of allgather/recdbl/dense by the alpha-beta cost model\n"
+    "--algos dense,ring,...: only those rows (default: all, in the order above).\n"
     "Each rank's sparse set holds round(density x n) distinct random indices drawn from stream\n"
     "(seed, rank), so sets differ between ranks; values are standard normal.\n"
     "bytes: payload bytes one rank handed to MPI for sending in one call, as the library counts\n"
     "  them (sal_comm_stats.bytes_sent), the maximum over ranks. For dense and masked that is\n"
     "  the buffer given to MPI_Allreduce (4n, 4 x nnz); how MPI moves it is MPI's business.\n"
+    "  For ring it is its messages: 2(P-1)/P x 4n (a block's worth less or more when P does not\n"
+    "  divide n).\n"
     "median_s: median over R timed calls of the slowest rank's time for one call (MPI_Wtime),\n"
     "  each after MPI_Barrier; W untimed calls first warm every buffer.\n"
     "rank 0 also prints to stderr auto's choice and the model's predictions, to refit\n"
@@ -45,9 +51,10 @@ static const char *usage =
 
 typedef struct opts {
     const char *what;
+    const char *algos; /* comma-separated row names, NULL = all */
     long long n;
     double density, alpha, beta, gamma, delta;
-    long long reps, warmup;
+    long long reps, warmup, segment;
     unsigned long long seed;
     int have_n, have_density;
 } opts;
@@ -99,11 +106,45 @@ static int parse_real(const char *flag, const char *s, double lo, double hi, dou
     return 0;
 }
 
+typedef enum { DENSE, RING, MASKED, MASKED_IDX, ALLGATHER, RECDBL, AUTO, NALGO } algo;
+static const char *algo_names[NALGO] = {"dense",     "ring",   "masked", "masked_idx",
+                                        "allgather", "recdbl", "auto"};
+
+/* Whether row name is in the comma-separated list (NULL: every row is). */
+static int listed(const char *list, const char *name) {
+    if (!list) return 1;
+    const size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        const size_t m = e ? (size_t)(e - p) : strlen(p);
+        if (m == len && !strncmp(p, name, m)) return 1;
+        p += m + (e != NULL);
+    }
+    return 0;
+}
+
+/* 2 (printed) if the --algos list names something that is not a row, or nothing. */
+static int bad_algo_list(const char *list) {
+    int any = 0;
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        const int m = e ? (int)(e - p) : (int)strlen(p);
+        int ok = 0;
+        for (int a = 0; a < NALGO; a++)
+            ok |= (int)strlen(algo_names[a]) == m && !strncmp(p, algo_names[a], (size_t)m);
+        if (!ok) return bad("--algos: unknown algorithm '%.*s'", m, p);
+        any = 1;
+        p += m + (e != NULL);
+    }
+    return any ? 0 : bad("--algos needs at least one algorithm");
+}
+
 /* 0 ok, 1 help printed, 2 error printed. */
 static int parse(int argc, char **argv, opts *o) {
     sal_coll_opts d;
     sal_coll_opts_default(&d);
     *o = (opts){.reps = 10,
+                .segment = (long long)SAL_RING_SEGMENT,
                 .warmup = 3,
                 .seed = 1,
                 .density = 0.1,
@@ -144,11 +185,16 @@ static int parse(int argc, char **argv, opts *o) {
             rc = parse_real(f, v, 0, 1, &o->gamma);
         } else if (!strcmp(f, "--delta")) {
             rc = parse_real(f, v, 0, 1, &o->delta);
+        } else if (!strcmp(f, "--algos")) {
+            o->algos = v, rc = 0;
+        } else if (!strcmp(f, "--segment")) {
+            rc = parse_int(f, v, 4, INT_MAX, &o->segment);
         } else {
             return bad("unknown option '%s' for bench %s", f, o->what);
         }
         if (rc) return rc;
     }
+    if (o->algos && bad_algo_list(o->algos)) return 2;
     if (!o->have_n) return bad("bench %s needs --n N", o->what);
     if (!strcmp(o->what, "allreduce") && !o->have_density)
         return bad("bench %s needs --density D", o->what);
@@ -172,12 +218,8 @@ static void draw_indices(sal_rng *r, size_t n, size_t k, uint32_t *idx) {
         if (sal_rng_below(r, n - i) < k - m) idx[m++] = (uint32_t)i;
 }
 
-typedef enum { DENSE, MASKED, MASKED_IDX, ALLGATHER, RECDBL, AUTO, NALGO } algo;
-static const char *algo_names[NALGO] = {"dense",     "masked", "masked_idx",
-                                        "allgather", "recdbl", "auto"};
-
 typedef struct bufs {
-    size_t n, k;
+    size_t n, k, segment;
     float *x, *y, *mask, *val;
     uint32_t *maskidx, *idx;
     sal_sparse_result res;
@@ -188,6 +230,7 @@ static sal_status run_once(sal_coll *c, algo a, bufs *b, sal_err *err) {
         [ALLGATHER] = SAL_AR_ALLGATHER, [RECDBL] = SAL_AR_RECDBL, [AUTO] = SAL_AR_AUTO};
     switch (a) {
     case DENSE: return sal_allreduce_dense(c, b->x, b->y, b->n, err);
+    case RING: return sal_allreduce_ring_seg(c, b->x, b->y, b->n, b->segment, err);
     case MASKED: return sal_allreduce_masked(c, b->x, b->y, b->mask, b->n, err);
     case MASKED_IDX: return sal_allreduce_masked_idx(c, b->x, b->y, b->maskidx, b->k, err);
     default: return sal_allreduce_sparse(c, sp[a], b->idx, b->val, b->k, b->n, &b->res, err);
@@ -196,7 +239,7 @@ static sal_status run_once(sal_coll *c, algo a, bufs *b, sal_err *err) {
 
 static int bench_allreduce(const opts *o, int rank, int P) {
     const size_t n = (size_t)o->n, k = (size_t)((double)n * o->density + 0.5);
-    bufs b = {.n = n, .k = k};
+    bufs b = {.n = n, .k = k, .segment = (size_t)o->segment};
     b.x = malloc(n * sizeof(float)), b.y = malloc(n * sizeof(float));
     b.mask = calloc(n, sizeof(float)), b.val = malloc((k + 1) * sizeof(float));
     b.maskidx = malloc((k + 1) * sizeof(uint32_t)), b.idx = malloc((k + 1) * sizeof(uint32_t));
@@ -225,6 +268,7 @@ static int bench_allreduce(const opts *o, int rank, int P) {
         if (rank == 0) printf("algo,ranks,n,density,bytes,median_s\n");
     }
     for (int a = 0; a < NALGO && !any; a++) {
+        if (!listed(o->algos, algo_names[a])) continue;
         for (long long w = 0; w < o->warmup && !st; w++) st = run_once(c, (algo)a, &b, &err);
         for (long long rep = 0; rep < o->reps && !st; rep++) {
             MPI_Barrier(MPI_COMM_WORLD);
