@@ -27,6 +27,8 @@ typedef enum sal_compress { SAL_COMPRESS_NONE, SAL_COMPRESS_MASK, SAL_COMPRESS_T
 /* Where saliency scores come from, and how client scores are combined. */
 typedef enum sal_score_source { SAL_SOURCE_CLIENTS, SAL_SOURCE_SERVER } sal_score_source;
 typedef enum sal_score_aggregate { SAL_AGG_WEIGHTED, SAL_AGG_MEAN } sal_score_aggregate;
+/* A yes/no key, written false|true. */
+typedef enum sal_flag { SAL_FLAG_FALSE, SAL_FLAG_TRUE } sal_flag;
 
 #define SAL_PATH_MAX 1024
 
@@ -38,6 +40,7 @@ typedef struct sal_config {
     int eval_every;           /* evaluate on the test set every N rounds (and the last) */
     int threads;              /* OpenBLAS threads per rank */
     double comm_timeout;      /* seconds an exchange may wait before the job is aborted; 0 off */
+    sal_flag check_collectives; /* debug: ranks compare hashes of their exchanges every round */
     /* [data] */
     sal_dataset_kind dataset;
     char path[SAL_PATH_MAX];  /* "" = the data set's default directory */

@@ -4,6 +4,7 @@
 #define SALIENT_METRICS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "salient/status.h"
 
@@ -46,5 +47,35 @@ void sal_metrics_free(sal_metrics *m);
 sal_status sal_metrics_write_summary(const sal_metrics *m, const char *dir,
                                      const char *identity_json, double total_wall_s,
                                      sal_err *err);
+
+/* OUT/ranks.csv: one row per rank per round, `round,rank,host,compute_s,comm_s,wait_s,bytes`,
+ * so that a straggler shows (docs/user-guide.md). Rows are appended on rank 0 and flushed once
+ * per round with one write, so the file holds complete rows; on resume it is first rewritten
+ * (atomically) with the rows up to the checkpoint's round. */
+#define SAL_HOST_MAX 64
+typedef struct sal_rank_row { /* fixed size, no pointers: gathered to rank 0 as bytes */
+    int32_t round, rank;
+    double compute_s;         /* this rank's local computation this round */
+    double comm_s;            /* this rank's time moving bytes */
+    double wait_s;            /* this rank's time waiting for slower peers */
+    uint64_t bytes;           /* payload bytes this rank sent this round */
+    char host[SAL_HOST_MAX];  /* gethostname, truncated */
+} sal_rank_row;
+
+typedef struct sal_ranks_csv {
+    char path[4096];
+    int keep; /* resume: rows of rounds <= keep survive from an existing file; -1: none */
+    FILE *f;  /* owned; open for appending once the first rows are written */
+} sal_ranks_csv;
+
+/* Nothing is written until the first append (a run refused during setup leaves no file). */
+sal_status sal_ranks_open(sal_ranks_csv *r, const char *dir, sal_err *err);
+/* A resumed run: keep the rows up to `round` (the checkpoint's) from the existing file. */
+void sal_ranks_resume(sal_ranks_csv *r, int round);
+/* Append n rows (one round, rank order) and flush. The first call creates the file. */
+sal_status sal_ranks_append(sal_ranks_csv *r, const sal_rank_row *rows, int n, sal_err *err);
+void sal_ranks_close(sal_ranks_csv *r);
+/* This machine's name into host (SAL_HOST_MAX bytes, NUL-terminated, "?" if unknown). */
+void sal_rank_host(char *host);
 
 #endif

@@ -10,6 +10,8 @@
 #ifndef SALIENT_WATCHDOG_H
 #define SALIENT_WATCHDOG_H
 
+#include <stdint.h>
+
 #define SAL_WD_ALL (-1) /* peer: every rank of the communicator (a collective) */
 
 /* Start the thread (once per process); timeout_s <= 0 leaves it off. rank and nranks name this
@@ -22,5 +24,27 @@ void sal_wd_round(int round);
  * the rank waited for or SAL_WD_ALL. */
 void sal_wd_enter(const char *op, int peer);
 void sal_wd_leave(void);
+/* sal_wd_enter for an exchange that is not part of the checked sequence (the check's own). */
+void sal_wd_enter_unhashed(const char *op, int peer);
+
+/* [run] check_collectives (debug): while on, sal_wd_enter also folds each op into a running
+ * hash of this rank's exchanges, with its index in the sequence, and keeps the first
+ * SAL_WD_FIRST op names so that a mismatch can name the call where the ranks parted (once
+ * they part, every later call differs too). The algorithms compare the hashes of all ranks at
+ * the end of every round (src/algo/collcheck.c). Off, sal_wd_enter costs the one branch it
+ * always had: both features hang off one flag. */
+#define SAL_WD_FIRST 64
+typedef struct sal_wd_seq {
+    uint64_t hash;                   /* FNV-1a 64 over (call index, op bytes) of every call */
+    int count;                       /* calls folded since the last reset */
+    const char *first[SAL_WD_FIRST]; /* op of call i < SAL_WD_FIRST (string literals) */
+} sal_wd_seq;
+
+/* Turn the folding on or off, and start an empty sequence. */
+void sal_wd_check_collectives(int on);
+/* Fold call `op` into s (also used to build the sequence a peer must have run). */
+void sal_wd_seq_fold(sal_wd_seq *s, const char *op);
+/* This rank's sequence since the last reset into *out; starts an empty one. */
+void sal_wd_seq_take(sal_wd_seq *out);
 
 #endif

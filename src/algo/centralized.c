@@ -98,6 +98,8 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
                                  const char *resume, sal_err *err) {
     run r;
     memset(&r, 0, sizeof r);
+    sal_ranks_csv ranks;
+    sal_ranks_open(&ranks, out_dir, err); /* cannot fail where metrics.csv's path fits */
     double t_start = sal_now();
     openblas_set_num_threads(cfg->threads);
     sal_status st = sal_load_data(cfg, &r.train, &r.test, err);
@@ -122,6 +124,9 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
     if ((st = sal_metrics_open(&r.metrics, out_dir, err))) goto out;
     int start = 0;
     if (resume && (st = resume_from(&r, cfg, resume, &start, err))) goto out;
+    if (resume) sal_ranks_resume(&ranks, start);
+    sal_rank_row me = {.rank = 0};
+    sal_rank_host(me.host);
     if ((st = sal_run_write_config(cfg, out_dir, err))) goto out;
     if (progress)
         fprintf(progress, "salient: centralized %s on %s: %d train / %d test samples, %zu parameters\n",
@@ -156,6 +161,8 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
         row.wall_s = row.compute_s = sal_now() - t0; /* one rank: all of it is computation */
         row.samples_per_s = samples / t_train;
         if ((st = sal_metrics_append(&r.metrics, &row, err))) goto out;
+        me.round = round + 1, me.compute_s = row.compute_s; /* one rank: no comm, no wait */
+        if ((st = sal_ranks_append(&ranks, &me, 1, err))) goto out;
         if (progress) {
             char eta[32], acc[64] = "";
             if (row.evaluated)
@@ -187,6 +194,7 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
              (unsigned long long)cfg->seed, p->n);
     st = sal_metrics_write_summary(&r.metrics, out_dir, ident, sal_now() - t_start, err);
 out:
+    sal_ranks_close(&ranks);
     run_free(&r);
     return st;
 }

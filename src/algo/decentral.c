@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "algos.h"
+#include "collcheck.h"
 #include "salient/allreduce.h"
 #include "salient/fault.h"
 #include "salient/gossip.h"
@@ -437,9 +438,13 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
     FILE *pr = w.rank == 0 ? progress : NULL;
     sal_metrics metrics;
     memset(&metrics, 0, sizeof metrics);
+    sal_ranks_csv ranks;
+    sal_ranks_open(&ranks, out_dir, err); /* cannot fail where metrics.csv's path fits */
+    sal_rank_row *rank_rows = w.rank == 0 ? malloc(sizeof(sal_rank_row) * (size_t)w.size) : NULL;
     long step = 0;
     int start = 0;
     sal_status st = sal_metrics_open(&metrics, out_dir, err);
+    if (!st && w.rank == 0 && !rank_rows) st = sal_fail(err, SAL_ENOMEM, "out of memory");
     st = sal_mpi_agree(w.comm, st ? st : setup(&w, err), err);
     if (!st) st = sal_mpi_agree(w.comm, setup_comm(&w, resume, &metrics, &start, &step, err), err);
     if (!st)
@@ -452,6 +457,9 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
                 sal_config_enum_name("data", "dataset", cfg->dataset), w.size, cfg->clients, w.nnz,
                 w.p->n);
     if (!st && pr && resume) fprintf(pr, "salient: resumed from %s at round %d\n", resume, start);
+    if (resume) sal_ranks_resume(&ranks, start);
+    /* from here on, every rank must run the same exchanges ([run] check_collectives) */
+    sal_wd_check_collectives(cfg->check_collectives == SAL_FLAG_TRUE);
     for (int round = start; !st && round < cfg->rounds; round++) {
         sal_fault_round(round + 1, w.rank);
         sal_wd_round(round + 1);
@@ -471,11 +479,17 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         double sent = (double)(sal_coll_total(w.coll)->bytes_sent - before.bytes_sent);
         double mine[4] = {sent + (double)w.gossip_sent, loss, w.compute_s, w.comm_s}, tot[2];
         double mx[2], mnc;
+        /* ranks.csv: this rank's own numbers (comm_s here: all its time in exchanges) */
+        sal_rank_row me = {.round = round + 1,
+                           .compute_s = w.compute_s,
+                           .comm_s = w.comm_s,
+                           .bytes = (uint64_t)llround(mine[0])};
         /* the round's bookkeeping: reductions, the average model, evaluation */
         sal_wd_enter("the round's metrics reductions", SAL_WD_ALL);
         MPI_Reduce(mine, tot, 2, MPI_DOUBLE, MPI_SUM, 0, w.comm);
         MPI_Reduce(mine + 2, mx, 2, MPI_DOUBLE, MPI_MAX, 0, w.comm);
         MPI_Reduce(mine + 3, &mnc, 1, MPI_DOUBLE, MPI_MIN, 0, w.comm);
+        sal_cc_gather_ranks(w.comm, &me, rank_rows);
         /* consensus distance 1/P sum_i ||x_i - x_bar||^2 (measurement: not counted in bytes) */
         average_model(&w);
         double d2 = 0, d2sum = 0;
@@ -486,7 +500,9 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         MPI_Reduce(&d2, &d2sum, 1, MPI_DOUBLE, MPI_SUM, 0, w.comm);
         if ((round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds) evaluate(&w, &row);
         sal_wd_leave();
-        if (w.rank == 0) {
+        st = sal_cc_check(w.comm, cfg->check_collectives == SAL_FLAG_TRUE, round + 1, 0, NULL,
+                          err);
+        if (!st && w.rank == 0) {
             row.consensus = d2sum / w.size;
             row.bytes_up = (uint64_t)llround(tot[0]);
             row.train_loss = tot[1] / w.size;
@@ -504,6 +520,15 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
                               "(now %g) or set [train] clip",
                               round + 1, row.lr);
             if (!st) st = sal_metrics_append(&metrics, &row, err);
+            /* Per rank, the row's split: the transfer itself is the least time any rank spent
+             * in exchanges (the row's comm_s); the rest of a rank's exchange time it waited
+             * for slower ranks. A straggler computes long and waits little; the others wait. */
+            for (int r = 0; r < w.size; r++) {
+                double waited = rank_rows[r].comm_s - mnc;
+                rank_rows[r].comm_s = mnc;
+                rank_rows[r].wait_s = waited > 0 ? waited : 0;
+            }
+            if (!st) st = sal_ranks_append(&ranks, rank_rows, w.size, err);
             if (!st && pr) {
                 char acc[96] = "";
                 if (row.evaluated)
@@ -547,7 +572,10 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
     }
     st = sal_mpi_agree(w.comm, st, err);
 done:
+    sal_wd_check_collectives(0);
     sal_metrics_free(&metrics);
+    sal_ranks_close(&ranks);
+    free(rank_rows);
     worker_free(&w);
     return st;
 }

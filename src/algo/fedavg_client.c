@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "algos.h"
+#include "collcheck.h"
 #include "fedavg.h"
 #include "salient/fault.h"
 #include "salient/pack.h"
@@ -14,7 +15,7 @@
 static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
     MPI_Status ms;
     double t0 = sal_now();
-    sal_wd_enter("the server's next message", 0);
+    sal_wd_enter(SAL_CC_FED_RECV, 0);
     MPI_Probe(0, MPI_ANY_TAG, f->comm, &ms); /* blocks until the server's message is here */
     sal_wd_leave();
     double t1 = sal_now();
@@ -32,10 +33,19 @@ static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
 sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     sal_round row0 = {0};
     int start = 0;
+    /* ranks.csv's host names, once, as the server gathers them */
+    int have;
+    sal_wd_enter("gathering the ranks' host names", SAL_WD_ALL);
+    MPI_Bcast(&have, 1, MPI_INT, 0, f->comm);
+    sal_rank_row me = {0};
+    if (have) sal_cc_gather_ranks(f->comm, &me, NULL);
+    sal_wd_leave();
     sal_status st = resume ? sal_fed_resume(f, resume, NULL, &start, err)
                            : sal_fed_mask(f, &row0, err);
     if (st) return st;
     int code = SAL_OK;
+    const int check = f->cfg->check_collectives == SAL_FLAG_TRUE;
+    sal_wd_check_collectives(check); /* the server compares what it saw with our sequence */
     /* The loop runs to the configured end; the server may stop it sooner (a signal). */
     for (int round = start; round < f->cfg->rounds; round++) {
         sal_fault_round(round + 1, f->rank);
@@ -52,18 +62,21 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
             sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
             s.compute_s += sal_now() - t0;
             t0 = sal_now(); /* the server posted this receive at the round's start */
-            sal_wd_enter("the upload to the server", 0);
+            sal_wd_enter(SAL_CC_FED_SEND, 0);
             MPI_Send(f->packed, (int)f->nnz, MPI_FLOAT, 0, FED_TAG_UPLOAD, f->comm);
             sal_wd_leave();
             s.comm_s += sal_now() - t0;
             MPI_Send(&s, 4, MPI_DOUBLE, 0, FED_TAG_STATS, f->comm);
         }
+        /* on a mismatch the server stops every rank with the error: wait for its stop */
+        if (sal_cc_check(f->comm, check, round + 1, 1, NULL, err)) break;
     }
     /* The run ends with the server's stop, also when it ends early on an error. */
     double wait = 0, comm = 0;
     while (receive(f, &code, &wait, &comm)) {
     }
 stopped:
+    sal_wd_check_collectives(0);
     if (code != SAL_OK) err->msg[0] = '\0'; /* rank 0 reports the error */
     return (sal_status)code;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "algos.h"
+#include "collcheck.h"
 #include "fedavg.h"
 #include "salient/fault.h"
 #include "salient/pack.h"
@@ -20,6 +21,8 @@ typedef struct round_bufs {
     MPI_Request *req;   /* (3m): sends, uploads, stats */
     double *acc;        /* (nnz) */
     double *rank_compute, *rank_comm; /* (size) per client rank, this round */
+    sal_rank_row *rows; /* (size) ranks.csv's rows of the round; hosts filled once */
+    sal_wd_seq *expect; /* (size) check_collectives: the exchanges each client rank must run */
 } round_bufs;
 
 static void stop_all(fed *f, int code) {
@@ -58,6 +61,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     memset(b->acc, 0, sizeof(double) * nnz);
     memset(b->rank_compute, 0, sizeof(double) * f->size);
     memset(b->rank_comm, 0, sizeof(double) * f->size);
+    for (int r = 0; r < f->size; r++) b->rows[r].bytes = 0;
     double compute = 0, loss_sum = 0, samples = 0, weight_sum = 0;
     int diverged = -1;
     for (int j = 0; j < m; j++) {
@@ -66,6 +70,11 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         MPI_Wait(&b->req[m + j], MPI_STATUS_IGNORE);
         MPI_Wait(&b->req[2 * m + j], MPI_STATUS_IGNORE);
         sal_wd_leave();
+        if (f->cfg->check_collectives == SAL_FLAG_TRUE) { /* what the client's rank ran for c */
+            sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_RECV);
+            sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_SEND);
+        }
+        b->rows[f->owner[c]].bytes += nnz * sizeof(float);
         const fed_stats *s = &b->stats[j];
         b->rank_compute[f->owner[c]] += s->compute_s;
         b->rank_comm[f->owner[c]] += s->comm_s;
@@ -124,6 +133,17 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     double rest = row->wall_s - row->compute_s - row->comm_s;
     row->wait_s = rest > 0 ? rest : 0;
     row->samples_per_s = samples / row->wall_s;
+    /* ranks.csv: the server's own work, and each client rank's from its stats; the rest of the
+     * round's wall time a rank was idle (waiting) */
+    for (int r = 0; r < f->size; r++) {
+        sal_rank_row *w = &b->rows[r];
+        w->round = round + 1;
+        w->compute_s = r ? b->rank_compute[r] : compute;
+        w->comm_s = r ? b->rank_comm[r] : 0;
+        double idle = row->wall_s - w->compute_s - w->comm_s;
+        w->wait_s = idle > 0 ? idle : 0;
+    }
+    b->rows[0].bytes = (uint64_t)m * nnz * sizeof(float); /* the downloads it sent */
     return SAL_OK;
 }
 
@@ -144,11 +164,22 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     round_bufs b = {0};
     sal_round row0 = {0};
     int start = 0;
+    sal_ranks_csv ranks;
+    sal_ranks_open(&ranks, out_dir, err); /* cannot fail where metrics.csv's path fits */
+    /* ranks.csv's host names, once (every rank, before round 0) */
+    b.rows = calloc((size_t)f->size, sizeof(sal_rank_row));
+    int have = b.rows != NULL;
+    sal_wd_enter("gathering the ranks' host names", SAL_WD_ALL);
+    MPI_Bcast(&have, 1, MPI_INT, 0, f->comm);
+    sal_rank_row me = {0};
+    if (have) sal_cc_gather_ranks(f->comm, &me, b.rows);
+    sal_wd_leave();
     sal_status st = sal_metrics_open(&metrics, out_dir, err);
     if (!st) st = resume ? sal_fed_resume(f, resume, &metrics, &start, err)
                          : sal_fed_mask(f, &row0, err);
     if (st) { /* every rank learnt it from the status broadcast */
         sal_metrics_free(&metrics);
+        free(b.rows);
         return st;
     }
     int m = sal_fed_sample(cfg, 0, f->sampled);
@@ -158,7 +189,9 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     b.acc = malloc(sizeof(double) * (f->nnz ? f->nnz : 1));
     b.rank_compute = malloc(sizeof(double) * (size_t)f->size);
     b.rank_comm = malloc(sizeof(double) * (size_t)f->size);
-    if (!b.up || !b.stats || !b.req || !b.acc || !b.rank_compute || !b.rank_comm) {
+    b.expect = calloc((size_t)f->size, sizeof(sal_wd_seq));
+    if (!b.up || !b.stats || !b.req || !b.acc || !b.rank_compute || !b.rank_comm || !b.rows ||
+        !b.expect) {
         st = sal_fail(err, SAL_ENOMEM, "server: out of memory for %d uploads of %zu floats", m,
                       f->nnz);
         goto out;
@@ -173,7 +206,10 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
                 sal_config_enum_name("data", "dataset", cfg->dataset), cfg->clients,
                 f->size - 1, m, f->nnz, f->p->n, (double)f->nnz / (double)f->p->n);
     sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
-    if (resume) goto rounds; /* round 0 is in the restored metrics */
+    if (resume) {
+        sal_ranks_resume(&ranks, start);
+        goto rounds; /* round 0 is in the restored metrics */
+    }
     /* Round 0: the mask exchange, and the masked initial model's accuracy. */
     double te = sal_now();
     row0.evaluated = 1;
@@ -186,12 +222,23 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     if ((st = sal_metrics_append(&metrics, &row0, err))) goto out;
     progress_line(f, &row0);
 rounds:
+    /* from here on, client ranks run the exchanges the server sees ([run] check_collectives) */
+    sal_wd_check_collectives(cfg->check_collectives == SAL_FLAG_TRUE);
     for (int round = start; round < cfg->rounds; round++) {
         sal_fault_round(round + 1, 0);
         sal_wd_round(round + 1);
         sal_round row = {0};
-        if ((st = round_run(f, round, &b, &row, err))) goto out;
+        st = round_run(f, round, &b, &row, err);
+        /* the client ranks wait in the check whatever the round's outcome; its error comes
+         * second to the round's own */
+        sal_err cc_err;
+        sal_status cc = sal_cc_check(f->comm, cfg->check_collectives == SAL_FLAG_TRUE,
+                                     round + 1, 1, b.expect, &cc_err);
+        memset(b.expect, 0, sizeof(sal_wd_seq) * (size_t)f->size);
+        if (!st && cc) st = cc, *err = cc_err;
+        if (st) goto out;
         if ((st = sal_metrics_append(&metrics, &row, err))) goto out;
+        if ((st = sal_ranks_append(&ranks, b.rows, f->size, err))) goto out;
         progress_line(f, &row);
         /* The server's signal decides: mpirun and srun deliver it to every rank, and the
          * client ranks' state is not needed to resume. */
@@ -222,7 +269,11 @@ rounds:
     st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - f->t_start, err);
 out:
     stop_all(f, st); /* clients finish with the server's verdict, whatever it is */
+    sal_wd_check_collectives(0);
     sal_metrics_free(&metrics);
+    sal_ranks_close(&ranks);
+    free(b.rows);
+    free(b.expect);
     free(b.up);
     free(b.stats);
     free(b.req);

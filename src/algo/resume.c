@@ -25,11 +25,13 @@ char *sal_config_text(const sal_config *cfg) {
 }
 
 /* Keys that do not change what the run computes: where it writes, how often it evaluates or
- * checkpoints, its threads, where the data files are, and how many rounds it runs in all
- * (checked apart below). */
-static const char *const free_keys[] = {"run.out",        "run.threads",      "run.eval_every",
-                                        "run.rounds",     "run.comm_timeout", "data.path",
-                                        "checkpoint.every", "checkpoint.keep", NULL};
+ * checkpoints, its threads, where the data files are, the watchdog and the collective check,
+ * and how many rounds it runs in all (checked apart below). */
+static const char *const free_keys[] = {"run.out",          "run.threads",
+                                        "run.eval_every",   "run.rounds",
+                                        "run.comm_timeout", "run.check_collectives",
+                                        "data.path",        "checkpoint.every",
+                                        "checkpoint.keep",  NULL};
 
 sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks, int same_ranks,
                             sal_ckpt_info *info, sal_err *err) {

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,7 +19,12 @@ static struct {
 } cur;
 
 static double timeout;
-static int my_rank, my_size, running, cur_round;
+static int my_rank, my_size, cur_round;
+/* What sal_wd_enter does: nothing (0), the watchdog's bookkeeping, the sequence hash, or both.
+ * One flag, so that with both off an exchange costs one predictable branch. */
+enum { WD_RUNNING = 1, WD_HASHING = 2 };
+static int active;
+static sal_wd_seq seq; /* this rank's exchanges since the last sal_wd_seq_take */
 
 static double now(void) {
     struct timespec t;
@@ -28,8 +34,30 @@ static double now(void) {
 
 void sal_wd_round(int round) { cur_round = round; }
 
-void sal_wd_enter(const char *op, int peer) {
-    if (!running) return;
+/* FNV-1a 64 (Fowler, Noll, Vo): the call's index, then the op's bytes. Ops are string
+ * literals, so two ranks running the same code hash the same text. */
+void sal_wd_seq_fold(sal_wd_seq *s, const char *op) {
+    uint64_t h = s->hash ? s->hash : 0xcbf29ce484222325ull;
+    const uint64_t prime = 0x100000001b3ull;
+    uint32_t i = (uint32_t)s->count;
+    for (int k = 0; k < 4; k++, i >>= 8) h = (h ^ (i & 0xffu)) * prime;
+    for (const unsigned char *c = (const unsigned char *)op; *c; c++) h = (h ^ *c) * prime;
+    s->hash = h;
+    if (s->count < SAL_WD_FIRST) s->first[s->count] = op;
+    s->count++;
+}
+
+void sal_wd_seq_take(sal_wd_seq *out) {
+    *out = seq;
+    memset(&seq, 0, sizeof seq);
+}
+
+void sal_wd_check_collectives(int on) {
+    active = on ? active | WD_HASHING : active & ~WD_HASHING;
+    memset(&seq, 0, sizeof seq);
+}
+
+static void enter(const char *op, int peer) {
     atomic_store_explicit(&cur.op, op, memory_order_relaxed);
     atomic_store_explicit(&cur.round, cur_round, memory_order_relaxed);
     atomic_store_explicit(&cur.peer, peer, memory_order_relaxed);
@@ -37,8 +65,18 @@ void sal_wd_enter(const char *op, int peer) {
     atomic_fetch_add_explicit(&cur.seq, 1, memory_order_release); /* now odd: inside */
 }
 
+void sal_wd_enter(const char *op, int peer) {
+    if (!active) return;
+    if (active & WD_HASHING) sal_wd_seq_fold(&seq, op);
+    if (active & WD_RUNNING) enter(op, peer);
+}
+
+void sal_wd_enter_unhashed(const char *op, int peer) {
+    if (active & WD_RUNNING) enter(op, peer);
+}
+
 void sal_wd_leave(void) {
-    if (!running) return;
+    if (!(active & WD_RUNNING)) return;
     atomic_fetch_add_explicit(&cur.seq, 1, memory_order_release); /* even: outside */
 }
 
@@ -79,7 +117,7 @@ static void *watch(void *arg) {
 }
 
 int sal_wd_start(double timeout_s, int rank, int nranks) {
-    if (timeout_s <= 0 || running) return 0;
+    if (timeout_s <= 0 || (active & WD_RUNNING)) return 0;
     timeout = timeout_s;
     my_rank = rank, my_size = nranks;
     pthread_t th;
@@ -89,6 +127,6 @@ int sal_wd_start(double timeout_s, int rank, int nranks) {
     int rc = pthread_create(&th, &a, watch, NULL);
     pthread_attr_destroy(&a);
     if (rc) return -1;
-    running = 1;
+    active |= WD_RUNNING;
     return 0;
 }

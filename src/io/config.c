@@ -90,6 +90,7 @@ _Static_assert(SAL_SOURCE_CLIENTS == 0 && SAL_SOURCE_SERVER == 1,
                "[sparsity] source names follow sal_score_source");
 _Static_assert(SAL_SCOPE_GLOBAL == 0 && SAL_SCOPE_LAYERWISE == 1,
                "[sparsity] scope names follow sal_sparsity_scope");
+_Static_assert(SAL_FLAG_FALSE == 0 && SAL_FLAG_TRUE == 1, "false|true keys follow sal_flag");
 
 /* Every key, in the order of sections and keys in written files and --help. */
 static const key_def keys[] = {
@@ -104,6 +105,9 @@ static const key_def keys[] = {
     INT("run", "threads", threads, "1", 1, 256, "OpenBLAS threads per MPI rank"),
     DBL("run", "comm_timeout", comm_timeout, "600", false, 0, INFINITY, false,
         "seconds an exchange may wait before the job aborts naming rank, op, peer; 0 = off"),
+    ENUM("run", "check_collectives", check_collectives, sal_flag, "false",
+         "debug: ranks compare a hash of their exchanges every round; a mismatch stops the run",
+         "false", "true"),
 
     ENUM("data", "dataset", dataset, sal_dataset_kind, "fashion-mnist",
          "data set; synthetic is generated from the seed and needs no files",

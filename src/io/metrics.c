@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "salient/fsutil.h"
 
@@ -116,4 +117,81 @@ sal_status sal_metrics_write_summary(const sal_metrics *m, const char *dir,
     snprintf(path, sizeof path, "%s/summary.json", dir);
     summary_ctx ctx = {m, identity_json, total_wall_s};
     return sal_write_atomic(path, fill_summary, &ctx, err);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* ranks.csv                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+#define RANKS_HEADER "round,rank,host,compute_s,comm_s,wait_s,bytes\n"
+
+sal_status sal_ranks_open(sal_ranks_csv *r, const char *dir, sal_err *err) {
+    memset(r, 0, sizeof *r);
+    r->keep = -1;
+    if (snprintf(r->path, sizeof r->path, "%s/ranks.csv", dir) >= (int)sizeof r->path)
+        return sal_fail(err, SAL_EIO, "output path too long: %s", dir);
+    return SAL_OK;
+}
+
+void sal_ranks_resume(sal_ranks_csv *r, int round) { r->keep = round; }
+
+void sal_ranks_close(sal_ranks_csv *r) {
+    if (r->f) fclose(r->f);
+    r->f = NULL;
+}
+
+void sal_rank_host(char *host) {
+    char buf[256] = "";
+    if (gethostname(buf, sizeof buf - 1) || !buf[0]) strcpy(buf, "?");
+    buf[sizeof buf - 1] = '\0';
+    snprintf(host, SAL_HOST_MAX, "%s", buf);
+    for (char *c = host; *c; c++) /* a host name has no commas; keep the CSV parseable anyway */
+        if (*c == ',' || *c == '\n') *c = '_';
+}
+
+/* The new file: the header, then (resume) the old file's complete rows of rounds <= keep. */
+static int fill_ranks(FILE *f, const void *ctx) {
+    const sal_ranks_csv *r = ctx;
+    fputs(RANKS_HEADER, f);
+    FILE *old = r->keep >= 0 ? fopen(r->path, "r") : NULL;
+    if (old) {
+        char line[512];
+        int first = 1;
+        while (fgets(line, sizeof line, old)) {
+            size_t len = strlen(line);
+            int whole = len > 0 && line[len - 1] == '\n';
+            int round;
+            if (!first && whole && sscanf(line, "%d,", &round) == 1 && round <= r->keep)
+                fputs(line, f);
+            first = 0;
+            /* a line longer than the buffer is not ours: skip the rest of it */
+            while (!whole && fgets(line, sizeof line, old)) {
+                len = strlen(line);
+                whole = len > 0 && line[len - 1] == '\n';
+            }
+        }
+        fclose(old);
+    }
+    return ferror(f);
+}
+
+sal_status sal_ranks_append(sal_ranks_csv *r, const sal_rank_row *rows, int n, sal_err *err) {
+    if (!r->f) {
+        sal_status st = sal_write_atomic(r->path, fill_ranks, r, err);
+        if (st) return st;
+        if (!(r->f = fopen(r->path, "a")))
+            return sal_fail(err, SAL_EIO, "cannot append to '%s'", r->path);
+        setvbuf(r->f, NULL, _IOFBF, 1 << 16); /* a round of up to ~800 ranks in one write */
+    }
+    for (int i = 0; i < n; i++) {
+        const sal_rank_row *w = &rows[i];
+        char host[SAL_HOST_MAX];
+        memcpy(host, w->host, sizeof host);
+        host[sizeof host - 1] = '\0';
+        fprintf(r->f, "%d,%d,%s,%.6f,%.6f,%.6f,%" PRIu64 "\n", (int)w->round, (int)w->rank, host,
+                w->compute_s, w->comm_s, w->wait_s, w->bytes);
+    }
+    /* the round's rows leave in one write (the stream's buffer holds them): complete rows */
+    if (fflush(r->f) || ferror(r->f)) return sal_fail(err, SAL_EIO, "cannot write '%s'", r->path);
+    return SAL_OK;
 }
