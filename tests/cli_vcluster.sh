@@ -9,14 +9,7 @@
 # interrupted `up` and `down` leave no namespace, link, daemon or directory behind.
 # Usage: cli_vcluster.sh SALIENT SRCDIR
 bin=$1 src=$2
-# Open MPI 4.1.4 over TCP segfaults inside MPI_Init in about 1 of 30 four-node launches (a peer's
-# first message beats its handler's registration; docs/performance.md, issue 9). That is not
-# salient's to fix, so a failed run is retried once, saying so; two failures in a row fail.
-if [[ -z ${CLI_VCLUSTER_TRY:-} ]]; then
-  CLI_VCLUSTER_TRY=1 bash "$0" "$@" && exit 0
-  echo "cli_vcluster: first attempt failed; retrying once (known Open MPI MPI_Init crash over TCP)"
-  CLI_VCLUSTER_TRY=2 exec bash "$0" "$@"
-fi
+source "$(dirname "$0")/retry.sh" # once more after Open MPI's rare MPI_Init crash
 source "$(dirname "$0")/lib.sh"
 export SALIENT_BIN=$bin
 bindir=$(dirname "$bin")

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "h5util.h"
@@ -369,8 +370,15 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
         char why[256];
         sal_h5_last_error(why, sizeof why);
         if (w.rank == 0) unlink(tmp);
-        return sal_fail(err, SAL_EIO, "checkpoint: writing '%s' failed (%s; disk full?)", tmp,
-                        why);
+        /* HDF5 rarely passes errno up through MPI-IO; the free space says what it would. */
+        struct statvfs fs;
+        double mib = statvfs(dir, &fs) ? -1 : (double)fs.f_bavail * (double)fs.f_frsize / 1048576.0;
+        sal_fail(err, SAL_EIO,
+                 "checkpoint: writing '%s' failed (%s; %.1f MiB free on that file system: disk "
+                 "full?); the previous checkpoints are intact, free space and --resume latest",
+                 tmp, why, mib);
+        if (w.rank != 0) err->msg[0] = '\0'; /* the same on every rank: rank 0 says it */
+        return SAL_EIO;
     }
     code = SAL_OK;
     if (w.rank == 0) {
