@@ -76,6 +76,14 @@ judge() {
 # Cases run 6 at a time (most of their time is MPI start-up, not CPU); a case on a directory
 # that already exists runs alone, as others may share it. $x is a fresh directory per case.
 ncases=0
+# timed VERDICT ARGS...: judge ARGS into VERDICT, and "CAT SECONDS" (start to verdict: the time
+# to a clear failure, checks included) into VERDICT.t
+timed() {
+  local v=$1 t0=$EPOCHREALTIME
+  shift
+  judge "$@" >"$v"
+  echo "$2 $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')" >"$v.t"
+}
 queue() {
   local mode=$1 cat=$2
   [[ -n ${ncase[$cat]+x} ]] || order+=("$cat")
@@ -84,10 +92,10 @@ queue() {
   local v="$tmp/verdict.$(printf %04d $ncases)"
   if [[ $mode == bad && $6 != - && $6 != "$x" && -d $6 ]]; then
     wait
-    judge "$@" >"$v"
+    timed "$v" "$@"
   else
     while (($(jobs -rp | wc -l) >= 6)); do wait -n; done
-    judge "$@" >"$v" &
+    timed "$v" "$@" &
   fi
   x="$tmp/x$((ncases + 1))"
 }
@@ -377,11 +385,15 @@ diverge "allreduce lr=100" "round 1: the loss is not finite \(diverged\); lower 
 diverge "fedavg lr=100" "round 1: .*not finite \(diverged\); lower \[train\] lr \(now 100\)" -- "${mpi[@]}" -np 3 "$bin" train "$smoke" --set train.algorithm=fedavg --set data.clients=4 --set train.lr=100 --out "$x"
 
 wait
-for v in "$tmp"/verdict.*; do
+for v in "$tmp"/verdict.[0-9][0-9][0-9][0-9]; do
   if [[ $(cat "$v") == ok ]]; then ok; else bad "$(cat "$v")"; fi
 done
 summary="cli_badinput:"
 total=0
 for k in "${order[@]}"; do summary+=" $k ${ncase[$k]},"; total=$((total + ncase[$k])); done
 echo "${summary%,} (total $total)"
+# seconds from start to the verdict, per category (6 cases at a time share the 2 cores)
+cat "$tmp"/verdict.*.t | awk '{ n[$1]++; s[$1] += $2; if ($2 > m[$1]) m[$1] = $2 }
+  END { printf "cli_badinput: seconds to a clear failure (mean / max):"
+        for (k in n) printf " %s %.1f / %.1f;", k, s[k] / n[k], m[k]; printf "\n" }' 
 finish cli_badinput
