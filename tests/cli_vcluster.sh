@@ -9,7 +9,7 @@
 # interrupted `up` and `down` leave no namespace, link, daemon or directory behind.
 # Usage: cli_vcluster.sh SALIENT SRCDIR
 bin=$1 src=$2
-source "$(dirname "$0")/retry.sh" # once more after Open MPI's rare MPI_Init crash
+source "$(dirname "$0")/vcluster.sh" # a retry after Open MPI's rare crash; vcluster_up
 source "$(dirname "$0")/lib.sh"
 export SALIENT_BIN=$bin
 bindir=$(dirname "$bin")
@@ -19,22 +19,8 @@ train=$src/jobs/train.sbatch
 name=t$(($$ % 1000000))         # namespaces $name-node1.., links $name-br, $name-v1..
 cols() { cut -d, -f"$2" "$1/metrics.csv"; }
 
-chmod o+x "$tmp" # munge clients reach the daemon through a socket under it
-up=$("$vc" up --dir "$tmp/vc" --name "$name" --nodes 5 --rate 1gbit 2>"$tmp/up.err")
-rc=$?
-if [[ $rc == 77 ]]; then
-  echo "cli_vcluster: SKIPPED ($(tail -1 "$tmp/up.err"))"
-  exit 0
-fi
-if [[ $rc != 0 ]]; then
-  bad "vcluster up failed ($rc): $(tail -5 "$tmp/up.err" | tr '\n' ' ')"
-  finish cli_vcluster
-  exit 1
-fi
-trap '"$vc" down --dir "$tmp/vc" >/dev/null 2>&1; "$vc" down --name "${name}x" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-eval "$up"
+vcluster_up cli_vcluster 5 '"$vc" down --name "${name}x" >/dev/null 2>&1;'
 check '[[ $SLURM_CONF == "$tmp/vc/slurm.conf" && -n ${OMPI_MCA_btl_tcp_if_include:-} ]]' "up printed: $up"
-mkdir -p "$tmp/work" && cd "$tmp/work" || exit 1
 
 wait_job() {
   for _ in $(seq 900); do

@@ -10,7 +10,7 @@
 # Nothing may hang: every run is bounded. Prints one "fault:" line per fault for
 # docs/reliability.md. Usage: cli_vcluster_faults.sh SALIENT SRCDIR
 bin=$1 src=$2
-source "$(dirname "$0")/retry.sh" # once more after Open MPI's rare MPI_Init crash
+source "$(dirname "$0")/vcluster.sh" # a retry after Open MPI's rare crash; vcluster_up
 source "$(dirname "$0")/lib.sh"
 export SALIENT_BIN=$bin # jobs/train.sbatch runs this binary
 vc=$src/jobs/vcluster/vcluster
@@ -21,21 +21,7 @@ cols() { cut -d, -f1-7,12,14-16 "$1/metrics.csv"; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-chmod o+x "$tmp"
-up=$("$vc" up --dir "$tmp/vc" --name "$name" --nodes 4 --rate 1gbit 2>"$tmp/up.err")
-rc=$?
-if [[ $rc == 77 ]]; then
-  echo "cli_vcluster_faults: SKIPPED ($(tail -1 "$tmp/up.err"))"
-  exit 0
-fi
-if [[ $rc != 0 ]]; then
-  bad "vcluster up failed ($rc): $(tail -5 "$tmp/up.err" | tr '\n' ' ')"
-  finish cli_vcluster_faults
-  exit 1
-fi
-trap '"$vc" down --dir "$tmp/vc" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-eval "$up"
-mkdir -p "$tmp/work" && cd "$tmp/work" || exit 1
+vcluster_up cli_vcluster_faults 4
 
 # One config for every run (comm_timeout does not change the math, so it may differ)
 cfg=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=16 --set checkpoint.every=4
