@@ -6,6 +6,9 @@ usage: benchmarks/scaling_model.py [--network ib100,eth10,eth1] [--mode strong|w
                                    [--model lenet5|mlp] [--ranks "1 16 64 256 1024"] [...]
        benchmarks/scaling_model.py --check [FILE]    (default FILE:
                                    benchmarks/results/fedavg-throughput-xeon16.txt)
+       benchmarks/scaling_model.py --vcluster OUT --model mlp   (OUT of benchmarks/vcluster_scaling.sh:
+                                   measured compute + modelled communication per point, alpha and
+                                   beta fitted to its ping-pong; docs/scaling.md section 6)
   --alpha S / --beta S_PER_BYTE    your own network (replaces --network): e.g. from a ping-pong,
                                    docs/scaling.md says how
   --samples-per-s R  per-rank training speed (default: the model's single-rank figure from
@@ -484,12 +487,165 @@ def check_comm(path, k):
     return 0
 
 
+# ---- the check against the scaling study across nodes on the virtual cluster ----
+
+def fit_alpha_beta(rows):
+    """alpha and beta from a ping-pong's (bytes m, one-way seconds t median, t least) rows, each
+    from the least time of its size (the link's own, free of the stalls that the loaded shared
+    cores add to some trips: medians of 1.4 ms at 8 B, 262 ms against 140 ms at 16 MiB) and in
+    its own regime: beta = the least-squares slope of t = a + beta m over the sizes >= 1 MiB (beyond
+    tbf's burst of 2 ms of the rate, 250 KB at 1 Gb/s, which passes a smaller message at
+    unshaped speed; the intercept a comes out negative by about that burst's time); alpha = the
+    median over the sizes <= 8 KiB (where m beta < 10% of t). A single least-squares line
+    through all sizes fits neither regime (printed for comparison: relative error, weights
+    1/t^2). Returns (alpha, beta, intercept of the large sizes, all-sizes alpha, beta)."""
+    def ls(pts, rel):
+        sw = swm = swmm = swt = swmt = 0.0
+        for m, t in pts:
+            w = 1.0 / (t * t) if rel else 1.0
+            sw += w; swm += w * m; swmm += w * m * m; swt += w * t; swmt += w * m * t
+        beta = (sw * swmt - swm * swt) / (sw * swmm - swm * swm)
+        return (swt - beta * swm) / sw, beta
+    small = [tmin for m, t, tmin in rows if m <= 8192]
+    rows = [(m, tmin) for m, t, tmin in rows]
+    big = [r for r in rows if r[0] >= 1 << 20]
+    if len(big) < 2 or not small:
+        raise ValueError("the ping-pong needs >= 2 sizes >= 1 MiB and one <= 8 KiB")
+    a0, beta = ls(big, False)
+    ra, rb = ls(rows, True)
+    return statistics.median(small), beta, a0, ra, rb
+
+
+def read_csv(path):
+    with open(path) as f:
+        head = f.readline().strip().split(",")
+        return [dict(zip(head, line.strip().split(","))) for line in f if line.strip()]
+
+
+def point_means(path, batch):
+    """Means over the rounds >= 2 that were not evaluated (jobs/lib/gather-scaling.sh's rule) of
+    metrics.csv's wall_s, compute_s, comm_s, wait_s; steps per round from samples_per_s."""
+    rows = [r for r in read_csv(path) if int(r["round"]) >= 2 and r["test_acc"] == ""]
+    if not rows:
+        return None
+    mean = lambda c: statistics.mean(float(r[c]) for r in rows)
+    return dict(rounds=len(rows), wall=mean("wall_s"), compute=mean("compute_s"),
+                comm=mean("comm_s"), wait=mean("wait_s"),
+                samples=statistics.mean(float(r["samples_per_s"]) * float(r["wall_s"]) for r in rows))
+
+
+def vcluster(d, k):
+    """benchmarks/vcluster_scaling.sh's OUT directory: pingpong-RATE.csv, allreduce-RATE.csv,
+    study-RATE-ALGO/nodes-N/metrics.csv (one rank per node)."""
+    rates = sorted({f[len("pingpong-"):-4] for f in os.listdir(d)
+                    if f.startswith("pingpong-") and f.endswith(".csv")},
+                   key=lambda r: float(re.sub(r"[a-z]+$", "", r) or 0) * (1e9 if "g" in r else 1e6))
+    if not rates:
+        print("scaling_model: no pingpong-RATE.csv in %s" % d, file=sys.stderr)
+        return 2
+    n = k.n
+    print("# check: the scaling study across nodes, %s (benchmarks/vcluster_scaling.sh)" % d)
+    print("# model of one round: measured compute_s (metrics.csv: the slowest rank's forward,")
+    print("#   backward and SGD step) + modelled communication with alpha and beta fitted to a")
+    print("#   ping-pong on the same links: allreduce: S x AR(P, n) + O; dpsgd ring: S x deg x")
+    print("#   (alpha + 4 n beta) + O; O = AR(P, n) + 8 L alpha (the average model and the small")
+    print("#   reductions of a round); AR(P, x) = %s alpha + 2 (P-1)/P 4x beta; n = %d (%s)" %
+          ("2 L" if k.allreduce == "rabenseifner" else "2 (P-1)", n, k.model))
+    print("#   pred_bench (allreduce only): AR(P, n) replaced by the measured MPI_Allreduce of n floats")
+    print("#   alone (salient bench allreduce, allreduce-RATE.csv): checks the round's structure only")
+    print("#   ratio = prediction / measured; <=25%: |ratio - 1| <= 0.25")
+    print("#   pred_x: alpha and beta fitted to the exchange instead (pingpong --exchange: both")
+    print("#   directions of the link at once, as a ring allreduce or a gossip step loads it)")
+    for rate in rates:
+        fit = {}
+        for kind in ("pingpong", "exchange"):
+            fp = os.path.join(d, "%s-%s.csv" % (kind, rate))
+            if not os.path.exists(fp):
+                continue
+            pts = [(float(r["bytes"]), float(r["median_s"]), float(r["min_s"])) for r in read_csv(fp)]
+            a, b, a0, ra, rb = fit_alpha_beta(pts)
+            fit[kind] = (a, b)
+            print("\n## %s, %s (%s): %d sizes %d B .. %d B, least %s times of each size:" %
+                  (rate, kind, "round trip / 2" if kind == "pingpong" else "both ways at once",
+                   len(pts), pts[0][0], pts[-1][0], "one-way" if kind == "pingpong" else "exchange"))
+            print("#   alpha %.3g us (median of the least times of the sizes <= 8 KiB), beta %.4g s/B = "
+                  "%.3g Gb/s (least squares over the sizes >= 1 MiB; intercept %.3g ms)"
+                  % (a * 1e6, b, 8e-9 / b, a0 * 1e3))
+            print("#   (one least-squares line through all sizes, relative error: alpha %.3g us, beta "
+                  "%.4g s/B = %.3g Gb/s: fits neither regime)" % (ra * 1e6, rb, 8e-9 / rb))
+            print("#   %10s %12s %12s %12s %8s" % ("bytes", "median_us", "least_us", "fit_us", "fit/least"))
+            for m, t, tmin in pts:
+                print("#   %10d %12.1f %12.1f %12.1f %8.2f" % (m, t * 1e6, tmin * 1e6, (a + b * m) * 1e6,
+                                                            (a + b * m) / tmin))
+        if "pingpong" not in fit:
+            continue
+        a, b = fit["pingpong"]
+        ax, bx = fit.get("exchange", (float("nan"), float("nan")))
+        arp = os.path.join(d, "allreduce-%s.csv" % rate)
+        bench = {}
+        if os.path.exists(arp):
+            for r in read_csv(arp):
+                if int(r["n"]) == n:
+                    bench[int(r["ranks"])] = float(r["median_s"])
+        k.alpha, k.beta, k.beta_link = a, b, b
+        if bench:
+            def arx(P):
+                k.alpha, k.beta = ax, bx
+                t = t_allreduce(P, n, k)
+                k.alpha, k.beta = a, b
+                return t
+            print("# MPI_Allreduce of %d floats alone (bench, median) and AR(P, n) with the ping-pong's"
+                  " and the exchange's alpha, beta (model / measured):" % n)
+            for P, t in sorted(bench.items()):
+                print("#   P=%d: %.2f ms; ping-pong %.2f ms (%.2f); exchange %.2f ms (%.2f)" %
+                      (P, t * 1e3, t_allreduce(P, n, k) * 1e3, t_allreduce(P, n, k) / t,
+                       arx(P) * 1e3, arx(P) / t))
+        print("%-10s %3s %5s %6s %9s %9s %9s %9s %10s %9s %6s %5s %9s %6s %5s %10s %6s" %
+              ("algorithm", "P", "steps", "rounds", "meas_s", "compute_s", "comm_s", "wait_s",
+               "model_comm", "pred_s", "ratio", "<=25%", "pred_x", "ratio", "<=25%", "pred_bench", "ratio"))
+        for algo in ("allreduce", "dpsgd"):
+            sd = os.path.join(d, "study-%s-%s" % (rate, algo))
+            if not os.path.isdir(sd):
+                continue
+            for P in sorted(int(x[6:]) for x in os.listdir(sd) if x.startswith("nodes-")):
+                mp = os.path.join(sd, "nodes-%d" % P, "metrics.csv")
+                if not os.path.exists(mp):
+                    continue
+                m = point_means(mp, k.batch)
+                if not m:
+                    continue
+                S = int(round(m["samples"] / P / k.batch))
+                L = log2c(P)
+                ar = t_allreduce(P, n, k)
+                over = 0.0 if P == 1 else ar + 8 * L * a
+                arb = bench.get(P, float("nan")) if P > 1 else 0.0
+                overb = 0.0 if P == 1 else arb + 8 * L * a
+                k.alpha, k.beta, k.beta_link = ax, bx, bx
+                arx = t_allreduce(P, n, k)
+                gx = t_gossip(P, "ring", n, n, False, k)
+                k.alpha, k.beta, k.beta_link = a, b, b
+                overx = 0.0 if P == 1 else arx + 8 * L * ax
+                if algo == "allreduce":
+                    comm, commx, commb = S * ar + over, S * arx + overx, S * arb + overb
+                else:
+                    g = t_gossip(P, "ring", n, n, False, k)
+                    comm, commx, commb = S * g + over, S * gx + overx, float("nan")
+                pred, predx, predb = (m["compute"] + c for c in (comm, commx, commb))
+                r, rx, rb = pred / m["wall"], predx / m["wall"], predb / m["wall"]
+                ok = lambda q: "-" if q != q else ("yes" if abs(q - 1) <= 0.25 else "NO")
+                print("%-10s %3d %5d %6d %9.4f %9.4f %9.4f %9.4f %10.4f %9.4f %6.2f %5s %9.4f %6.2f %5s %10.4f %6.2f" %
+                      (algo, P, S, m["rounds"], m["wall"], m["compute"], m["comm"], m["wait"], comm,
+                       pred, r, ok(r), predx, rx, ok(rx), predb, rb))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.split("\n")[1:]))
     ap.add_argument("--check", nargs="?", const="", default=None, metavar="FILE")
     ap.add_argument("--check-rate", type=float, default=0.0)
+    ap.add_argument("--vcluster", metavar="DIR")
     ap.add_argument("--network", default="ib100,eth10,eth1")
     ap.add_argument("--alpha", type=float)
     ap.add_argument("--beta", type=float)
@@ -518,6 +674,8 @@ def main():
     k.n = k.n or spec["n"]
     k.biases = spec["biases"] if k.biases is None else k.biases
     k.rate = k.rate or spec["rate"]
+    if k.vcluster:
+        return vcluster(k.vcluster, k)
     if k.check is not None:
         path = k.check or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                        "fedavg-throughput-xeon16.txt")

@@ -24,6 +24,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
+source "$root/benchmarks/lib/vcluster.sh" # vc_load, vc_rate_bits, vc_launch
 [[ $# -ge 1 ]] || { sed -n '18,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build=$1 keep=${2:-}
 bin=$(cd "$build" 2>/dev/null && pwd)/bin/salient
@@ -51,24 +52,10 @@ export OPENBLAS_NUM_THREADS=1 OMPI_MCA_mpi_yield_when_idle=1
 [[ $(id -u) == 0 ]] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 t_start=$(date +%s)
-load() { echo "# load average $(cut -d' ' -f1-3 /proc/loadavg) ($1); $(ps -eo pcpu=,comm= --sort=-pcpu |
-  awk '$1 >= 10 { n++; s += $1 } END { printf "%d processes above 10%% CPU, %.0f%% in all", n, s }')"; }
-
-# bits per second of a tc rate (kbit/mbit/gbit: 10^3/10^6/10^9 bits; kbps/mbps/gbps: bytes)
-rate_bits() {
-  awk -v r="$1" 'BEGIN { m = r; sub(/[a-z]+$/, "", m); u = substr(r, length(m) + 1)
-    f["bit"] = 1; f["kbit"] = 1e3; f["mbit"] = 1e6; f["gbit"] = 1e9; f["tbit"] = 1e12
-    f["bps"] = 8; f["kbps"] = 8e3; f["mbps"] = 8e6; f["gbps"] = 8e9
-    if (u == "") u = "bit"; if (!(u in f)) exit 1; printf "%.0f\n", m * f[u] }'
-}
-
 echo "# salient across nodes on the virtual cluster (jobs/vcluster/vcluster): one rank per node,"
 echo "# Open MPI over TCP through veth links shaped by tbf (both directions, per node)"
-echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores shared by every node (and"
-echo "#   anything else running here); Open MPI $(mpirun --version 2>/dev/null | sed -n 's/.*(Open MPI) //p'); $(uname -r)"
-echo "# date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(
-  git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (+ local changes)')"
-load "start"
+vc_header "$root"
+vc_load "start"
 
 up=$("$vc" up --name "$name" --dir "$vcdir/vc" --nodes 5 --rate "${rates%% *}" 2>"$o/up.err")
 rc=$?
@@ -76,29 +63,10 @@ if ((rc == 77)); then echo "vcluster_net.sh: SKIPPED: $(tail -1 "$o/up.err")"; e
 ((rc == 0)) || { echo "vcluster_net.sh: vcluster up failed ($rc): $(tail -3 "$o/up.err")" >&2; exit 1; }
 eval "$up"
 
-# launch WHAT TIMEOUT STDOUT STDERR COMMAND...: runs COMMAND, retrying (up to 3 tries) when it
-# fails or hangs. Open MPI 4.1.4's TCP BTL here sometimes delivers a peer's first message to a rank
-# still inside MPI_Init, before ob1 has registered its handler (a call through a NULL pointer:
-# SIGSEGV in MPI_Init, one rank in a few dozen launches on 4 nodes, more often under load); -K
-# (--kill-on-bad-exit) ends the step then, instead of leaving the other ranks in their first
-# collective forever. Each retry is reported in the output.
-retries=0
+# Launches go through vc_launch (benchmarks/lib/vcluster.sh): up to 3 tries, each retry reported,
+# around Open MPI 4.1.4's rare SIGSEGV in MPI_Init over TCP; -K (--kill-on-bad-exit) ends the
+# step then, instead of leaving the other ranks in their first collective forever.
 srun_args=(--mpi=pmix --kill-on-bad-exit=1)
-launch() {
-  local what=$1 limit=$2 so=$3 se=$4 try rc
-  shift 4
-  for try in 1 2 3; do
-    timeout "$limit" "$@" >"$so" 2>"$se"
-    rc=$?
-    ((rc == 0)) && return 0
-    retries=$((retries + 1))
-    echo "# RETRY: $what: try $try failed (rc $rc$( ((rc == 124)) && echo ", hung ${limit} s")$(
-      grep -q "Segmentation fault" "$se" && echo ", a rank died of SIGSEGV")): $(grep -v '^\[' "$se" | tail -1)"
-    [[ -n ${RETRY_CLEAN:-} ]] && rm -rf "$RETRY_CLEAN"
-  done
-  echo "vcluster_net.sh: $what failed 3 times: $(tail -3 "$se")" >&2
-  return 1
-}
 
 # ---------------------------------------------------------------- 1. collectives
 echo
@@ -107,13 +75,13 @@ echo "# median of REPS calls ($reps; $reps_big for n >= 2^22) after $warmup warm
 : >"$o/collectives.csv" # rate,algo,ranks,n,density,bytes,median_s,choice
 for rate in $rates; do
   "$vc" rate --dir "$vcdir/vc" all "$rate" 2>/dev/null || { echo "vcluster_net.sh: cannot set $rate" >&2; exit 1; }
-  load "before the collectives at $rate"
+  vc_load "before the collectives at $rate"
   for P in $nodes; do
     for e in $sizes; do
       n=$((1 << e)) r=$reps
       ((e >= 22)) && r=$reps_big
       for d in $densities; do
-        launch "$rate P=$P n=$n d=$d" 300 "$o/r.csv" "$o/r.err" srun -N "$P" -n "$P" -w "node[1-$P]" \
+        vc_launch "$rate P=$P n=$n d=$d" 300 "$o/r.csv" "$o/r.err" srun -N "$P" -n "$P" -w "node[1-$P]" \
           "${srun_args[@]}" "$bin" bench allreduce --n "$n" --density "$d" --reps "$r" --warmup "$warmup" || exit 1
         choice=$(sed -n 's/.*auto chose \([a-z_]*\).*/\1/p' "$o/r.err")
         tail -n +2 "$o/r.csv" | sed "s/^/$rate,/; s/\$/,$choice/" >>"$o/collectives.csv"
@@ -121,10 +89,10 @@ for rate in $rates; do
     done
   done
 done
-load "after the collectives"
+vc_load "after the collectives"
 
 for rate in $rates; do
-  bits=$(rate_bits "$rate")
+  bits=$(vc_rate_bits "$rate")
   echo
   echo "### links at $rate: every algorithm (ms; bound = wire bytes x 8 / $bits b/s; frac = bound / time)"
   echo "# wire bytes: dense, masked, masked_idx 2(P-1)/P x bytes (ring allreduce); allgather (P-1) x bytes;"
@@ -223,24 +191,24 @@ if [[ $do_train == 1 ]]; then
   dense=(--set sparsity.method=none --set sparsity.density=1)
   common=(--set run.rounds="$rounds")
   "$vc" rate --dir "$vcdir/vc" all "$train_rate" 2>/dev/null || { echo "vcluster_net.sh: cannot set $train_rate" >&2; exit 1; }
-  load "before training on the cluster"
+  vc_load "before training on the cluster"
   for m in ssfl dense; do
     extra=(); [[ $m == dense ]] && extra=("${dense[@]}")
-    RETRY_CLEAN=$o/$m-vc launch "$m on 5 nodes" 600 "$o/$m-vc.out" "$o/$m-vc.log" srun -N5 -n5 \
+    VC_RETRY_CLEAN=$o/$m-vc vc_launch "$m on 5 nodes" 600 "$o/$m-vc.out" "$o/$m-vc.log" srun -N5 -n5 \
       "${srun_args[@]}" "$bin" train "$cfg" "${common[@]}" "${extra[@]}" --out "$o/$m-vc" || exit 1
   done
   "$vc" down --dir "$vcdir/vc" >/dev/null 2>&1
   # back to this machine's plain Open MPI settings
   unset OMPI_MCA_btl OMPI_MCA_btl_tcp_if_include OMPI_MCA_oob_tcp_if_include OMPI_MCA_routed
-  load "before training on one node"
+  vc_load "before training on one node"
   for m in ssfl dense; do
     extra=(); [[ $m == dense ]] && extra=("${dense[@]}")
-    RETRY_CLEAN=$o/$m-local launch "$m on one node" 600 "$o/$m-local.out" "$o/$m-local.log" \
+    VC_RETRY_CLEAN=$o/$m-local vc_launch "$m on one node" 600 "$o/$m-local.out" "$o/$m-local.log" \
       mpirun --oversubscribe -np 5 "$bin" train "$cfg" "${common[@]}" "${extra[@]}" --out "$o/$m-local" || exit 1
   done
-  load "after training"
+  vc_load "after training"
 
-  tbits=$(rate_bits "$train_rate")
+  tbits=$(vc_rate_bits "$train_rate")
   # per run: means over rounds >= 1 of comm_s, wait_s, compute_s, wall_s; bytes per round;
   # the server link's bound per round ((up + down) x 8 / rate: every upload enters and every
   # download leaves through the server's one link, in separate phases); final accuracy
@@ -293,7 +261,7 @@ if [[ $do_train == 1 ]]; then
 fi
 
 echo
-echo "# launches retried (a rank's SIGSEGV in MPI_Init or a hang, see launch()): $retries"
-load "end"
+echo "# launches retried (a rank's SIGSEGV in MPI_Init or a hang, see vc_launch in benchmarks/lib/vcluster.sh): $VC_RETRIES"
+vc_load "end"
 echo "# total time of this script: $(($(date +%s) - t_start)) s"
 exit 0
