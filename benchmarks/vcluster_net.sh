@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vcluster_net.sh - communication across nodes on the virtual cluster (issue 9). Brings up a
-# 5-node cluster (jobs/vcluster/vcluster, links shaped by tbf), then:
+# cluster of 5 nodes, or the largest of NODES (jobs/vcluster/vcluster, links shaped by tbf), then:
 #   1. collectives: `salient bench allreduce` with one rank per node on P = 2 and 4 nodes, links
 #      at each RATE: every algorithm's median time and bytes beside the link bound (the least
 #      time the bytes one rank's link must carry take at the nominal rate) and the fraction of
@@ -57,7 +57,10 @@ echo "# Open MPI over TCP through veth links shaped by tbf (both directions, per
 vc_header "$root"
 vc_load "start"
 
-up=$("$vc" up --name "$name" --dir "$vcdir/vc" --nodes 5 --rate "${rates%% *}" 2>"$o/up.err")
+# 5 nodes for the training runs (server + 4 clients), more if NODES asks for them
+maxn=5
+for P in $nodes; do ((P > maxn)) && maxn=$P; done
+up=$("$vc" up --name "$name" --dir "$vcdir/vc" --nodes "$maxn" --rate "${rates%% *}" 2>"$o/up.err")
 rc=$?
 if ((rc == 77)); then echo "vcluster_net.sh: SKIPPED: $(tail -1 "$o/up.err")"; exit 77; fi
 ((rc == 0)) || { echo "vcluster_net.sh: vcluster up failed ($rc): $(tail -3 "$o/up.err")" >&2; exit 1; }
