@@ -20,7 +20,9 @@
 #        default: a temporary directory, removed at the end.
 #   env: RATES="1gbit 10gbit" (collectives), NODES="2 4", SIZES="16 20 22" (log2 n),
 #        DENSITIES="0.01 0.1 1", REPS=9 (REPS_BIG=5 for n >= 2^22), WARMUP=2,
-#        TRAIN_RATE=100mbit, ROUNDS=10, TRAIN=1 (0: collectives only), VC_NAME=vnet
+#        TRAIN_RATE=100mbit, ROUNDS=10, TRAIN=1 (0: collectives only), VC_NAME=vnet,
+#        COST="--alpha A --beta B ..." (auto's cost constants, e.g. from benchmarks/pingpong.c on
+#        the same links; default: allreduce.h's, fitted on one node)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
@@ -85,7 +87,8 @@ for rate in $rates; do
       ((e >= 22)) && r=$reps_big
       for d in $densities; do
         vc_launch "$rate P=$P n=$n d=$d" 300 "$o/r.csv" "$o/r.err" srun -N "$P" -n "$P" -w "node[1-$P]" \
-          "${srun_args[@]}" "$bin" bench allreduce --n "$n" --density "$d" --reps "$r" --warmup "$warmup" || exit 1
+          "${srun_args[@]}" "$bin" bench allreduce --n "$n" --density "$d" --reps "$r" --warmup "$warmup" \
+          ${COST:-} || exit 1
         choice=$(sed -n 's/.*auto chose \([a-z_]*\).*/\1/p' "$o/r.err")
         tail -n +2 "$o/r.csv" | sed "s/^/$rate,/; s/\$/,$choice/" >>"$o/collectives.csv"
       done
