@@ -58,30 +58,7 @@ usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,
 densities="1 0.1" algos="allreduce,localsgd,dpsgd:ring,dpsgd:exponential" ntasks=4 nodes=""
 method=snip target="" time_limit="" name=compare extra="" out="" test=0 cfg=""
 sets=()
-while (($#)); do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    --densities | --algorithms | --ntasks | --nodes | --method | --target | --time | --name | --sbatch | --out | --set)
-      (($# >= 2)) || jl_die "$1 needs a value (see --help)"
-      case $1 in
-        --densities) densities=$2 ;;
-        --algorithms) algos=$2 ;;
-        --ntasks) ntasks=$2 ;;
-        --nodes) nodes=$2 ;;
-        --method) method=$2 ;;
-        --target) target=$2 ;;
-        --time) time_limit=$2 ;;
-        --name) name=$2 ;;
-        --sbatch) extra=$2 ;;
-        --out) out=$2 ;;
-        --set) sets+=(--set "$2") ;;
-      esac
-      shift 2 ;;
-    --test-only) test=1; shift ;;
-    -*) jl_die "unknown option '$1' (see --help)" ;;
-    *) [[ -z $cfg ]] || jl_die "one CONFIG.ini only ('$cfg', then '$1')"; cfg=$1; shift ;;
-  esac
-done
+jl_parse "--densities:densities --algorithms:algos --ntasks:ntasks --nodes:nodes --method:method --target:target --time:time_limit --name:name --sbatch:extra --out:out" "$@"
 
 # --- check the inputs ---
 [[ -n $cfg ]] || { usage >&2; exit 2; }

@@ -55,29 +55,7 @@ usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,
 mode=strong nodes_list="" ranks_list="" tpn="" work="" time_limit="" name=scaling
 extra="" out="" test=0 cfg=""
 sets=()
-while (($#)); do
-  case $1 in
-    -h | --help) usage; exit 0 ;;
-    --mode | --nodes | --ranks | --tasks-per-node | --work-per-rank | --time | --name | --sbatch | --out | --set)
-      (($# >= 2)) || jl_die "$1 needs a value (see --help)"
-      case $1 in
-        --mode) mode=$2 ;;
-        --nodes) nodes_list=$2 ;;
-        --ranks) ranks_list=$2 ;;
-        --tasks-per-node) tpn=$2 ;;
-        --work-per-rank) work=$2 ;;
-        --time) time_limit=$2 ;;
-        --name) name=$2 ;;
-        --sbatch) extra=$2 ;;
-        --out) out=$2 ;;
-        --set) sets+=(--set "$2") ;;
-      esac
-      shift 2 ;;
-    --test-only) test=1; shift ;;
-    -*) jl_die "unknown option '$1' (see --help)" ;;
-    *) [[ -z $cfg ]] || jl_die "one CONFIG.ini only ('$cfg', then '$1')"; cfg=$1; shift ;;
-  esac
-done
+jl_parse "--mode:mode --nodes:nodes_list --ranks:ranks_list --tasks-per-node:tpn --work-per-rank:work --time:time_limit --name:name --sbatch:extra --out:out" "$@"
 
 # --- check the inputs ---
 [[ -n $cfg ]] || { usage >&2; exit 2; }

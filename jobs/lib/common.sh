@@ -81,6 +81,30 @@ jl_is_num() { [[ $1 =~ ^([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$ ]]; }
 jl_is_int() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 jl_is_time() { [[ $1 =~ ^([0-9]+-)?[0-9]+(:[0-9]{1,2}){0,2}$ ]]; }
 
+# jl_parse "--opt:VAR ..." ARGS...: the study scripts' command line. Each --opt VALUE in the
+# spec is stored in VAR; --set K=V is appended to the array sets; --test-only sets test=1;
+# -h/--help runs the script's usage and exits 0; the one argument that is not an option is cfg.
+# Unknown options, a missing value and a second CONFIG.ini are one-line errors (jl_die).
+jl_parse() {
+  local spec=$1 o var
+  shift
+  while (($#)); do
+    case $1 in
+      -h | --help) usage; exit 0 ;;
+      --test-only) test=1; shift; continue ;;
+      --set) (($# >= 2)) || jl_die "--set needs a value (see --help)"; sets+=(--set "$2"); shift 2; continue ;;
+      -*)
+        var=""
+        for o in $spec; do [[ ${o%%:*} == "$1" ]] && var=${o#*:}; done
+        [[ -n $var ]] || jl_die "unknown option '$1' (see --help)"
+        (($# >= 2)) || jl_die "$1 needs a value (see --help)"
+        printf -v "$var" '%s' "$2"
+        shift 2 ;;
+      *) [[ -z $cfg ]] || jl_die "one CONFIG.ini only ('$cfg', then '$1')"; cfg=$1; shift ;;
+    esac
+  done
+}
+
 # jl_check_outdir DIR: DIR does not exist, or is an empty directory (a study never reuses a
 # directory: train.sbatch would resume a point from an old checkpoint, gather would mix runs)
 jl_check_outdir() {
