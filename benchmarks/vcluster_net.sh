@@ -62,11 +62,7 @@ vc_load "start"
 # 5 nodes for the training runs (server + 4 clients), more if NODES asks for them
 maxn=5
 for P in $nodes; do ((P > maxn)) && maxn=$P; done
-up=$("$vc" up --name "$name" --dir "$vcdir/vc" --nodes "$maxn" --rate "${rates%% *}" 2>"$o/up.err")
-rc=$?
-if ((rc == 77)); then echo "vcluster_net.sh: SKIPPED: $(tail -1 "$o/up.err")"; exit 77; fi
-((rc == 0)) || { echo "vcluster_net.sh: vcluster up failed ($rc): $(tail -3 "$o/up.err")" >&2; exit 1; }
-eval "$up"
+vc_up vcluster_net.sh "$o/up.err" "$vc" --name "$name" --dir "$vcdir/vc" --nodes "$maxn" --rate "${rates%% *}"
 
 # Launches go through vc_launch (benchmarks/lib/vcluster.sh): up to 3 tries, each retry reported,
 # around Open MPI 4.1.4's rare SIGSEGV in MPI_Init over TCP; -K (--kill-on-bad-exit) ends the

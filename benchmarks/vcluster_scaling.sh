@@ -63,11 +63,7 @@ echo "# workload: $arch, synthetic data, batch 32, weak scaling: $work samples p
 echo "#   $rounds rounds; algorithms: $algos; nodes: $nodes; rates: $rates"
 vc_load "start"
 
-up=$("$vc" up --name "$name" --dir "$vcdir/vc" --nodes "$maxn" --rate "${rates%% *}" 2>"$o/up.err")
-rc=$?
-if ((rc == 77)); then echo "vcluster_scaling.sh: SKIPPED: $(tail -1 "$o/up.err")"; exit 77; fi
-((rc == 0)) || { echo "vcluster_scaling.sh: vcluster up failed ($rc): $(tail -3 "$o/up.err")" >&2; exit 1; }
-eval "$up"
+vc_up vcluster_scaling.sh "$o/up.err" "$vc" --name "$name" --dir "$vcdir/vc" --nodes "$maxn" --rate "${rates%% *}"
 srun_args=(--mpi=pmix --kill-on-bad-exit=1)
 n_params=$([[ $arch == mlp ]] && echo 266610 || echo 61706) # salient's mlp and lenet5
 

@@ -11,6 +11,10 @@
 #                            dozen on 4 nodes); srun -K then ends the step instead of leaving
 #                            the other ranks in their first collective. $VC_RETRY_CLEAN, if
 #                            set, is removed before each retry.
+#   vc_up PROG ERR VC ARGS...
+#                            `VC up ARGS...` (VC = jobs/vcluster/vcluster), its stderr in ERR,
+#                            and evals the environment it prints; where a cluster cannot run
+#                            here, says "PROG: SKIPPED" and exits 77; a failed start exits 1
 #   vc_header ROOT           the "# machine:", "# date:" lines every results file starts with
 #   vc_wait_job ID [LIMIT]   waits (1 s polls) until Slurm job ID has left the queue; returns 1
 #                            after LIMIT seconds (default 900), cancelling it
@@ -19,6 +23,16 @@ VC_RETRIES=${VC_RETRIES:-0}
 vc_load() {
   echo "# load average $(cut -d' ' -f1-3 /proc/loadavg) ($1); $(ps -eo pcpu=,comm= --sort=-pcpu |
     awk '$1 >= 10 { n++; s += $1 } END { printf "%d processes above 10%% CPU, %.0f%% in all", n, s }')"
+}
+
+vc_up() {
+  local prog=$1 err=$2 vc=$3 up rc
+  shift 3
+  up=$("$vc" up "$@" 2>"$err")
+  rc=$?
+  if ((rc == 77)); then echo "$prog: SKIPPED: $(tail -1 "$err")"; exit 77; fi
+  ((rc == 0)) || { echo "$prog: vcluster up failed ($rc): $(tail -3 "$err")" >&2; exit 1; }
+  eval "$up"
 }
 
 vc_header() {

@@ -249,9 +249,8 @@ int sal_cmd_compare(int argc, char **argv) {
         for (int a = 0; !st && a < nspec; a++) st = sal_train_prepare_out(cs[a].out, &err);
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (code && !st) err.msg[0] = '\0'; /* rank 0 speaks */
     st = (sal_status)code;
-    if (st && rank != 0) err.msg[0] = '\0';
+    if (st && rank != 0) err.msg[0] = '\0'; /* rank 0 speaks */
     for (int a = 0; !st && a < nspec; a++) {
         sal_config c = cs[a];
         if (rank == 0) fprintf(stderr, "salient compare: %s -> %s/\n", specs[a].name, c.out);
