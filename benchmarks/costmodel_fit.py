@@ -2,17 +2,23 @@
 """Fit the sparse-allreduce cost model (src/comm/costmodel.c) to measured times, check it, and
 extrapolate each algorithm to 64-1024 ranks on a stated network.
 
-usage: benchmarks/costmodel_fit.py ALLREDUCE_TABLE [--alpha 2e-6] [--gbps 100]
-  ALLREDUCE_TABLE: the output of benchmarks/allreduce.sh (e.g. benchmarks/results/*.txt).
+usage: benchmarks/costmodel_fit.py TABLE [--rate R] [--fix-alpha A] [--fix-beta B]
+                                         [--fix-beta-coll C] [--fix-gamma G] [--fix-delta D]
+                                         [--alpha 2e-6] [--gbps 100]
+  TABLE: the output of benchmarks/allreduce.sh (e.g. benchmarks/results/*.txt), or the
+  collectives.csv that benchmarks/vcluster_net.sh keeps in its OUT directory (--rate 1gbit picks
+  one link rate out of it). --fix-X: hold constant X at a measured value (e.g. alpha and beta
+  from benchmarks/pingpong.c on the same links) and fit the others.
 
-The model is linear in its four constants: each algorithm's predicted time is
-c_alpha*alpha + c_beta*beta + c_gamma*gamma + c_delta*delta, with coefficients that depend only
-on (P, n, K). coefficients() mirrors sal_cost_sparse() term by term (keep the two in step). The
-fit minimises the relative error over every measured (P, n, density, algorithm) with all
+The model is linear in its five constants: each algorithm's predicted time is
+c_alpha*alpha + c_beta*beta + c_beta_coll*beta_coll + c_gamma*gamma + c_delta*delta, with
+coefficients that depend only on (P, n, K). coefficients() mirrors sal_cost_sparse() term by
+term (keep the two in step). The fit minimises the relative error over every measured (P, n, density, algorithm) with all
 constants >= 0 (Lawson-Hanson NNLS). Then:
   - fit quality: median and worst |predicted / measured - 1| per algorithm;
-  - auto: which algorithm the fitted model picks at each point, and that algorithm's measured
-    time over the best measured time (the target is <= 1.10 everywhere);
+  - auto: which of dense/allgather/recdbl/ring the fitted model picks at each point, and that
+    algorithm's measured time over the best measured time (the target is <= 1.10 everywhere);
+  - the flags that give `salient bench allreduce` (and so auto) these constants;
   - extrapolation: the fitted local-work constants (gamma, delta: properties of the CPU) with a
     network's alpha and beta (the arguments), for P = 64..1024 ranks, n = 2^22.
 """
@@ -24,8 +30,12 @@ import numpy as np
 DENSE_SWITCH = 0.5
 
 
+NAMES = ("dense", "allgather", "recdbl", "ring")
+CONSTS = ("alpha", "beta", "beta_coll", "gamma", "delta")
+
+
 def coefficients(P, n, K):
-    """(dense, allgather, recdbl) rows of [alpha, beta, gamma, delta] coefficients."""
+    """{algorithm: [alpha, beta, beta_coll, gamma, delta] coefficients}, as sal_cost_sparse."""
     k = K / P
     at = max(1.0, math.ceil(DENSE_SWITCH * n))
     d = min(1.0, k / n) if n > 0 else 0.0
@@ -33,23 +43,24 @@ def coefficients(P, n, K):
     while (1 << L) < P:
         L += 1
     f = (P - 1) / P
-    dense = [2 * L, 2 * f * 4 * n, k, n + f * n]
-    ag = [2 * L, 4 * (P - 1) + 8 * (K - k), 0.0, 0.0]
+    dense = [2 * L, 0.0, 2 * f * 4 * n, k, n + f * n]
+    ring = [2 * (P - 1), 2 * f * 4 * n, 0.0, k, n + f * n]
+    ag = [2 * L, 0.0, 4 * (P - 1) + 8 * (K - k), 0.0, 0.0]
     if K >= at:
-        ag[3] += n
-        ag[2] += K
+        ag[4] += n
+        ag[3] += K
     else:
-        ag[2] += K * (L if L > 0 else 1)
+        ag[3] += K * (L if L > 0 else 1)
 
-    def round_terms(u):  # one exchange of a set of u entries: [alpha, bytes, gamma, delta]
+    def round_terms(u):  # one exchange of a set of u entries (our messages: beta)
         if u >= at:
-            return [1, 4 * n, 0, n]
-        return [1, 8 * u, 2 * u, 0]
+            return [1, 4 * n, 0, 0, n]
+        return [1, 8 * u, 0, 2 * u, 0]
 
-    rd = [0.0, 0.0, 0.0, 0.0]
+    rd = [0.0] * 5
     if k >= at:
-        rd[3] += n
-        rd[2] += k
+        rd[4] += n
+        rd[3] += k
     p2 = 1
     while 2 * p2 <= P:
         p2 *= 2
@@ -67,7 +78,7 @@ def coefficients(P, n, K):
         t = round_terms(u)
         rd[0] += t[0]
         rd[1] += t[1]
-    return dense, ag, rd
+    return {"dense": dense, "allgather": ag, "recdbl": rd, "ring": ring}
 
 
 def nnls(A, b, iters=200):
@@ -96,73 +107,108 @@ def nnls(A, b, iters=200):
 
 
 def parse(path):
+    """[(P, n, density, {algorithm: seconds})] from a collectives CSV of vcluster_net.sh
+    (rate,algo,ranks,n,density,bytes,median_s,choice: one rate per file is assumed, or pass
+    --rate) or from the summary table of allreduce.sh (ms)."""
+    pts = {}
+    if path.endswith(".csv"):
+        for line in open(path):
+            f = line.strip().split(",")
+            if len(f) < 7 or not f[2].isdigit() or (RATE and f[0] != RATE):
+                continue
+            key = (int(f[2]), int(f[3]), float(f[4]))
+            pts.setdefault(key, {})[f[1]] = float(f[6])
+        return [(*key, t) for key, t in pts.items()]
     rows = []
     for line in open(path):
         parts = line.split("|")
         if len(parts) < 3 or line.startswith("#"):
             continue
         head, times = parts[0].split(), parts[1].split()
-        if len(head) != 3 or len(times) != 6 or not head[0].isdigit():
+        if len(head) != 3 or not head[0].isdigit() or len(times) not in (6, 7):
             continue
-        P, n, dens = int(head[0]), int(head[1]), float(head[2])
-        dense, masked, masked_idx, ag, rd, auto = (float(t) * 1e-3 for t in times)
-        rows.append((P, n, dens, dense, ag, rd, auto))
+        names = ("dense", "masked", "masked_idx", "allgather", "recdbl", "auto")
+        if len(times) == 7:
+            names = ("dense", "ring", "masked", "masked_idx", "allgather", "recdbl", "auto")
+        rows.append((int(head[0]), int(head[1]), float(head[2]),
+                     {nm: float(t) * 1e-3 for nm, t in zip(names, times)}))
     return rows
 
 
+RATE = None
+
+
+def flag(args, name, default):
+    return type(default)(args[args.index(name) + 1]) if name in args else default
+
+
 def main():
+    global RATE
     args = sys.argv[1:]
     if not args or args[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if args else 2
-    alpha_net, gbps = 2e-6, 100.0
-    if "--alpha" in args:
-        alpha_net = float(args[args.index("--alpha") + 1])
-    if "--gbps" in args:
-        gbps = float(args[args.index("--gbps") + 1])
+    alpha_net, gbps = flag(args, "--alpha", 2e-6), flag(args, "--gbps", 100.0)
+    RATE = flag(args, "--rate", "") or None
+    fixed = {c: flag(args, "--fix-" + c.replace("_", "-"), -1.0) for c in CONSTS}
     rows = parse(args[0])
     if not rows:
         print(f"costmodel_fit: no table rows in {args[0]}", file=sys.stderr)
         return 2
     A, b, tags = [], [], []
-    for P, n, dens, t_dense, t_ag, t_rd, _ in rows:
+    free = [i for i, c in enumerate(CONSTS) if fixed[c] < 0]
+    for P, n, dens, t in rows:
         K = round(dens * n) * P
-        for name, coef, t in zip(("dense", "allgather", "recdbl"), coefficients(P, n, K),
-                                 (t_dense, t_ag, t_rd)):
-            A.append(np.array(coef) / t)  # relative error: divide each row by its time
-            b.append(1.0)
-            tags.append((name, P, n, dens, np.array(coef), t))
-    x = nnls(np.array(A), np.array(b))
-    alpha, beta, gamma, delta = x
-    print(f"# fit over {len(rows)} points x 3 algorithms of {args[0]}")
-    print(f"alpha {alpha:.3g} s   beta {beta:.3g} s/B ({1 / beta / 1e9 if beta > 0 else float('inf'):.2f} GB/s)"
-          f"   gamma {gamma:.3g} s   delta {delta:.3g} s")
-    for name in ("dense", "allgather", "recdbl"):
-        err = [abs(c @ x / t - 1) for nm, _, _, _, c, t in tags if nm == name]
-        print(f"{name:10s} |pred/meas - 1|: median {np.median(err):.2f}, worst {max(err):.2f}")
-    worst, bad = 1.0, 0
-    for P, n, dens, t_dense, t_ag, t_rd, t_auto in rows:
+        for name, coef in coefficients(P, n, K).items():
+            if name not in t or t[name] <= 0:
+                continue
+            coef = np.array(coef)
+            known = sum(coef[i] * fixed[c] for i, c in enumerate(CONSTS) if fixed[c] >= 0)
+            A.append(coef[free] / t[name])  # relative error: divide each row by its time
+            b.append(1.0 - known / t[name])
+            tags.append((name, coef, t[name]))
+    x = np.array([max(fixed[c], 0.0) for c in CONSTS])
+    x[free] = nnls(np.array(A), np.array(b))
+    print(f"# fit over {len(rows)} points of {args[0]}"
+          + (f" (fixed: {', '.join(c for c in CONSTS if fixed[c] >= 0)})" if len(free) < 5 else ""))
+    print("   ".join(f"{c} {v:.3g}" for c, v in zip(CONSTS, x))
+          + f"   (beta: {8 / x[1] / 1e9 if x[1] > 0 else float('inf'):.3g} Gb/s, "
+          f"beta_coll: {8 / x[2] / 1e9 if x[2] > 0 else float('inf'):.3g} Gb/s)")
+    print("flags: " + " ".join(f"--{c.replace('_', '-')} {v:.3g}" for c, v in zip(CONSTS, x)))
+    for name in NAMES:
+        err = [abs(c @ x / t - 1) for nm, c, t in tags if nm == name]
+        if err:
+            print(f"{name:10s} |pred/meas - 1|: median {np.median(err):.2f}, worst {max(err):.2f}"
+                  f" ({len(err)} points)")
+    worst, bad, where = 1.0, 0, ""
+    for P, n, dens, t in rows:
         K = round(dens * n) * P
-        pred = [np.array(c) @ x for c in coefficients(P, n, K)]
-        meas = [t_dense, t_ag, t_rd]
-        pick = int(np.argmin(pred))
-        ratio = meas[pick] / min(meas)
-        worst = max(worst, ratio)
+        cands = [nm for nm in NAMES if nm in t]
+        pred = {nm: np.array(c) @ x for nm, c in coefficients(P, n, K).items() if nm in t}
+        pick = min(cands, key=lambda nm: pred[nm])
+        best = min(t[nm] for nm in cands)
+        ratio = t[pick] / best
         bad += ratio > 1.10
+        if ratio > 1.10:
+            where += f"\n  P={P} n={n} d={dens:g}: picks {pick} ({t[pick] * 1e3:.3f} ms), best " \
+                     f"{min(cands, key=lambda nm: t[nm])} ({best * 1e3:.3f} ms): {ratio:.2f}"
+        worst = max(worst, ratio)
     print(f"auto with the fitted constants: worst chosen/best {worst:.2f}; "
-          f"{bad} of {len(rows)} points above 1.10")
+          f"{bad} of {len(rows)} points above 1.10{where}")
     beta_net = 8 / (gbps * 1e9)
-    print(f"\n# extrapolation: alpha {alpha_net:g} s, {gbps:g} Gb/s (beta {beta_net:.3g} s/B), "
-          f"gamma {gamma:.3g} s, delta {delta:.3g} s; n = 2^22 floats; times in ms")
-    print(f"{'P':>6} {'density':>8} {'dense':>10} {'allgather':>10} {'recdbl':>10}  best")
-    net = np.array([alpha_net, beta_net, gamma, delta])
+    print(f"\n# extrapolation: alpha {alpha_net:g} s, {gbps:g} Gb/s (beta = beta_coll = "
+          f"{beta_net:.3g} s/B: MPI's collectives assumed at the link's rate), gamma {x[3]:.3g} s, "
+          f"delta {x[4]:.3g} s; n = 2^22 floats; times in ms")
+    print(f"{'P':>6} {'density':>8} " + " ".join(f"{nm:>10}" for nm in NAMES) + "  best")
+    net = np.array([alpha_net, beta_net, beta_net, x[3], x[4]])
     for P in (8, 64, 128, 256, 512, 1024):
         for dens in (0.001, 0.01, 0.1):
             n = 1 << 22
             K = round(dens * n) * P
-            t = [np.array(c) @ net * 1e3 for c in coefficients(P, n, K)]
-            best = ("dense", "allgather", "recdbl")[int(np.argmin(t))]
-            print(f"{P:>6} {dens:>8g} {t[0]:>10.2f} {t[1]:>10.2f} {t[2]:>10.2f}  {best}")
+            c = coefficients(P, n, K)
+            t = {nm: np.array(c[nm]) @ net * 1e3 for nm in NAMES}
+            best = min(NAMES, key=lambda nm: t[nm])
+            print(f"{P:>6} {dens:>8g} " + " ".join(f"{t[nm]:>10.2f}" for nm in NAMES) + f"  {best}")
     return 0
 
 

@@ -62,6 +62,9 @@ static int same_everywhere(uint64_t h) {
     return lo == hi;
 }
 
+/* Ring block b's length as allreduce.h states it (n / P, +1 for b < n % P). */
+static size_t ring_block_len(size_t n, int b);
+
 static size_t dense_at(size_t n) {
     return n / 2 + n % 2 > 0 ? n / 2 + n % 2 : 1;
 }
@@ -150,9 +153,9 @@ static void check_sparse_case(sal_coll *c, size_t n, double mode, int integer, u
     int rd_dense;
     const uint64_t rd_sent = recdbl_bytes(all, n, &rd_dense);
     const uint64_t chk = P > 1 ? 4 : 0; /* recdbl/dense's agreement on the input check */
-    const sal_sparse_algo algos[] = {SAL_AR_ALLGATHER, SAL_AR_RECDBL, SAL_AR_DENSE,
+    const sal_sparse_algo algos[] = {SAL_AR_ALLGATHER, SAL_AR_RECDBL, SAL_AR_DENSE, SAL_AR_RING,
                                      SAL_AR_AUTO};
-    for (int a = 0; a < 4; a++) {
+    for (int a = 0; a < 5; a++) {
         sal_sparse_result res;
         sal_err err;
         sal_status st = sal_allreduce_sparse(c, algos[a], me->idx, me->val, me->k, n, &res, &err);
@@ -179,7 +182,7 @@ static void check_sparse_case(sal_coll *c, size_t n, double mode, int integer, u
                       what);
         CHECK_MSG(same_everywhere(hash_floats(out, n)), "%s %s: ranks disagree", name, what);
         /* the result's form, and a sparse result is exactly the union, ascending */
-        const int want_dense = algos[a] == SAL_AR_DENSE ||
+        const int want_dense = algos[a] == SAL_AR_DENSE || res.algo == SAL_AR_RING ||
                                (res.algo == SAL_AR_ALLGATHER && K >= dense_at(n)) ||
                                (res.algo == SAL_AR_RECDBL && rd_dense) ||
                                res.algo == SAL_AR_DENSE;
@@ -202,6 +205,14 @@ static void check_sparse_case(sal_coll *c, size_t n, double mode, int integer, u
             want_recv = P > 1 ? 4 * (uint64_t)(P - 1) + 8 * (K - me->k) : 0;
         } else if (ran == SAL_AR_RECDBL) {
             want = pre + rd_sent;
+        } else if (ran == SAL_AR_RING) { /* its messages (allreduce.h), none on one rank */
+            want = pre, want_recv = pre_recv;
+            if (P > 1 && n > 0) {
+                want += 4 * (2 * (uint64_t)n - ring_block_len(n, (rank + 1) % P) -
+                             ring_block_len(n, (rank + 2) % P));
+                want_recv += 4 * (2 * (uint64_t)n - ring_block_len(n, rank) -
+                                  ring_block_len(n, (rank + 1) % P));
+            }
         } else {
             want = pre + (P > 1 ? 4 * (uint64_t)n : 0);
             want_recv = pre_recv + (P > 1 ? 4 * (uint64_t)n : 0);
@@ -292,9 +303,9 @@ static void check_bad_input(sal_coll *c) {
     float val[3] = {1, 2, 3};
     const int bad = P - 1;
     if (rank == bad) idx[2] = 4; /* not ascending */
-    const sal_sparse_algo algos[] = {SAL_AR_ALLGATHER, SAL_AR_RECDBL, SAL_AR_DENSE,
+    const sal_sparse_algo algos[] = {SAL_AR_ALLGATHER, SAL_AR_RECDBL, SAL_AR_DENSE, SAL_AR_RING,
                                      SAL_AR_AUTO};
-    for (int a = 0; a < 4; a++) {
+    for (int a = 0; a < 5; a++) {
         sal_sparse_result res;
         sal_err err;
         sal_status st = sal_allreduce_sparse(c, algos[a], idx, val, 3, 16, &res, &err);
@@ -323,8 +334,7 @@ static void ring_input(uint64_t seed, int q, size_t n, int integer, float *x) {
         x[i] = integer ? (float)((int)sal_rng_below(&r, 19) - 9) : (float)sal_rng_normal(&r);
 }
 
-/* Block b's length and first index as allreduce.h states them (n / P, +1 for b < n % P). */
-static size_t ring_block_len(size_t n, int b) {
+static size_t ring_block_len(size_t n, int b) { /* declared above */
     return n / (size_t)P + ((size_t)b < n % (size_t)P);
 }
 
@@ -431,6 +441,36 @@ static void check_ring(sal_coll *c) {
     CHECK(sal_allreduce_ring(c, &one, &sum, 1, &err) == SAL_OK && sum == (float)P);
 }
 
+/* auto follows its cost constants: where MPI's collectives cost more per byte than our messages
+ * (as over TCP across nodes) a nearly dense sum goes through our ring, and the sum is right. */
+static void check_auto_ring(void) {
+    sal_coll_opts o;
+    sal_coll_opts_default(&o);
+    o.cost.beta_coll = 10 * o.cost.beta;
+    sal_coll *c2 = NULL;
+    sal_err err;
+    CHECK(sal_coll_create(MPI_COMM_WORLD, &o, &c2, &err) == SAL_OK);
+    if (!c2) return;
+    const size_t n = 50000;
+    set me = make_set(77, rank, n, 0.9, 1); /* integers: every order sums them exactly */
+    float *ref = calloc(n, sizeof(float)), *mine = calloc(n, sizeof(float));
+    for (size_t j = 0; j < me.k; j++) mine[me.idx[j]] = me.val[j];
+    MPI_Allreduce(mine, ref, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    sal_sparse_result res;
+    CHECK(sal_allreduce_sparse(c2, SAL_AR_AUTO, me.idx, me.val, me.k, n, &res, &err) == SAL_OK);
+    sal_cost_estimate est;
+    sal_cost_sparse(&o.cost, o.dense_switch, P, n, (uint64_t)me.k * (uint64_t)P, &est);
+    if (P > 1)
+        CHECK_MSG(res.algo == SAL_AR_RING && sal_cost_pick(&est) == SAL_AR_RING,
+                  "auto with beta_coll = 10 beta ran %s (model: ring %g dense %g)",
+                  sal_sparse_algo_name(res.algo), est.ring, est.dense);
+    sal_sparse_result_to_dense(&res, mine);
+    CHECK_MSG(!memcmp(mine, ref, n * sizeof(float)), "auto (%s) differs from MPI_Allreduce",
+              sal_sparse_algo_name(res.algo));
+    free(me.idx), free(me.val), free(ref), free(mine);
+    sal_coll_free(c2);
+}
+
 int main(int argc, char **argv) {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -451,6 +491,7 @@ int main(int argc, char **argv) {
             }
     check_bad_input(c);
     check_ring(c);
+    check_auto_ring();
     /* the running total is the sum of the calls */
     const sal_comm_stats *tot = sal_coll_total(c);
     CHECK(tot->calls > 100 && (P == 1 || tot->bytes_sent > 0) && tot->seconds > 0);

@@ -20,7 +20,13 @@ typedef struct sal_coll sal_coll;
  */
 typedef struct sal_cost_params {
     double alpha; /* seconds per message (latency) */
-    double beta;  /* seconds per payload byte through MPI (1 / bandwidth) */
+    double beta;  /* seconds per payload byte of our point-to-point messages (ring, recdbl) */
+    /* seconds per payload byte inside MPI's own collectives (MPI_Allreduce, MPI_Allgatherv).
+     * Separate from beta because the two differ by network: on shared memory MPI's tuned
+     * collectives move bytes as fast as our messages; over Open MPI's TCP path on 4-8 nodes
+     * they reach ~0.55 of the link where our pipelined ring reaches ~0.85
+     * (docs/performance.md). */
+    double beta_coll;
     double gamma; /* seconds per element of irregular local work (merge step, scatter-add) */
     double delta; /* seconds per element of streaming local work (zeroing, adding two vectors) */
 } sal_cost_params;
@@ -36,8 +42,8 @@ typedef struct sal_coll_opts {
     int check_inputs;
 } sal_coll_opts;
 
-/* Defaults: alpha 2e-6 s, beta 2e-10 s/B (5 GB/s), gamma 2e-9 s, delta 2.5e-10 s, dense_switch
- * 0.5, checks on. */
+/* Defaults (one node, shared memory): alpha 2e-6 s, beta and beta_coll 2e-10 s/B (5 GB/s),
+ * gamma 2e-9 s, delta 2.5e-10 s, dense_switch 0.5, checks on. */
 void sal_coll_opts_default(sal_coll_opts *o);
 
 /* Collective over comm (it duplicates comm). opts NULL means defaults. *out is owned by the
@@ -108,10 +114,12 @@ typedef enum sal_sparse_algo {
     SAL_AR_AUTO = 0,  /* pick by the cost model (below), the same choice on every rank */
     SAL_AR_ALLGATHER, /* MPI_Allgather counts + MPI_Allgatherv pairs, merge locally */
     SAL_AR_RECDBL,    /* recursive doubling, sparse -> dense switch (SparCML) */
-    SAL_AR_DENSE      /* scatter to a dense buffer, MPI_Allreduce on n floats */
+    SAL_AR_DENSE,     /* scatter to a dense buffer, MPI_Allreduce on n floats */
+    SAL_AR_RING       /* scatter to a dense buffer, our pipelined ring (sal_allreduce_ring) */
 } sal_sparse_algo;
 
-const char *sal_sparse_algo_name(sal_sparse_algo a); /* "auto", "allgather", "recdbl", "dense" */
+/* "auto", "allgather", "recdbl", "dense", "ring" */
+const char *sal_sparse_algo_name(sal_sparse_algo a);
 
 /* The sum, identical on every rank. Points into the context's buffers: valid until the next
  * call with the same context. Either sparse (dense == 0: nnz entries idx/val, ascending, the
@@ -152,12 +160,12 @@ sal_status sal_sparse_check(const uint32_t *idx, size_t k, size_t n, sal_err *er
  * assuming the ranks' index sets are independent uniform draws (so a union of g sets of mean
  * density d has n(1 - (1 - d)^g) entries; overlapping top-k sets only make it smaller). */
 typedef struct sal_cost_estimate {
-    double dense, allgather, recdbl;
+    double dense, allgather, recdbl, ring;
 } sal_cost_estimate;
 
 void sal_cost_sparse(const sal_cost_params *p, double dense_switch, int P, size_t n, uint64_t K,
                      sal_cost_estimate *est);
-/* The cheapest of the three (ties: allgather, recdbl, dense, in that order). */
+/* The cheapest of the four (ties: allgather, recdbl, dense, ring, in that order). */
 sal_sparse_algo sal_cost_pick(const sal_cost_estimate *est);
 
 #endif

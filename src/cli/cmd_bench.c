@@ -15,9 +15,8 @@
 
 static const char *usage =
     "usage: mpirun -np P salient bench allreduce --n N --density D [--reps R] [--warmup W]\n"
-    "                                    [--seed S] [--alpha A] [--beta B] [--gamma G] [--delta "
-    "E]\n"
-    "                                    [--segment BYTES] [--algos LIST]\n"
+    "                                    [--seed S] [--alpha A] [--beta B] [--beta-coll C]\n"
+    "                                    [--gamma G] [--delta E] [--segment BYTES] [--algos LIST]\n"
     "       salient bench pack --n N [--density D] [--reps R] [--warmup W] [--seed S]\n"
     "       mpirun -np P salient bench gossip --graph NAME --n N ...   (see bench gossip --help)\n\n"
     "allreduce: sums n floats over the P ranks with each algorithm and prints the CSV\n"
@@ -30,7 +29,8 @@ static const char *usage =
     "  masked_idx  the same given the mask as an index list (gather/scatter, no scan of n)\n"
     "  allgather   per-rank sparse sets: MPI_Allgatherv of (index, value) pairs, merge\n"
     "  recdbl      recursive doubling of sparse sets, dense once half full (SparCML)\n"
-    "  auto        the cheapest of allgather/recdbl/dense by the alpha-beta cost model\n"
+    "  auto        the cheapest of allgather/recdbl/dense/ring by the alpha-beta cost model\n"
+    "              (its dense and ring first scatter the set into n floats)\n"
     "--algos dense,ring,...: only those rows (default: all, in the order above).\n"
     "Each rank's sparse set holds round(density x n) distinct random indices drawn from stream\n"
     "(seed, rank), so sets differ between ranks; values are standard normal.\n"
@@ -40,10 +40,14 @@ static const char *usage =
     "  For ring it is its messages: 2(P-1)/P x 4n (a block's worth less or more when P does not\n"
     "  divide n).\n"
     "median_s: median over R timed calls of the slowest rank's time for one call (MPI_Wtime),\n"
-    "  each after MPI_Barrier; W untimed calls first warm every buffer.\n"
+    "  each after MPI_Barrier. W untimed calls of every algorithm first warm every buffer; then\n"
+    "  the R repetitions go round the algorithms in turn (rep 1 of each, rep 2 of each, ...), so\n"
+    "  that a slow spell of the machine or the network hits every row alike.\n"
     "rank 0 also prints to stderr auto's choice and the model's predictions, to refit\n"
-    "--alpha (s per message), --beta (s per byte), --gamma (s per merge step or scatter-add),\n"
-    "--delta (s per element of a vectorised pass); formulas in src/comm/costmodel.c.\n\n"
+    "--alpha (s per message), --beta (s per byte of our messages), --beta-coll (s per byte in\n"
+    "MPI's collectives; default: --beta's value), --gamma (s per merge step or scatter-add),\n"
+    "--delta (s per element of a vectorised pass); formulas in src/comm/costmodel.c,\n"
+    "fit: benchmarks/costmodel_fit.py.\n\n"
     "pack: local packing speed, no communication: CSV op,n,density,bytes,median_s,gb_per_s for\n"
     "  memcpy of n floats, mask (sal_pack_masked + sal_unpack_masked) and index (gather +\n"
     "  scatter through the index list); bytes = bytes read + written by one call.\n\n"
@@ -53,10 +57,10 @@ typedef struct opts {
     const char *what;
     const char *algos; /* comma-separated row names, NULL = all */
     long long n;
-    double density, alpha, beta, gamma, delta;
+    double density, alpha, beta, beta_coll, gamma, delta;
     long long reps, warmup, segment;
     unsigned long long seed;
-    int have_n, have_density;
+    int have_n, have_density, have_beta_coll;
 } opts;
 
 /* Under mpirun only the first rank speaks, so a bad flag gives one line, not P (args.c does the
@@ -150,6 +154,7 @@ static int parse(int argc, char **argv, opts *o) {
                 .density = 0.1,
                 .alpha = d.cost.alpha,
                 .beta = d.cost.beta,
+                .beta_coll = d.cost.beta_coll,
                 .gamma = d.cost.gamma,
                 .delta = d.cost.delta};
     for (int i = 0; i < argc; i++)
@@ -181,6 +186,8 @@ static int parse(int argc, char **argv, opts *o) {
             rc = parse_real(f, v, 0, 1, &o->alpha);
         } else if (!strcmp(f, "--beta")) {
             rc = parse_real(f, v, 0, 1, &o->beta);
+        } else if (!strcmp(f, "--beta-coll")) {
+            rc = parse_real(f, v, 0, 1, &o->beta_coll), o->have_beta_coll = 1;
         } else if (!strcmp(f, "--gamma")) {
             rc = parse_real(f, v, 0, 1, &o->gamma);
         } else if (!strcmp(f, "--delta")) {
@@ -194,6 +201,7 @@ static int parse(int argc, char **argv, opts *o) {
         }
         if (rc) return rc;
     }
+    if (!o->have_beta_coll) o->beta_coll = o->beta;
     if (o->algos && bad_algo_list(o->algos)) return 2;
     if (!o->have_n) return bad("bench %s needs --n N", o->what);
     if (!strcmp(o->what, "allreduce") && !o->have_density)
@@ -243,7 +251,7 @@ static int bench_allreduce(const opts *o, int rank, int P) {
     b.x = malloc(n * sizeof(float)), b.y = malloc(n * sizeof(float));
     b.mask = calloc(n, sizeof(float)), b.val = malloc((k + 1) * sizeof(float));
     b.maskidx = malloc((k + 1) * sizeof(uint32_t)), b.idx = malloc((k + 1) * sizeof(uint32_t));
-    double *t = malloc((size_t)o->reps * sizeof(double));
+    double *t = malloc((size_t)NALGO * (size_t)o->reps * sizeof(double));
     sal_err err = {{0}};
     sal_status st = SAL_OK;
     if (!b.x || !b.y || !b.mask || !b.val || !b.maskidx || !b.idx || !t)
@@ -251,7 +259,11 @@ static int bench_allreduce(const opts *o, int rank, int P) {
     sal_coll *c = NULL;
     sal_coll_opts co;
     sal_coll_opts_default(&co);
-    co.cost = (sal_cost_params){o->alpha, o->beta, o->gamma, o->delta};
+    co.cost = (sal_cost_params){.alpha = o->alpha,
+                                .beta = o->beta,
+                                .beta_coll = o->beta_coll,
+                                .gamma = o->gamma,
+                                .delta = o->delta};
     if (!st) st = sal_coll_create(MPI_COMM_WORLD, &co, &c, &err);
     int code = st, any;
     MPI_Allreduce(&code, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -267,24 +279,38 @@ static int bench_allreduce(const opts *o, int rank, int P) {
         for (size_t j = 0; j < k; j++) b.mask[b.maskidx[j]] = 1.0f;
         if (rank == 0) printf("algo,ranks,n,density,bytes,median_s\n");
     }
-    for (int a = 0; a < NALGO && !any; a++) {
-        if (!listed(o->algos, algo_names[a])) continue;
-        for (long long w = 0; w < o->warmup && !st; w++) st = run_once(c, (algo)a, &b, &err);
-        for (long long rep = 0; rep < o->reps && !st; rep++) {
+    /* Warm-up of every row first, then the timed repetitions round-robin over the rows. */
+    int rows[NALGO], nrows = 0;
+    for (int a = 0; a < NALGO; a++)
+        if (listed(o->algos, algo_names[a])) rows[nrows++] = a;
+    for (int i = 0; i < nrows && !any; i++) {
+        for (long long w = 0; w < o->warmup && !st; w++) st = run_once(c, (algo)rows[i], &b, &err);
+        code = st;
+        MPI_Allreduce(&code, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    }
+    unsigned long long mine[NALGO] = {0};
+    sal_sparse_algo chose = SAL_AR_AUTO;
+    for (long long rep = 0; rep < o->reps && !any; rep++) {
+        for (int i = 0; i < nrows && !st; i++) {
             MPI_Barrier(MPI_COMM_WORLD);
             double t0 = MPI_Wtime();
-            st = run_once(c, (algo)a, &b, &err);
+            st = run_once(c, (algo)rows[i], &b, &err);
             double dt = MPI_Wtime() - t0;
-            MPI_Allreduce(&dt, &t[rep], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+            MPI_Allreduce(&dt, &t[(size_t)i * (size_t)o->reps + (size_t)rep], 1, MPI_DOUBLE, MPI_MAX,
+                          MPI_COMM_WORLD);
+            mine[i] = sal_coll_last(c)->bytes_sent;
+            if (rows[i] == AUTO) chose = b.res.algo;
         }
         code = st;
         MPI_Allreduce(&code, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        if (any) break;
-        unsigned long long mine = sal_coll_last(c)->bytes_sent, most = 0;
-        MPI_Reduce(&mine, &most, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
+    }
+    for (int i = 0; i < nrows && !any; i++) {
+        const int a = rows[i];
+        unsigned long long most = 0;
+        MPI_Reduce(&mine[i], &most, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
         if (rank == 0) {
             printf("%s,%d,%zu,%g,%llu,%.9g\n", algo_names[a], P, n, o->density, most,
-                   median(t, o->reps));
+                   median(t + (size_t)i * (size_t)o->reps, o->reps));
             fflush(stdout);
         }
         if (a == AUTO && rank == 0) {
@@ -293,9 +319,9 @@ static int bench_allreduce(const opts *o, int rank, int P) {
             sal_cost_sparse(&co.cost, co.dense_switch, P, n, K, &e);
             fprintf(stderr,
                     "salient bench: auto chose %s; model (s): dense %.3g allgather %.3g recdbl "
-                    "%.3g (alpha %g beta %g gamma %g delta %g)\n",
-                    sal_sparse_algo_name(b.res.algo), e.dense, e.allgather, e.recdbl, o->alpha,
-                    o->beta, o->gamma, o->delta);
+                    "%.3g ring %.3g (alpha %g beta %g beta_coll %g gamma %g delta %g)\n",
+                    sal_sparse_algo_name(chose), e.dense, e.allgather, e.recdbl, e.ring,
+                    o->alpha, o->beta, o->beta_coll, o->gamma, o->delta);
         }
     }
     /* Errors are agreed collectively (the collectives return the same status everywhere); the

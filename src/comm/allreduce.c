@@ -11,9 +11,11 @@
 void sal_coll_opts_default(sal_coll_opts *o) {
     /* Shared-memory Open MPI on one node: ~1-2 us per message, a few GB/s per stream, a few ns
      * per merge step (cache misses, branches), a fraction of a ns per element of a vectorised
-     * pass. `salient bench allreduce --alpha/--beta/--gamma/--delta` overrides them. */
+     * pass. `salient bench allreduce --alpha/--beta/--beta-coll/--gamma/--delta` overrides
+     * them; benchmarks/costmodel_fit.py fits them to a network. */
     o->cost.alpha = 2e-6;
     o->cost.beta = 2e-10;
+    o->cost.beta_coll = 2e-10;
     o->cost.gamma = 2e-9;
     o->cost.delta = 2.5e-10;
     o->dense_switch = 0.5;
@@ -41,8 +43,10 @@ sal_status sal_coll_create(MPI_Comm comm, const sal_coll_opts *opts, sal_coll **
     if (!(o.dense_switch > 0 && o.dense_switch <= 0.5))
         return sal_fail(err, SAL_EINVAL, "collectives: dense_switch %g must be in (0, 0.5]",
                         o.dense_switch);
-    if (!(o.cost.alpha >= 0 && o.cost.beta >= 0 && o.cost.gamma >= 0 && o.cost.delta >= 0))
-        return sal_fail(err, SAL_EINVAL, "collectives: cost alpha/beta/gamma/delta must be >= 0");
+    if (!(o.cost.alpha >= 0 && o.cost.beta >= 0 && o.cost.beta_coll >= 0 && o.cost.gamma >= 0 &&
+          o.cost.delta >= 0))
+        return sal_fail(err, SAL_EINVAL,
+                        "collectives: cost alpha/beta/beta_coll/gamma/delta must be >= 0");
     sal_coll *c = calloc(1, sizeof *c);
     if (!c) return sal_coll_nomem(err, "collectives", sizeof *c);
     c->opts = o;
@@ -209,6 +213,7 @@ const char *sal_sparse_algo_name(sal_sparse_algo a) {
     case SAL_AR_ALLGATHER: return "allgather";
     case SAL_AR_RECDBL: return "recdbl";
     case SAL_AR_DENSE: return "dense";
+    case SAL_AR_RING: return "ring";
     }
     return "unknown";
 }
@@ -263,6 +268,7 @@ static sal_status sparse_auto(sal_coll *c, const uint32_t *idx, const float *val
     case SAL_AR_ALLGATHER:
         return sal_sparse_allgather(c, idx, val, k, n, c->counts, SAL_OK, res, err);
     case SAL_AR_RECDBL: return sal_sparse_recdbl(c, idx, val, k, n, res, err);
+    case SAL_AR_RING: return sal_sparse_ring(c, idx, val, k, n, res, err);
     default: return sal_sparse_dense(c, idx, val, k, n, res, err);
     }
 }
@@ -284,7 +290,7 @@ sal_status sal_allreduce_sparse(sal_coll *c, sal_sparse_algo algo, const uint32_
                                 const float *val, size_t k, size_t n, sal_sparse_result *res,
                                 sal_err *err) {
     if (check_n(n, "sparse allreduce", err)) return SAL_EINVAL;
-    if ((unsigned)algo > SAL_AR_DENSE)
+    if ((unsigned)algo > SAL_AR_RING)
         return sal_fail(err, SAL_EINVAL, "sparse allreduce: unknown algorithm %d", (int)algo);
     double t0 = MPI_Wtime();
     sal_coll_begin(c);
@@ -304,6 +310,10 @@ sal_status sal_allreduce_sparse(sal_coll *c, sal_sparse_algo algo, const uint32_
     case SAL_AR_RECDBL:
         st = c->opts.check_inputs ? agree(c, mine, err) : SAL_OK;
         if (!st) st = sal_sparse_recdbl(c, idx, val, k, n, res, err);
+        break;
+    case SAL_AR_RING:
+        st = c->opts.check_inputs ? agree(c, mine, err) : SAL_OK;
+        if (!st) st = sal_sparse_ring(c, idx, val, k, n, res, err);
         break;
     default:
         st = c->opts.check_inputs ? agree(c, mine, err) : SAL_OK;

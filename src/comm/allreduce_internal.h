@@ -71,6 +71,13 @@ sal_status sal_sparse_recdbl(sal_coll *c, const uint32_t *idx, const float *val,
                              sal_sparse_result *res, sal_err *err);
 sal_status sal_sparse_dense(sal_coll *c, const uint32_t *idx, const float *val, size_t k, size_t n,
                             sal_sparse_result *res, sal_err *err);
+sal_status sal_sparse_ring(sal_coll *c, const uint32_t *idx, const float *val, size_t k, size_t n,
+                           sal_sparse_result *res, sal_err *err);
+
+/* The pipelined ring of sal_allreduce_ring_seg without the call's accounting reset (the caller
+ * did begin/end): counts its messages into c->last. seg_bytes >= 4. */
+sal_status sal_ring_run(sal_coll *c, const float *in, float *out, size_t n, size_t seg_bytes,
+                        sal_err *err);
 
 /* Entries at which a set turns dense: ceil(dense_switch x n), at least 1. With dense_switch <=
  * 0.5 a sparse set then has 2 x nnz < n words, so a message's length tells its form. */

@@ -7,11 +7,15 @@
  * sets are independent uniform draws (top-k sets overlap more, so U is an upper estimate).
  *
  * gamma is irregular local work per element (a merge step, a scatter-add: branches and cache
- * misses), delta streaming work per element (zeroing, adding two vectors: vectorised).
+ * misses), delta streaming work per element (zeroing, adding two vectors: vectorised). beta is
+ * a byte of our own point-to-point messages, beta_coll a byte inside MPI's collectives.
  *
- *   dense     = 2 L alpha + 2 (P-1)/P 4n beta + delta (n + (P-1)/P n) + gamma k
+ *   dense     = 2 L alpha + 2 (P-1)/P 4n beta_coll + delta (n + (P-1)/P n) + gamma k
  *               (MPI's reduce-scatter + allgather for long vectors; zero n, scatter k, add)
- *   allgather = 2 L alpha + (4 (P-1) + 8 (K - k)) beta + W,
+ *   ring      = 2 (P-1) alpha + 2 (P-1)/P 4n beta + delta (n + (P-1)/P n) + gamma k
+ *               (our pipelined ring: 2(P-1) steps; its segments overlap the adds with the
+ *               link, so the latency is counted per step, not per segment)
+ *   allgather = 2 L alpha + (4 (P-1) + 8 (K - k)) beta_coll + W,
  *               W = gamma K max(1, L) for the heap merge, or delta n + gamma K when K >= at
  *               (dense output)
  *   recdbl    = sum over rounds of [alpha + B(u) beta + w(u)], u = the set before the round:
@@ -36,15 +40,16 @@ static double set_work(const sal_cost_params *p, double u, double at, double n) 
 void sal_cost_sparse(const sal_cost_params *p, double dense_switch, int P, size_t n_, uint64_t K_,
                      sal_cost_estimate *est) {
     const double n = (double)n_, K = (double)K_, k = K / P, a = p->alpha, b = p->beta;
-    const double g = p->gamma, dl = p->delta;
+    const double bc = p->beta_coll, g = p->gamma, dl = p->delta;
     const double at = fmax(1.0, ceil(dense_switch * n));
     const double d = n > 0 ? fmin(1.0, k / n) : 0;
     int L = 0;
     while ((1 << L) < P) L++;
     const double f = (double)(P - 1) / P;
 
-    est->dense = 2 * L * a + 2 * f * 4 * n * b + dl * (n + f * n) + g * k;
-    est->allgather = 2 * L * a + (4 * (P - 1) + 8 * (K - k)) * b +
+    est->dense = 2 * L * a + 2 * f * 4 * n * bc + dl * (n + f * n) + g * k;
+    est->ring = 2 * (P - 1) * a + 2 * f * 4 * n * b + dl * (n + f * n) + g * k;
+    est->allgather = 2 * L * a + (4 * (P - 1) + 8 * (K - k)) * bc +
                      (K >= at ? dl * n + g * K : g * K * (L > 0 ? L : 1));
 
     int p2 = 1;
@@ -63,6 +68,10 @@ void sal_cost_sparse(const sal_cost_params *p, double dense_switch, int P, size_
 }
 
 sal_sparse_algo sal_cost_pick(const sal_cost_estimate *e) {
-    if (e->allgather <= e->recdbl && e->allgather <= e->dense) return SAL_AR_ALLGATHER;
-    return e->recdbl <= e->dense ? SAL_AR_RECDBL : SAL_AR_DENSE;
+    const double t[4] = {e->allgather, e->recdbl, e->dense, e->ring};
+    const sal_sparse_algo a[4] = {SAL_AR_ALLGATHER, SAL_AR_RECDBL, SAL_AR_DENSE, SAL_AR_RING};
+    int best = 0;
+    for (int i = 1; i < 4; i++)
+        if (t[i] < t[best]) best = i; /* strict: ties go to the earlier one */
+    return a[best];
 }

@@ -96,17 +96,11 @@ static int finish_recv(ring *g, size_t t) {
     return MPI_SUCCESS;
 }
 
-sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size_t n,
-                                  size_t seg_bytes, sal_err *err) {
-    if (seg_bytes < sizeof(float))
-        return sal_fail(err, SAL_EINVAL, "ring allreduce: segment of %zu bytes (at least 4)",
-                        seg_bytes);
+sal_status sal_ring_run(sal_coll *c, const float *in, float *out, size_t n, size_t seg_bytes,
+                        sal_err *err) {
     const int P = c->size;
     if (P == 1 || n == 0) {
-        double t0 = MPI_Wtime();
-        sal_coll_begin(c);
         if (in != out) memcpy(out, in, n * sizeof *out);
-        sal_coll_end(c, t0);
         return SAL_OK;
     }
     ring g = {.c = c, .in = in, .out = out, .n = n, .P = P, .r = c->rank, .hops = 2 * (P - 1)};
@@ -125,8 +119,6 @@ sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size
     for (size_t k = 0; k < WINDOW; k++) sreq[k] = rreq[k] = MPI_REQUEST_NULL;
     g.sreq = sreq, g.rreq = rreq;
 
-    double t0 = MPI_Wtime();
-    sal_coll_begin(c);
     const size_t units = (size_t)g.hops * g.nseg;
     int rc = MPI_SUCCESS;
     for (size_t u = 0; u < g.W && rc == MPI_SUCCESS; u++) rc = post_recv(&g, u);
@@ -138,10 +130,35 @@ sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size
     }
     /* Our last W sends; after them nothing of this call is in flight. */
     if (rc == MPI_SUCCESS) rc = MPI_Waitall((int)g.W, sreq, MPI_STATUSES_IGNORE);
-    sal_coll_end(c, t0);
     /* After an MPI error requests may still be pending; over TCP such an error means a peer is
      * gone, and the caller can only abort (as after a failed MPI_Allreduce). */
     if (rc != MPI_SUCCESS) return sal_coll_mpi_error(err, rc, "ring allreduce");
+    return SAL_OK;
+}
+
+sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size_t n,
+                                  size_t seg_bytes, sal_err *err) {
+    if (seg_bytes < sizeof(float))
+        return sal_fail(err, SAL_EINVAL, "ring allreduce: segment of %zu bytes (at least 4)",
+                        seg_bytes);
+    double t0 = MPI_Wtime();
+    sal_coll_begin(c);
+    sal_status st = sal_ring_run(c, in, out, n, seg_bytes, err);
+    sal_coll_end(c, t0);
+    return st;
+}
+
+/* The sparse allreduce's ring: scatter the set into a dense buffer, then the ring over it. */
+sal_status sal_sparse_ring(sal_coll *c, const uint32_t *idx, const float *val, size_t k, size_t n,
+                           sal_sparse_result *res, sal_err *err) {
+    if (sal_coll_reserve(&c->dense, &c->dense_cap, n, sizeof *c->dense))
+        return sal_coll_nomem(err, "sparse allreduce (ring)", n * sizeof(float));
+    float *restrict d = c->dense;
+    memset(d, 0, n * sizeof *d);
+    for (size_t j = 0; j < k; j++) d[idx[j]] = val[j];
+    sal_status st = sal_ring_run(c, d, d, n, SAL_RING_SEGMENT, err);
+    if (st) return st;
+    *res = (sal_sparse_result){.algo = SAL_AR_RING, .dense = 1, .n = n, .nnz = n, .val = d};
     return SAL_OK;
 }
 
