@@ -45,6 +45,17 @@ check '[[ $(col dp_ring 6 | sort -u) == $((steps * 4 * n * 4 * 2)) ]]' "ring byt
 run 4 allreduce ar_mask --set sparsity.method=magnitude --set sparsity.density=0.1 --set comm.compress=mask; rc=$?
 nnz=$(sed -n 's/.*"nnz": \([0-9]*\).*/\1/p' "$tmp/ar_mask/summary.json")
 check '[[ $rc == 0 && $(col ar_mask 6 | sort -u) == $((steps * 4 * nnz * 4)) ]]' "masked allreduce bytes $(col ar_mask 6 | sort -u), expected $((steps * 4 * nnz * 4))"
+# [comm] allreduce = ring: our ring instead of MPI_Allreduce, the same SGD to float tolerance,
+# models identical on every rank, sum_r 4 (2n - |B_r+1| - |B_r+2|) = 8n(P-1) bytes per step
+run 4 allreduce ar_ring --set comm.allreduce=ring; rc=$?
+check '[[ $rc == 0 ]] && close ar_ring ar && [[ $(col ar_ring 14 | sort -u) == 0 ]]' \
+  "allreduce over our ring: rc $rc, metrics $(cut -d, -f2-4,14 "$tmp/ar_ring/metrics.csv" | tr '\n' ' ')"
+check '[[ $(col ar_ring 6 | sort -u) == $((steps * 8 * n * 3)) ]]' "ring allreduce bytes $(col ar_ring 6 | sort -u), expected $((steps * 8 * n * 3))"
+run 4 localsgd ls_ring --set train.sync_every=1 --set comm.allreduce=ring; rc=$?
+check '[[ $rc == 0 ]] && close ls_ring ar' "localsgd (sync_every=1) over our ring differs from allreduce SGD"
+run 4 allreduce ar_ring2 --set comm.allreduce=ring
+check 'cmp -s <(cut -d, -f1-7,12,14-16 "$tmp/ar_ring/metrics.csv") <(cut -d, -f1-7,12,14-16 "$tmp/ar_ring2/metrics.csv")' \
+  "allreduce over our ring twice gave different metrics"
 run 4 allreduce ar_topk --set comm.compress=topk --set comm.topk_density=0.01; rc=$?
 check '[[ $rc == 0 ]] && (( $(col ar_topk 6 | head -1) < $(col ar 6 | head -1) / 10 ))' "top-k allreduce: rc $rc, bytes $(col ar_topk 6 | head -1)"
 check 'awk -F, "NR == 4 && \$4 < 2.2 { good = 1 } END { exit !good }" "$tmp/ar_topk/metrics.csv"' "top-k allreduce does not learn"

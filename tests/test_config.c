@@ -24,7 +24,7 @@ static const char *all_keys[] = {
     "train.lr_schedule", "train.lr_step", "train.lr_gamma",
     "sparsity.method", "sparsity.density", "sparsity.scope", "sparsity.source",
     "sparsity.aggregate", "sparsity.saliency_batches", "sparsity.synflow_iters",
-    "comm.compress", "comm.topk_density", "topology.graph", "topology.degree", "topology.p",
+    "comm.compress", "comm.topk_density", "comm.allreduce", "topology.graph", "topology.degree", "topology.p",
     "topology.weights", "train.sync_every",
 };
 #define NALL (sizeof all_keys / sizeof *all_keys)

@@ -24,6 +24,8 @@ typedef enum sal_algorithm {
 /* What an allreduce step sends: the dense gradient, its masked entries, or top-k with error
  * feedback. */
 typedef enum sal_compress { SAL_COMPRESS_NONE, SAL_COMPRESS_MASK, SAL_COMPRESS_TOPK } sal_compress;
+/* [comm] allreduce: who sums the dense vectors of allreduce and localsgd */
+typedef enum sal_dense_impl { SAL_DENSE_MPI, SAL_DENSE_RING } sal_dense_impl;
 /* Where saliency scores come from, and how client scores are combined. */
 typedef enum sal_score_source { SAL_SOURCE_CLIENTS, SAL_SOURCE_SERVER } sal_score_source;
 typedef enum sal_score_aggregate { SAL_AGG_WEIGHTED, SAL_AGG_MEAN } sal_score_aggregate;
@@ -77,6 +79,7 @@ typedef struct sal_config {
     int synflow_iters;
     /* [comm] */
     sal_compress compress;
+    sal_dense_impl dense_impl; /* [comm] allreduce */
     double topk_density;      /* compress = topk: fraction of gradient entries sent per step */
     /* [topology] */
     sal_graph_kind graph;

@@ -278,6 +278,14 @@ static void average_model(worker *w) {
     for (size_t i = 0; i < n; i++) w->avg[i] *= inv;
 }
 
+/* x (n) = its sum over the ranks, by [comm] allreduce: MPI's, or our ring (the same bits on
+ * every rank either way; the two differ from each other in rounding only). */
+static sal_status dense_sum(worker *w, float *x, sal_err *err) {
+    return w->cfg->dense_impl == SAL_DENSE_RING
+               ? sal_allreduce_ring(w->coll, x, x, w->p->n, err)
+               : sal_allreduce_dense(w->coll, x, x, w->p->n, err);
+}
+
 /* Communication of one step, after the local gradient is in p->g. */
 static sal_status comm_step(worker *w, sal_err *err) {
     const sal_config *cfg = w->cfg;
@@ -303,7 +311,7 @@ static sal_status comm_step(worker *w, sal_err *err) {
         } else if (cfg->compress == SAL_COMPRESS_MASK) {
             st = sal_allreduce_masked_idx(w->coll, p->g, p->g, w->mask_idx, w->nnz, err);
         } else {
-            st = sal_allreduce_dense(w->coll, p->g, p->g, n, err);
+            st = dense_sum(w, p->g, err);
         }
         sal_wd_leave();
         if (!st)
@@ -326,7 +334,7 @@ static sal_status comm_model(worker *w, long step, sal_err *err) {
         if (w->mask_idx)
             st = sal_allreduce_masked_idx(w->coll, p->w, p->w, w->mask_idx, w->nnz, err);
         else
-            st = sal_allreduce_dense(w->coll, p->w, p->w, n, err);
+            st = dense_sum(w, p->w, err);
         sal_wd_leave();
         for (size_t i = 0; !st && i < n; i++) p->w[i] *= inv;
     } else if (cfg->algorithm == SAL_ALGO_DPSGD) {

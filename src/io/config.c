@@ -77,6 +77,8 @@ _Static_assert(SAL_SPARSE_NONE == 0 && SAL_SPARSE_RANDOM == 1 && SAL_SPARSE_ERK 
                "[sparsity] method names follow sal_sparsity_method");
 _Static_assert(SAL_COMPRESS_NONE == 0 && SAL_COMPRESS_MASK == 1 && SAL_COMPRESS_TOPK == 2,
                "[comm] compress names follow sal_compress");
+_Static_assert(SAL_DENSE_MPI == 0 && SAL_DENSE_RING == 1,
+               "[comm] allreduce names follow sal_dense_impl");
 _Static_assert(SAL_GRAPH_RING == 0 && SAL_GRAPH_TORUS == 1 && SAL_GRAPH_EXP == 2 &&
                    SAL_GRAPH_ONEPEER_EXP == 3 && SAL_GRAPH_HYPERCUBE == 4 &&
                    SAL_GRAPH_COMPLETE == 5 && SAL_GRAPH_STAR == 6 && SAL_GRAPH_REGULAR == 7 &&
@@ -188,6 +190,9 @@ static const key_def keys[] = {
          "none", "mask", "topk"),
     DBL("comm", "topk_density", topk_density, "0.01", true, 0, 1, false,
         "compress=topk: fraction of gradient entries each rank sends per step (error feedback)"),
+    ENUM("comm", "allreduce", dense_impl, sal_dense_impl, "mpi",
+         "allreduce/localsgd dense sums: MPI_Allreduce, or salient's own ring (faster over TCP)",
+         "mpi", "ring"),
 
     ENUM("topology", "graph", graph, sal_graph_kind, "ring",
          "dpsgd: gossip graph over the ranks (see salient topo --help)", "ring", "torus",
