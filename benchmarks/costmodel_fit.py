@@ -2,12 +2,13 @@
 """Fit the sparse-allreduce cost model (src/comm/costmodel.c) to measured times, check it, and
 extrapolate each algorithm to 64-1024 ranks on a stated network.
 
-usage: benchmarks/costmodel_fit.py TABLE [--rate R] [--fix-alpha A] [--fix-beta B]
+usage: benchmarks/costmodel_fit.py TABLE [--rate R] [--ranks P] [--fix-alpha A] [--fix-beta B]
                                          [--fix-beta-coll C] [--fix-gamma G] [--fix-delta D]
                                          [--alpha 2e-6] [--gbps 100]
   TABLE: the output of benchmarks/allreduce.sh (e.g. benchmarks/results/*.txt), or the
   collectives.csv that benchmarks/vcluster_net.sh keeps in its OUT directory (--rate 1gbit picks
-  one link rate out of it). --fix-X: hold constant X at a measured value (e.g. alpha and beta
+  one link rate out of it). --ranks P: only the points on P ranks (auto's constants are per
+  communicator size, as MPI libraries' tuning tables are). --fix-X: hold constant X at a measured value (e.g. alpha and beta
   from benchmarks/pingpong.c on the same links) and fit the others.
 
 The model is linear in its five constants: each algorithm's predicted time is
@@ -116,6 +117,8 @@ def parse(path):
             f = line.strip().split(",")
             if len(f) < 7 or not f[2].isdigit() or (RATE and f[0] != RATE):
                 continue
+            if RANKS and int(f[2]) != RANKS:
+                continue
             key = (int(f[2]), int(f[3]), float(f[4]))
             pts.setdefault(key, {})[f[1]] = float(f[6])
         return [(*key, t) for key, t in pts.items()]
@@ -130,12 +133,15 @@ def parse(path):
         names = ("dense", "masked", "masked_idx", "allgather", "recdbl", "auto")
         if len(times) == 7:
             names = ("dense", "ring", "masked", "masked_idx", "allgather", "recdbl", "auto")
+        if RANKS and int(head[0]) != RANKS:
+            continue
         rows.append((int(head[0]), int(head[1]), float(head[2]),
                      {nm: float(t) * 1e-3 for nm, t in zip(names, times)}))
     return rows
 
 
 RATE = None
+RANKS = 0
 
 
 def flag(args, name, default):
@@ -143,13 +149,14 @@ def flag(args, name, default):
 
 
 def main():
-    global RATE
+    global RATE, RANKS
     args = sys.argv[1:]
     if not args or args[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if args else 2
     alpha_net, gbps = flag(args, "--alpha", 2e-6), flag(args, "--gbps", 100.0)
     RATE = flag(args, "--rate", "") or None
+    RANKS = flag(args, "--ranks", 0)
     fixed = {c: flag(args, "--fix-" + c.replace("_", "-"), -1.0) for c in CONSTS}
     rows = parse(args[0])
     if not rows:

@@ -22,7 +22,9 @@
 #        DENSITIES="0.01 0.1 1", REPS=9 (REPS_BIG=5 for n >= 2^22), WARMUP=2,
 #        TRAIN_RATE=100mbit, ROUNDS=10, TRAIN=1 (0: collectives only), VC_NAME=vnet,
 #        COST="--alpha A --beta B ..." (auto's cost constants, e.g. from benchmarks/pingpong.c on
-#        the same links; default: allreduce.h's, fitted on one node)
+#        the same links; default: allreduce.h's, fitted on one node), COST_FILE=F (lines
+#        "P=8: --alpha A ...": constants per node count, as benchmarks/costmodel_fit.py prints
+#        them; a P without a line gets COST)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
@@ -69,6 +71,17 @@ vc_up vcluster_net.sh "$o/up.err" "$vc" --name "$name" --dir "$vcdir/vc" --nodes
 # step then, instead of leaving the other ranks in their first collective forever.
 srun_args=(--mpi=pmix --kill-on-bad-exit=1)
 
+# auto's cost constants for P nodes: COST_FILE's "P=<P>:" line, else COST
+cost_for() {
+  local line=""
+  [[ -n ${COST_FILE:-} ]] && line=$(sed -n "s/^P=$1: *//p" "$COST_FILE" | head -1)
+  echo "${line:-${COST:-}}"
+}
+if [[ -n ${COST_FILE:-} ]]; then
+  [[ -r $COST_FILE ]] || { echo "vcluster_net.sh: COST_FILE $COST_FILE not readable" >&2; exit 2; }
+  echo "# auto's constants per node count ($COST_FILE):"; sed -n 's/^P=/#   P=/p' "$COST_FILE"
+fi
+
 # ---------------------------------------------------------------- 1. collectives
 echo
 echo "## 1. Collectives: srun -N P -n P --mpi=pmix salient bench allreduce --n N --density D"
@@ -84,7 +97,7 @@ for rate in $rates; do
       for d in $densities; do
         vc_launch "$rate P=$P n=$n d=$d" 300 "$o/r.csv" "$o/r.err" srun -N "$P" -n "$P" -w "node[1-$P]" \
           "${srun_args[@]}" "$bin" bench allreduce --n "$n" --density "$d" --reps "$r" --warmup "$warmup" \
-          ${COST:-} || exit 1
+          $(cost_for "$P") || exit 1
         choice=$(sed -n 's/.*auto chose \([a-z_]*\).*/\1/p' "$o/r.err")
         tail -n +2 "$o/r.csv" | sed "s/^/$rate,/; s/\$/,$choice/" >>"$o/collectives.csv"
       done
@@ -118,7 +131,7 @@ for rate in $rates; do
 done
 
 echo
-echo "### summary (ms): auto's choice, the fastest of dense/allgather/recdbl, ratios to dense"
+echo "### summary (ms): auto's choice, the fastest of dense/ring/allgather/recdbl, ratios to dense"
 printf "%-6s %2s %8s %5s | %9s %9s %9s %9s %9s %9s %9s | %-9s %-9s %8s %8s %8s %8s\n" rate P n dens dense \
   ring masked masked_ix allgather recdbl auto chose fastest auto/best mask/D best/D ring/D
 awk -F, '
@@ -128,6 +141,7 @@ END {
   for (i = 1; i <= m; i++) {
     key = order[i]; split(key, k, SUBSEP)
     D = t[key, "dense"]; best = D; bn = "dense"
+    if (t[key, "ring"] < best) { best = t[key, "ring"]; bn = "ring" }
     if (t[key, "allgather"] < best) { best = t[key, "allgather"]; bn = "allgather" }
     if (t[key, "recdbl"] < best) { best = t[key, "recdbl"]; bn = "recdbl" }
     sp = t[key, "allgather"] < t[key, "recdbl"] ? t[key, "allgather"] : t[key, "recdbl"]
@@ -138,7 +152,7 @@ END {
   }
 }' "$o/collectives.csv"
 echo "# mask/D = masked / dense; best/D = min(allgather, recdbl) / dense; auto/best = auto /"
-echo "# min(dense, allgather, recdbl) (auto chooses among those three by its cost model, defaults);"
+echo "# min(dense, ring, allgather, recdbl) (auto chooses among those four by its cost model);"
 echo "# ring/D = our pipelined ring / MPI_Allreduce (both dense sums of n floats)"
 
 echo
@@ -160,10 +174,13 @@ END {
         k[1], k[2], log(k[3]) / log(2) + 0.5, r, ri, (r <= 0.15 ? "met" : (ri <= 0.15 ? "met by masked_idx only" : "NOT met"))
     }
     best = D; bn = "dense"
+    if (t[key, "ring"] < best) { best = t[key, "ring"]; bn = "ring" }
     if (t[key, "allgather"] < best) { best = t[key, "allgather"]; bn = "allgather" }
     if (t[key, "recdbl"] < best) { best = t[key, "recdbl"]; bn = "recdbl" }
     npts++; if (ch[key] == bn) right++
     if (t[key, "auto"] <= 1.1 * best) within++
+    else miss = miss sprintf("\n  auto/best %.2f at %s P=%d n=2^%d d=%g: chose %s (its own row %.2f x best), fastest %s (%.3f ms)",
+      t[key, "auto"] / best, k[1], k[2], log(k[3]) / log(2) + 0.5, k[4], ch[key], t[key, ch[key]] / best, bn, best * 1e3)
     if (t[key, ch[key]] <= 1.1 * best) cwithin++
     if (t[key, "auto"] / best > worst) { worst = t[key, "auto"] / best; wk = key }
     if (k[1] == "1gbit" && k[2] == 4 && k[3] == 4194304 && k[4] == 0.01) tk = key
@@ -180,8 +197,9 @@ END {
       D * 1e3, s, t[tk, s] * 1e3, D / t[tk, s], (D / t[tk, s] >= 20 ? "met" : "NOT met"), t[tk, "masked"] * 1e3, D / t[tk, "masked"]
   } else print "best sparse at 1%, 2^22, 4 nodes, 1 Gb/s: point not in this sweep"
   split(wk, k, SUBSEP)
-  printf "auto picks the fastest of dense/allgather/recdbl at %d of %d points; the chosen algorithm'"'"'s own row is within 10%% of the fastest at %d; the auto row at %d (it runs the same algorithm: the gap is run-to-run noise); worst auto/best %.2f (%s P=%d n=%d d=%g, chose %s)\n",
+  printf "auto picks the fastest of dense/ring/allgather/recdbl at %d of %d points; the chosen algorithm'"'"'s own row is within 10%% of the fastest at %d; the auto row at %d (it runs the same algorithm: the gap is run-to-run noise); worst auto/best %.2f (%s P=%d n=%d d=%g, chose %s)\n",
     right, npts, cwithin, within, worst, k[1], k[2], k[3], k[4], ch[wk]
+  if (miss != "") print "auto above 1.10 x the fastest:" miss
 }' "$o/collectives.csv"
 
 # ---------------------------------------------------------------- 2. SSFL vs dense FedAvg
