@@ -2,7 +2,7 @@
  * constants on a link (benchmarks/vcluster_scaling.sh, docs/scaling.md "Across nodes").
  *
  *   mpirun -np 2 pingpong [--min BYTES] [--max BYTES] [--factor F] [--reps R] [--warmup W]
- *                         [--gap-us G] [--exchange]
+ *                         [--gap-us G] [--exchange | --ring | --ring2]
  *
  * For each message size m = min, min x F, ... up to max (and max itself): W untimed round
  * trips, then R timed ones; rank 0 sends m bytes (MPI_Send), rank 1 receives and sends them
@@ -11,11 +11,17 @@
  * between training steps. --exchange: both ranks send m bytes to each other at once
  * (MPI_Sendrecv), so the link carries data in both directions, as a ring allreduce or a gossip
  * step loads it; the time is that of one exchange (not halved). Ranks other than 0 and 1 only
- * join the barriers.
+ * join the barriers. --ring: every rank at once sends m bytes to rank + 1 and receives m bytes
+ * from rank - 1 (MPI_Sendrecv, ranks mod P), the traffic of one step of a ring allreduce on P
+ * nodes: every link busy both ways, and on a machine whose nodes share cores (the virtual
+ * cluster) the kernel's work for all P links at once; the time is the slowest rank's. --ring2:
+ * the same, but every rank sends m bytes to both rank - 1 and rank + 1 and receives from both
+ * (four nonblocking calls, one Waitall): one step of gossip on the ring graph.
  *
  * Output, CSV on stdout (rank 0):
  *   bytes,reps,median_s,min_s,mean_s
- * one-way seconds (--exchange: seconds per exchange): median, least and mean over the R trips. Defaults: --min 8
+ * one-way seconds (--exchange, --ring: seconds per exchange): median, least and mean over the R
+ * trips. Defaults: --min 8
  * --max 16777216 --factor 4 --reps 20 (at most 2 s of round trips per size beyond the first
  * 3) --warmup 2 --gap-us 0. Errors exit 2. */
 #ifndef _GNU_SOURCE
@@ -52,11 +58,12 @@ int main(int argc, char **argv) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     long mn = 8, mx = 16L << 20, factor = 4, reps = 20, warmup = 2, gap = 0;
-    int exchange = 0;
+    int exchange = 0, ring = 0; /* ring: 1 one neighbour, 2 both */
     for (int i = 1; i < argc; i++) {
         long *dst = NULL;
-        if (!strcmp(argv[i], "--exchange")) {
-            exchange = 1;
+        if (!strcmp(argv[i], "--exchange") || !strcmp(argv[i], "--ring") ||
+            !strcmp(argv[i], "--ring2")) {
+            exchange = 1, ring = argv[i][2] != 'r' ? 0 : argv[i][6] == '2' ? 2 : 1;
             continue;
         }
         if (!strcmp(argv[i], "--min")) dst = &mn;
@@ -68,7 +75,7 @@ int main(int argc, char **argv) {
         if (!dst || i + 1 >= argc || arg_long(argv[i + 1], dst)) {
             if (rank == 0)
                 fprintf(stderr, "usage: mpirun -np 2 pingpong [--min B] [--max B] [--factor F] "
-                                "[--reps R] [--warmup W] [--gap-us G] [--exchange]\n");
+                                "[--reps R] [--warmup W] [--gap-us G] [--exchange | --ring | --ring2]\n");
             MPI_Finalize();
             return 2;
         }
@@ -81,13 +88,13 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 2;
     }
-    char *buf = malloc((size_t)mx), *rbuf = malloc((size_t)mx);
+    char *buf = malloc((size_t)mx), *rbuf = malloc((size_t)mx), *rbuf2 = malloc((size_t)mx);
     double *t = malloc(sizeof(double) * (size_t)reps);
-    if (!buf || !rbuf || !t) {
+    if (!buf || !rbuf || !rbuf2 || !t) {
         fprintf(stderr, "pingpong: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
-    memset(buf, 1, (size_t)mx);
+    memset(buf, 1, (size_t)mx), memset(rbuf, 0, (size_t)mx), memset(rbuf2, 0, (size_t)mx);
     if (rank == 0) printf("bytes,reps,median_s,min_s,mean_s\n");
     for (long m = mn;; m = (m * factor > mx && m < mx) ? mx : m * factor) {
         if (m > mx) break;
@@ -95,7 +102,18 @@ int main(int argc, char **argv) {
         MPI_Barrier(MPI_COMM_WORLD);
         for (long i = -warmup; i < r; i++) {
             double t0 = MPI_Wtime();
-            if (exchange && rank < 2) {
+            if (ring == 2) {
+                const int right = (rank + 1) % size, left = (rank + size - 1) % size;
+                MPI_Request rq[4];
+                MPI_Irecv(rbuf, (int)m, MPI_BYTE, left, 0, MPI_COMM_WORLD, &rq[0]);
+                MPI_Irecv(rbuf2, (int)m, MPI_BYTE, right, 0, MPI_COMM_WORLD, &rq[1]);
+                MPI_Isend(buf, (int)m, MPI_BYTE, right, 0, MPI_COMM_WORLD, &rq[2]);
+                MPI_Isend(buf, (int)m, MPI_BYTE, left, 0, MPI_COMM_WORLD, &rq[3]);
+                MPI_Waitall(4, rq, MPI_STATUSES_IGNORE);
+            } else if (ring) {
+                MPI_Sendrecv(buf, (int)m, MPI_BYTE, (rank + 1) % size, 0, rbuf, (int)m, MPI_BYTE,
+                             (rank + size - 1) % size, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            } else if (exchange && rank < 2) {
                 MPI_Sendrecv(buf, (int)m, MPI_BYTE, 1 - rank, 0, rbuf, (int)m, MPI_BYTE, 1 - rank,
                              0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             } else if (rank == 0) {
@@ -106,6 +124,7 @@ int main(int argc, char **argv) {
                 MPI_Send(buf, (int)m, MPI_BYTE, 0, 0, MPI_COMM_WORLD);
             }
             double dt = (MPI_Wtime() - t0) / (exchange ? 1 : 2);
+            if (ring) MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
             if (i >= 0) t[i] = dt;
             /* large messages: stop after 3 timed trips once 2 s have gone (rank 0 decides) */
             if (i >= 2) {
@@ -133,6 +152,7 @@ int main(int argc, char **argv) {
     }
     free(buf);
     free(rbuf);
+    free(rbuf2);
     free(t);
     MPI_Finalize();
     return 0;

@@ -534,8 +534,25 @@ def point_means(path, batch):
                 samples=statistics.mean(float(r["samples_per_s"]) * float(r["wall_s"]) for r in rows))
 
 
+def study_impl(sd):
+    """[comm] allreduce of a study's runs (config.ini of its first point): "mpi" or "ring"."""
+    for x in sorted(os.listdir(sd)):
+        cp = os.path.join(sd, x, "config.ini")
+        if x.startswith("nodes-") and os.path.exists(cp):
+            sec = ""
+            for line in open(cp):
+                line = line.strip()
+                if line.startswith("["):
+                    sec = line
+                elif sec == "[comm]" and re.match(r"allreduce\s*=", line):
+                    return line.split("=", 1)[1].split(";")[0].strip()
+            return "mpi"
+    return "mpi"
+
+
 def vcluster(d, k):
-    """benchmarks/vcluster_scaling.sh's OUT directory: pingpong-RATE.csv, allreduce-RATE.csv,
+    """benchmarks/vcluster_scaling.sh's OUT directory: pingpong-RATE.csv, exchange-RATE.csv,
+    ring-RATE-P.csv (pingpong --ring on P nodes), allreduce-RATE.csv,
     study-RATE-ALGO/nodes-N/metrics.csv (one rank per node)."""
     rates = sorted({f[len("pingpong-"):-4] for f in os.listdir(d)
                     if f.startswith("pingpong-") and f.endswith(".csv")},
@@ -546,67 +563,73 @@ def vcluster(d, k):
     n = k.n
     print("# check: the scaling study across nodes, %s (benchmarks/vcluster_scaling.sh)" % d)
     print("# model of one round: measured compute_s (metrics.csv: the slowest rank's forward,")
-    print("#   backward and SGD step) + modelled communication with alpha and beta fitted to a")
-    print("#   ping-pong on the same links: allreduce: S x AR(P, n) + O; dpsgd ring: S x deg x")
-    print("#   (alpha + 4 n beta) + O; O = AR(P, n) + 8 L alpha (the average model and the small")
-    print("#   reductions of a round); AR(P, x) = %s alpha + 2 (P-1)/P 4x beta; n = %d (%s)" %
-          ("2 L" if k.allreduce == "rabenseifner" else "2 (P-1)", n, k.model))
-    print("#   pred_bench (allreduce only): AR(P, n) replaced by the measured MPI_Allreduce of n floats")
-    print("#   alone (salient bench allreduce, allreduce-RATE.csv): checks the round's structure only")
-    print("#   ratio = prediction / measured; <=25%: |ratio - 1| <= 0.25")
-    print("#   pred_x: alpha and beta fitted to the exchange instead (pingpong --exchange: both")
-    print("#   directions of the link at once, as a ring allreduce or a gossip step loads it)")
+    print("#   backward and SGD step) + modelled communication, alpha and beta fitted to ping-pongs")
+    print("#   on the same links. pred: alpha_P and beta_P from pingpong --ring on the P nodes of the")
+    print("#   point (every node sends to the next and receives from the previous at once: the")
+    print("#   traffic of one ring-allreduce or ring-gossip step, with the kernel work of all P links")
+    print("#   on the shared cores); allreduce over salient's ring ([comm] allreduce = ring):")
+    print("#   S x 2(P-1) (alpha_P + 4n/P beta_P) + O; over MPI_Allreduce: S x AR(P, n) + O;")
+    print("#   dpsgd ring: S x (alpha2_P + 4 n beta2_P) + O with alpha2_P, beta2_P from pingpong --ring2")
+    print("#   (both neighbours at once: one gossip step's traffic; 2 nodes: one neighbour, --ring's);")
+    print("#   + the local adds and mix at delta per float; O = AR(P, n) + 8 L alpha (the round's")
+    print("#   average model by MPI_Allreduce and its small reductions), AR(P, x) = 2 L alpha")
+    print("#   + 2 (P-1)/P 4x beta with the two-node ping-pong's alpha, beta; n = %d (%s)" % (n, k.model))
+    print("#   pred_pp: every term with the two-node ping-pong's alpha and beta instead (no P-node")
+    print("#   measurement); ratio = prediction / measured; <=25%: |ratio - 1| <= 0.25")
+    worst = {}
     for rate in rates:
         fit = {}
-        for kind in ("pingpong", "exchange"):
-            fp = os.path.join(d, "%s-%s.csv" % (kind, rate))
+        files = [("pingpong", "pingpong-%s.csv" % rate), ("exchange", "exchange-%s.csv" % rate)]
+        for kind in ("ring", "ring2"):
+            files += sorted((("%s-%d" % (kind, int(f.split("-")[-1][:-4]))), f) for f in os.listdir(d)
+                            if f.startswith("%s-%s-" % (kind, rate)) and f.endswith(".csv"))
+        for kind, fn in files:
+            fp = os.path.join(d, fn)
             if not os.path.exists(fp):
                 continue
             pts = [(float(r["bytes"]), float(r["median_s"]), float(r["min_s"])) for r in read_csv(fp)]
             a, b, a0, ra, rb = fit_alpha_beta(pts)
             fit[kind] = (a, b)
-            print("\n## %s, %s (%s): %d sizes %d B .. %d B, least %s times of each size:" %
-                  (rate, kind, "round trip / 2" if kind == "pingpong" else "both ways at once",
-                   len(pts), pts[0][0], pts[-1][0], "one-way" if kind == "pingpong" else "exchange"))
+            what = {"pingpong": "node1 <-> node2, round trip / 2",
+                    "exchange": "node1 <-> node2, both ways at once"}.get(
+                        kind, "%s nodes at once, each to the next (pingpong --ring)" % kind[5:]
+                        if kind.startswith("ring-") else
+                        "%s nodes at once, each to both neighbours (pingpong --ring2)" % kind[6:])
+            print("\n## %s, %s (%s): %d sizes %d B .. %d B, least times of each size:" %
+                  (rate, kind, what, len(pts), pts[0][0], pts[-1][0]))
             print("#   alpha %.3g us (median of the least times of the sizes <= 8 KiB), beta %.4g s/B = "
                   "%.3g Gb/s (least squares over the sizes >= 1 MiB; intercept %.3g ms)"
                   % (a * 1e6, b, 8e-9 / b, a0 * 1e3))
-            print("#   (one least-squares line through all sizes, relative error: alpha %.3g us, beta "
-                  "%.4g s/B = %.3g Gb/s: fits neither regime)" % (ra * 1e6, rb, 8e-9 / rb))
-            print("#   %10s %12s %12s %12s %8s" % ("bytes", "median_us", "least_us", "fit_us", "fit/least"))
-            for m, t, tmin in pts:
-                print("#   %10d %12.1f %12.1f %12.1f %8.2f" % (m, t * 1e6, tmin * 1e6, (a + b * m) * 1e6,
-                                                            (a + b * m) / tmin))
+            if kind == "pingpong":
+                print("#   (one least-squares line through all sizes, relative error: alpha %.3g us, beta "
+                      "%.4g s/B = %.3g Gb/s: fits neither regime)" % (ra * 1e6, rb, 8e-9 / rb))
+                print("#   %10s %12s %12s %12s %8s" % ("bytes", "median_us", "least_us", "fit_us", "fit/least"))
+                for m, t, tmin in pts:
+                    print("#   %10d %12.1f %12.1f %12.1f %8.2f" % (m, t * 1e6, tmin * 1e6, (a + b * m) * 1e6,
+                                                                (a + b * m) / tmin))
         if "pingpong" not in fit:
             continue
         a, b = fit["pingpong"]
-        ax, bx = fit.get("exchange", (float("nan"), float("nan")))
         arp = os.path.join(d, "allreduce-%s.csv" % rate)
         bench = {}
         if os.path.exists(arp):
             for r in read_csv(arp):
                 if int(r["n"]) == n:
-                    bench[int(r["ranks"])] = float(r["median_s"])
+                    bench[(r["algo"], int(r["ranks"]))] = float(r["median_s"])
         k.alpha, k.beta, k.beta_link = a, b, b
-        if bench:
-            def arx(P):
-                k.alpha, k.beta = ax, bx
-                t = t_allreduce(P, n, k)
-                k.alpha, k.beta = a, b
-                return t
-            print("# MPI_Allreduce of %d floats alone (bench, median) and AR(P, n) with the ping-pong's"
-                  " and the exchange's alpha, beta (model / measured):" % n)
-            for P, t in sorted(bench.items()):
-                print("#   P=%d: %.2f ms; ping-pong %.2f ms (%.2f); exchange %.2f ms (%.2f)" %
-                      (P, t * 1e3, t_allreduce(P, n, k) * 1e3, t_allreduce(P, n, k) / t,
-                       arx(P) * 1e3, arx(P) / t))
-        print("%-10s %3s %5s %6s %9s %9s %9s %9s %10s %9s %6s %5s %9s %6s %5s %10s %6s" %
-              ("algorithm", "P", "steps", "rounds", "meas_s", "compute_s", "comm_s", "wait_s",
-               "model_comm", "pred_s", "ratio", "<=25%", "pred_x", "ratio", "<=25%", "pred_bench", "ratio"))
+        print("# the allreduce of %d floats alone (salient bench allreduce, median) against the model:" % n)
+        for (algo, P), t in sorted(bench.items()):
+            aP, bP = fit.get("ring-%d" % P, (a, b))
+            model = (2 * (P - 1) * (aP + 4.0 * n / P * bP) if algo == "ring" else t_allreduce(P, n, k))
+            print("#   %-5s P=%d: %.2f ms; model %.2f ms (%.2f)" % (algo, P, t * 1e3, model * 1e3, model / t))
+        print("%-10s %5s %3s %5s %6s %9s %9s %9s %9s %10s %9s %6s %5s %9s %6s %5s" %
+              ("algorithm", "impl", "P", "steps", "rounds", "meas_s", "compute_s", "comm_s", "wait_s",
+               "model_comm", "pred_s", "ratio", "<=25%", "pred_pp", "ratio", "<=25%"))
         for algo in ("allreduce", "dpsgd"):
             sd = os.path.join(d, "study-%s-%s" % (rate, algo))
             if not os.path.isdir(sd):
                 continue
+            impl = study_impl(sd) if algo == "allreduce" else "-"
             for P in sorted(int(x[6:]) for x in os.listdir(sd) if x.startswith("nodes-")):
                 mp = os.path.join(sd, "nodes-%d" % P, "metrics.csv")
                 if not os.path.exists(mp):
@@ -616,26 +639,38 @@ def vcluster(d, k):
                     continue
                 S = int(round(m["samples"] / P / k.batch))
                 L = log2c(P)
-                ar = t_allreduce(P, n, k)
-                over = 0.0 if P == 1 else ar + 8 * L * a
-                arb = bench.get(P, float("nan")) if P > 1 else 0.0
-                overb = 0.0 if P == 1 else arb + 8 * L * a
-                k.alpha, k.beta, k.beta_link = ax, bx, bx
-                arx = t_allreduce(P, n, k)
-                gx = t_gossip(P, "ring", n, n, False, k)
-                k.alpha, k.beta, k.beta_link = a, b, b
-                overx = 0.0 if P == 1 else arx + 8 * L * ax
-                if algo == "allreduce":
-                    comm, commx, commb = S * ar + over, S * arx + overx, S * arb + overb
-                else:
-                    g = t_gossip(P, "ring", n, n, False, k)
-                    comm, commx, commb = S * g + over, S * gx + overx, float("nan")
-                pred, predx, predb = (m["compute"] + c for c in (comm, commx, commb))
-                r, rx, rb = pred / m["wall"], predx / m["wall"], predb / m["wall"]
+                over = 0.0 if P == 1 else t_allreduce(P, n, k) + 8 * L * a
+                deg = degree("ring", P)
+
+                def step(aP, bP, pnode):
+                    if P == 1:
+                        return 0.0
+                    if algo == "dpsgd":  # + the mix: every block read once
+                        if deg == 2 and pnode and "ring2-%d" % P in fit:
+                            a2, b2 = fit["ring2-%d" % P]  # one step is one ring2 exchange
+                            return a2 + 4.0 * n * b2 + (deg + 1) * n * k.delta
+                        return deg * (aP + 4.0 * n * bP) + (deg + 1) * n * k.delta
+                    if impl == "ring":  # + the adds of the reduce-scatter
+                        return 2 * (P - 1) * (aP + 4.0 * n / P * bP) + (P - 1) / P * n * k.delta
+                    k.alpha, k.beta = aP, bP
+                    t = t_allreduce(P, n, k)
+                    k.alpha, k.beta = a, b
+                    return t
+                aP, bP = fit.get("ring-%d" % P, (a, b))
+                comm, commpp = S * step(aP, bP, True) + over, S * step(a, b, False) + over
+                pred, predpp = m["compute"] + comm, m["compute"] + commpp
+                r, rp = pred / m["wall"], predpp / m["wall"]
                 ok = lambda q: "-" if q != q else ("yes" if abs(q - 1) <= 0.25 else "NO")
-                print("%-10s %3d %5d %6d %9.4f %9.4f %9.4f %9.4f %10.4f %9.4f %6.2f %5s %9.4f %6.2f %5s %10.4f %6.2f" %
-                      (algo, P, S, m["rounds"], m["wall"], m["compute"], m["comm"], m["wait"], comm,
-                       pred, r, ok(r), predx, rx, ok(rx), predb, rb))
+                key = (rate, algo)
+                worst[key] = max(worst.get(key, 0.0), abs(r - 1))
+                print("%-10s %5s %3d %5d %6d %9.4f %9.4f %9.4f %9.4f %10.4f %9.4f %6.2f %5s %9.4f %6.2f %5s" %
+                      (algo, impl, P, S, m["rounds"], m["wall"], m["compute"], m["comm"], m["wait"], comm,
+                       pred, r, ok(r), predpp, rp, ok(rp)))
+    if worst:
+        allok = all(w <= 0.25 for w in worst.values())
+        print("\n# worst |pred / measured - 1| per rate and algorithm: " +
+              ", ".join("%s %s %.2f" % (rt, al, w) for (rt, al), w in sorted(worst.items())) +
+              "; every point within 25%%: %s" % ("yes" if allok else "NO"))
     return 0
 
 

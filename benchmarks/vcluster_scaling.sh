@@ -4,9 +4,13 @@
 # (jobs/vcluster/vcluster, one rank per node, links shaped by tbf), then at each RATE:
 #   1. ping-pong (build/bin/pingpong) between two nodes, 8 B .. 16 MiB: the data that alpha and
 #      beta are fitted to (benchmarks/scaling_model.py --vcluster does the least squares); and
-#      the same as an exchange (pingpong --exchange: both directions at once);
-#   2. MPI_Allreduce of the model's n floats alone (salient bench allreduce) on 2, 4, 8 nodes:
-#      the communication term by itself, without training;
+#      the same as an exchange (pingpong --exchange: both directions at once); and on each P of
+#      NODES >= 2, pingpong --ring on the P nodes at once (each sends to the next, receives from
+#      the previous: one ring step's traffic, and the shared cores' kernel work for P links):
+#      the alpha_P, beta_P the model uses at P nodes; and on P >= 3, pingpong --ring2 (each node
+#      to both neighbours at once: one gossip step on the ring graph), dpsgd's constants;
+#   2. the allreduce of the model's n floats alone (salient bench allreduce: MPI_Allreduce and
+#      salient's ring) on 2, 4, 8 nodes: the communication term by itself, without training;
 #   3. for each algorithm a weak-scaling study through jobs/scaling.sh --nodes "1 2 4 8" (one
 #      sbatch job per point, then the gather job writing scaling.csv); the jobs are submitted
 #      held (--sbatch --hold) and released one at a time, so no two points overlap;
@@ -17,24 +21,25 @@
 #
 # usage: benchmarks/vcluster_scaling.sh BUILD_DIR [OUT]
 #   BUILD_DIR: holds bin/salient and bin/pingpong (a Release build)
-#   OUT: keeps the raw data (pingpong-RATE.csv, exchange-RATE.csv, allreduce-RATE.csv, study-RATE-ALGO/ with each
-#        point's metrics.csv and the study's scaling.csv); default: a temporary directory,
-#        removed at the end
+#   OUT: keeps the raw data (pingpong-RATE.csv, exchange-RATE.csv, ring[2]-RATE-P.csv,
+#        allreduce-RATE.csv, study-RATE-ALGO/ with each point's metrics.csv and the study's
+#        scaling.csv); default: a temporary directory, removed at the end
 #   env: RATES="1gbit 10gbit", NODES="1 2 4 8", ALGOS="allreduce dpsgd" (dpsgd: ring graph),
 #        ARCH=mlp, WORK=1600 (training samples per rank per round: 50 steps of 32),
 #        ROUNDS=5 (rounds 2..4 timed; the last is evaluated and left out), VC_NAME=vscal,
-#        VC_DIR (default a new /tmp/vcluster-scaling.XXXXXX)
+#        VC_DIR (default a new /tmp/vcluster-scaling.XXXXXX), IMPL=ring ([comm] allreduce of the
+#        allreduce study: ring, salient's own, or mpi, MPI_Allreduce)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
-[[ $# -ge 1 ]] || { sed -n '18,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '21,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 # shellcheck source=benchmarks/lib/vcluster.sh
 . "$root/benchmarks/lib/vcluster.sh"
 build=$(cd "$1" 2>/dev/null && pwd) keep=${2:-}
 bin=$build/bin/salient pp=$build/bin/pingpong
 [[ -x $bin && -x $pp ]] || { echo "vcluster_scaling.sh: $1/bin/salient or bin/pingpong not found; build first" >&2; exit 2; }
 rates=${RATES:-1gbit 10gbit} nodes=${NODES:-1 2 4 8} algos=${ALGOS:-allreduce dpsgd}
-arch=${ARCH:-mlp} work=${WORK:-1600} rounds=${ROUNDS:-5} name=${VC_NAME:-vscal}
+arch=${ARCH:-mlp} work=${WORK:-1600} rounds=${ROUNDS:-5} name=${VC_NAME:-vscal} impl=${IMPL:-ring}
 # shellcheck disable=SC2086 # NODES is a list
 maxn=$(printf '%s\n' $nodes | sort -n | tail -1)
 vc=$root/jobs/vcluster/vcluster
@@ -60,7 +65,7 @@ echo "# salient's scaling across nodes on the virtual cluster (jobs/vcluster/vcl
 echo "# one rank per node, Open MPI over TCP through veth links shaped by tbf (both directions, per node)"
 vc_header "$root"
 echo "# workload: $arch, synthetic data, batch 32, weak scaling: $work samples per rank per round,"
-echo "#   $rounds rounds; algorithms: $algos; nodes: $nodes; rates: $rates"
+echo "#   $rounds rounds; algorithms: $algos ([comm] allreduce = $impl); nodes: $nodes; rates: $rates"
 vc_load "start"
 
 vc_up vcluster_scaling.sh "$o/up.err" "$vc" --name "$name" --dir "$vcdir/vc" --nodes "$maxn" --rate "${rates%% *}"
@@ -72,7 +77,7 @@ study() {
   local rate=$1 algo=$2 d=$o/study-$1-$2 ids=() gid id pname line
   local sets=(--set model.arch="$arch" --set run.rounds="$rounds" --set run.eval_every=1000
     --set data.synth_train=$((work * maxn)) --set data.synth_test=256 --set data.clients="$maxn"
-    --set train.algorithm="$algo" --set topology.graph=ring)
+    --set train.algorithm="$algo" --set topology.graph=ring --set comm.allreduce="$impl")
   SALIENT_BIN=$bin "$root/jobs/scaling.sh" --mode weak --work-per-rank "$work" --nodes "$nodes" \
     --name "sc-$algo" --time 00:10:00 --sbatch "--hold" --out "$d" "$cfg" "${sets[@]}" \
     >"$d.submit" 2>&1 || { echo "vcluster_scaling.sh: scaling.sh failed: $(tail -3 "$d.submit")" >&2; return 1; }
@@ -112,13 +117,26 @@ for rate in $rates; do
   vc_launch "exchange $rate" 300 "$o/exchange-$rate.csv" "$o/exchange-$rate.err" \
     srun -N 2 -n 2 -w "node[1-2]" "${srun_args[@]}" "$pp" --exchange --min 8 --max 16777216 --reps 20 || exit 1
   cat "$o/exchange-$rate.csv"
-  echo "### 2. MPI_Allreduce of $n_params floats alone (salient bench allreduce --density 1, dense row): $o/allreduce-$rate.csv"
+  for P in $nodes; do
+    ((P >= 2)) || continue
+    echo "### 1c. ring exchange on $P nodes at once (pingpong --ring; s per exchange, slowest rank): $o/ring-$rate-$P.csv"
+    vc_launch "ring exchange $rate P=$P" 300 "$o/ring-$rate-$P.csv" "$o/ring-$rate-$P.err" \
+      srun -N "$P" -n "$P" -w "node[1-$P]" "${srun_args[@]}" "$pp" --ring --min 8 --max 16777216 --reps 20 || exit 1
+    cat "$o/ring-$rate-$P.csv"
+    ((P >= 3)) || continue
+    echo "### 1d. both ring neighbours at once on $P nodes (pingpong --ring2; s per exchange, slowest rank): $o/ring2-$rate-$P.csv"
+    vc_launch "ring2 exchange $rate P=$P" 300 "$o/ring2-$rate-$P.csv" "$o/ring2-$rate-$P.err" \
+      srun -N "$P" -n "$P" -w "node[1-$P]" "${srun_args[@]}" "$pp" --ring2 --min 8 --max 16777216 --reps 20 || exit 1
+    cat "$o/ring2-$rate-$P.csv"
+  done
+  echo "### 2. the allreduce of $n_params floats alone (salient bench allreduce --density 1 --algos dense,ring): $o/allreduce-$rate.csv"
   echo "algo,ranks,n,density,bytes,median_s" >"$o/allreduce-$rate.csv"
   for P in $nodes; do
     ((P >= 2)) || continue
     vc_launch "bench allreduce $rate P=$P" 300 "$o/ar.csv" "$o/ar.err" srun -N "$P" -n "$P" -w "node[1-$P]" \
-      "${srun_args[@]}" "$bin" bench allreduce --n "$n_params" --density 1 --reps 21 --warmup 3 || exit 1
-    grep '^dense,' "$o/ar.csv" >>"$o/allreduce-$rate.csv"
+      "${srun_args[@]}" "$bin" bench allreduce --n "$n_params" --density 1 --reps 21 --warmup 3 \
+      --algos dense,ring || exit 1
+    grep -E '^(dense|ring),' "$o/ar.csv" >>"$o/allreduce-$rate.csv"
   done
   cat "$o/allreduce-$rate.csv"
   echo "### 3. weak-scaling studies (jobs/scaling.sh --mode weak --work-per-rank $work --nodes \"$nodes\")"
