@@ -26,6 +26,17 @@ check '[[ $(row 1 dense) == 0 && $(row 1 recdbl) == 0 ]]' "one rank moves no byt
 # recdbl on 3 ranks: rank 1 sends its fold partner's + own union (<= 200 pairs), then the sum
 check '(( $(row 3 recdbl) > 800 && $(row 3 recdbl) <= 4 + 8 * 300 + 8 * 300 ))' \
   "recdbl bytes on 3 ranks: $(row 3 recdbl)"
+# --beta-coll prices bytes in MPI's collectives apart: at full density with MPI's bytes 20x
+# dearer than ours, auto runs our ring (its row then sends the ring's 2 x (P-1)/P x 4n bytes)
+mpirun -np 2 "$bin" bench allreduce --n 100000 --density 1 --reps 2 --warmup 1 --algos auto \
+  --beta 1e-10 --beta-coll 2e-9 >"$tmp/bc.csv" 2>"$tmp/bc.err"
+rc=$?
+check '[[ $rc == 0 ]] && grep -q "auto chose ring;.*beta_coll 2e-09" "$tmp/bc.err" && [[ $(cut -d, -f5 "$tmp/bc.csv" | tail -1) == 400004 ]]' \
+  "auto with --beta-coll 20x --beta: $(cat "$tmp/bc.err") $(cat "$tmp/bc.csv")"
+mpirun -np 2 "$bin" bench allreduce --n 100000 --density 1 --reps 2 --warmup 1 --algos auto \
+  --beta 1e-10 >"$tmp/bd.csv" 2>"$tmp/bd.err"
+check 'grep -q "auto chose dense;.*beta_coll 1e-10" "$tmp/bd.err"' \
+  "--beta-coll should default to --beta's value (then ties go to dense): $(cat "$tmp/bd.err")"
 
 # --- pack ---
 "$bin" bench pack --n 100000 --reps 3 >"$tmp/p.csv" 2>"$tmp/p.err"

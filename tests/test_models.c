@@ -25,6 +25,12 @@ static double worst(const char *what, const float *a, const float *b, size_t n, 
     return w;
 }
 
+static double max_abs(const float *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)x[i]));
+    return m;
+}
+
 static void check_model(const char *name, sal_arch arch, int c, int h, int w) {
     rec recs[64];
     char path[256];
@@ -57,9 +63,14 @@ static void check_model(const char *name, sal_arch arch, int c, int h, int w) {
         snprintf(gname, sizeof gname, "grad.%s", p->t[t].name);
         const rec *g = sal_fix_find(recs, nrec, gname);
         CHECK_MSG(g && g->n == p->t[t].numel, "missing or mis-shaped %s", gname);
+        /* atol scales with the tensor: OpenBLAS's kernels sum in different orders (this
+         * machine's environment pins OPENBLAS_CORETYPE=Haswell; the fixtures come from PyTorch's
+         * own), and through the cnn's three conv layers that moves fc2's weight gradient by up
+         * to 1.5e-5 of its largest entry (2.85e-6 of 0.186; 7.8e-7 with the SkylakeX kernel). */
         if (g && g->n == p->t[t].numel)
-            CHECK_MSG(worst(gname, sal_params_g(p, t), g->data, g->n, 1e-6, 1e-3) <= 1, "%s",
-                      gname);
+            CHECK_MSG(worst(gname, sal_params_g(p, t), g->data, g->n,
+                            fmax(1e-6, 2e-5 * max_abs(g->data, g->n)), 1e-3) <= 1,
+                      "%s", gname);
     }
     char after0[80]; /* fixtures with SGD steps hold "after.NAME" for every tensor */
     snprintf(after0, sizeof after0, "after.%s", p->t[0].name);
