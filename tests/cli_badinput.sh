@@ -372,7 +372,11 @@ expect output "ckpt is a file" 2 "o3/ckpt' exists and is not a directory" "$T/o3
 # a directory the user cannot write: as root, run as nobody; otherwise chmod is enough
 chmod 755 "$tmp"; mkdir -m 777 "$T/pub"; mkdir -m 555 "$T/pub/ro"
 asuser=()
-if [[ $(id -u) == 0 ]]; then command -v setpriv >/dev/null && asuser=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
+# (leak checking off for these two: LeakSanitizer stops the threads with ptrace at exit, which a
+# process that dropped root may not do on every kernel; here it died "Tracer caught signal 11".
+# Every other case keeps the check.)
+if [[ $(id -u) == 0 ]]; then command -v setpriv >/dev/null && asuser=(setpriv --reuid=65534 --regid=65534 --clear-groups
+  env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"); fi
 if [[ $(id -u) != 0 || ${#asuser[@]} != 0 ]] && "${asuser[@]}" test -x "$bin" -a -r "$smoke"; then
   expect output "read-only parent" 2 "cannot create directory '.*pub/ro/run': Permission denied \(set --out DIR\)" - -- "${asuser[@]}" "$bin" train "$smoke" --out "$T/pub/ro/run"
   expect output "read-only out dir" 2 "pub/ro.*Permission denied" "$T/pub/ro" -- "${asuser[@]}" "$bin" train "$smoke" --out "$T/pub/ro"
