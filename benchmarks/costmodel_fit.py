@@ -19,7 +19,8 @@ constants >= 0 (Lawson-Hanson NNLS). Then:
   - fit quality: median and worst |predicted / measured - 1| per algorithm;
   - auto: which of dense/allgather/recdbl/ring the fitted model picks at each point, and that
     algorithm's measured time over the best measured time (the target is <= 1.10 everywhere);
-  - the flags that give `salient bench allreduce` (and so auto) these constants;
+  - the flags that give `salient bench allreduce` (and so auto) these constants, and the same
+    as [comm] cost_* settings for training (compress = topk);
   - extrapolation: the fitted local-work constants (gamma, delta: properties of the CPU) with a
     network's alpha and beta (the arguments), for P = 64..1024 ranks, n = 2^22.
 """
@@ -182,6 +183,7 @@ def main():
           + f"   (beta: {8 / x[1] / 1e9 if x[1] > 0 else float('inf'):.3g} Gb/s, "
           f"beta_coll: {8 / x[2] / 1e9 if x[2] > 0 else float('inf'):.3g} Gb/s)")
     print("flags: " + " ".join(f"--{c.replace('_', '-')} {v:.3g}" for c, v in zip(CONSTS, x)))
+    print("config: " + " ".join(f"--set comm.cost_{c}={v:.3g}" for c, v in zip(CONSTS, x)))
     for name in NAMES:
         err = [abs(c @ x / t - 1) for nm, c, t in tags if nm == name]
         if err:

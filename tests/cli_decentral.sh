@@ -56,6 +56,11 @@ check '[[ $rc == 0 ]] && close ls_ring ar' "localsgd (sync_every=1) over our rin
 run 4 allreduce ar_ring2 --set comm.allreduce=ring
 check 'cmp -s <(cut -d, -f1-7,12,14-16 "$tmp/ar_ring/metrics.csv") <(cut -d, -f1-7,12,14-16 "$tmp/ar_ring2/metrics.csv")' \
   "allreduce over our ring twice gave different metrics"
+# [comm] cost_*: auto's constants from the config. With MPI's bytes dear (cost_beta_coll) a
+# half-dense top-k goes through our ring: 4 bytes of counts + 8n(P-1)/P per rank and step
+run 4 allreduce ar_tk_ring --set comm.compress=topk --set comm.topk_density=0.5 --set comm.cost_beta_coll=1; rc=$?
+check '[[ $rc == 0 && $(col ar_tk_ring 6 | sort -u) == $((steps * (4 * 4 + 8 * n * 3))) ]]' \
+  "top-k with cost_beta_coll = 1: rc $rc, bytes $(col ar_tk_ring 6 | sort -u), expected $((steps * (4 * 4 + 8 * n * 3))) (auto through the ring)"
 run 4 allreduce ar_topk --set comm.compress=topk --set comm.topk_density=0.01; rc=$?
 check '[[ $rc == 0 ]] && (( $(col ar_topk 6 | head -1) < $(col ar 6 | head -1) / 10 ))' "top-k allreduce: rc $rc, bytes $(col ar_topk 6 | head -1)"
 check 'awk -F, "NR == 4 && \$4 < 2.2 { good = 1 } END { exit !good }" "$tmp/ar_topk/metrics.csv"' "top-k allreduce does not learn"

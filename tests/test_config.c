@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "salient/allreduce.h"
 #include "salient/config.h"
 
 /* Every key, written out here rather than taken from the module's table, so that a key dropped
@@ -24,7 +25,8 @@ static const char *all_keys[] = {
     "train.lr_schedule", "train.lr_step", "train.lr_gamma",
     "sparsity.method", "sparsity.density", "sparsity.scope", "sparsity.source",
     "sparsity.aggregate", "sparsity.saliency_batches", "sparsity.synflow_iters",
-    "comm.compress", "comm.topk_density", "comm.allreduce", "topology.graph", "topology.degree", "topology.p",
+    "comm.compress", "comm.topk_density", "comm.allreduce", "comm.cost_alpha", "comm.cost_beta",
+    "comm.cost_beta_coll", "comm.cost_gamma", "comm.cost_delta", "topology.graph", "topology.degree", "topology.p",
     "topology.weights", "train.sync_every",
 };
 #define NALL (sizeof all_keys / sizeof *all_keys)
@@ -656,8 +658,21 @@ static void test_round_trip_edges(void) {
     CHECK(sal_config_set(&c, "data.alpha=0x1p-3", &err) == SAL_OK && c.alpha == 0.125);
 }
 
+/* [comm] cost_* default to the collectives' own defaults, so that a config that does not set
+ * them leaves auto as `salient bench` and the library have it. */
+static void test_cost_defaults(void) {
+    sal_config c;
+    sal_config_defaults(&c);
+    sal_coll_opts o;
+    sal_coll_opts_default(&o);
+    CHECK(c.cost_alpha == o.cost.alpha && c.cost_beta == o.cost.beta &&
+          c.cost_beta_coll == o.cost.beta_coll && c.cost_gamma == o.cost.gamma &&
+          c.cost_delta == o.cost.delta);
+}
+
 int main(void) {
     test_defaults();
+    test_cost_defaults();
     test_enum_names();
     test_good_file();
     test_errors();

@@ -80,6 +80,8 @@ typedef struct sal_config {
     /* [comm] */
     sal_compress compress;
     sal_dense_impl dense_impl; /* [comm] allreduce */
+    /* [comm] cost_*: the constants of the sparse allreduce's auto (sal_cost_params) */
+    double cost_alpha, cost_beta, cost_beta_coll, cost_gamma, cost_delta;
     double topk_density;      /* compress = topk: fraction of gradient entries sent per step */
     /* [topology] */
     sal_graph_kind graph;

@@ -248,7 +248,14 @@ static sal_status setup_comm(worker *w, const char *resume, sal_metrics *metrics
     const sal_config *cfg = w->cfg;
     const size_t n = w->p->n;
     sal_status st;
-    if ((st = sal_coll_create(w->comm, NULL, &w->coll, err))) return st;
+    sal_coll_opts co;
+    sal_coll_opts_default(&co);
+    co.cost = (sal_cost_params){.alpha = cfg->cost_alpha,
+                                .beta = cfg->cost_beta,
+                                .beta_coll = cfg->cost_beta_coll,
+                                .gamma = cfg->cost_gamma,
+                                .delta = cfg->cost_delta};
+    if ((st = sal_coll_create(w->comm, &co, &w->coll, err))) return st;
     if (cfg->algorithm == SAL_ALGO_DPSGD) {
         sal_graph_spec spec = {.kind = cfg->graph,
                                .nodes = w->size,

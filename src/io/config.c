@@ -193,6 +193,17 @@ static const key_def keys[] = {
     ENUM("comm", "allreduce", dense_impl, sal_dense_impl, "mpi",
          "allreduce/localsgd dense sums: MPI_Allreduce, or salient's own ring (faster over TCP)",
          "mpi", "ring"),
+    /* The defaults are sal_coll_opts_default's (test_config checks that they agree). */
+    DBL("comm", "cost_alpha", cost_alpha, "2e-06", false, 0, 1, false,
+        "compress=topk: auto's seconds per message (benchmarks/costmodel_fit.py fits all five)"),
+    DBL("comm", "cost_beta", cost_beta, "2e-10", false, 0, 1, false,
+        "compress=topk: auto's seconds per byte of salient's own messages (ring, recdbl)"),
+    DBL("comm", "cost_beta_coll", cost_beta_coll, "2e-10", false, 0, 1, false,
+        "compress=topk: auto's seconds per byte inside MPI's collectives"),
+    DBL("comm", "cost_gamma", cost_gamma, "2e-09", false, 0, 1, false,
+        "compress=topk: auto's seconds per merge step or scatter-add"),
+    DBL("comm", "cost_delta", cost_delta, "2.5e-10", false, 0, 1, false,
+        "compress=topk: auto's seconds per element of a streaming pass"),
 
     ENUM("topology", "graph", graph, sal_graph_kind, "ring",
          "dpsgd: gossip graph over the ranks (see salient topo --help)", "ring", "torus",
