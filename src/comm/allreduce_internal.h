@@ -71,6 +71,9 @@ sal_status sal_sparse_recdbl(sal_coll *c, const uint32_t *idx, const float *val,
                              sal_sparse_result *res, sal_err *err);
 sal_status sal_sparse_dense(sal_coll *c, const uint32_t *idx, const float *val, size_t k, size_t n,
                             sal_sparse_result *res, sal_err *err);
+/* c->dense (n) = the set scattered into zeros; what names the caller in an out-of-memory error. */
+sal_status sal_sparse_scatter(sal_coll *c, const uint32_t *idx, const float *val, size_t k,
+                              size_t n, const char *what, sal_err *err);
 sal_status sal_sparse_ring(sal_coll *c, const uint32_t *idx, const float *val, size_t k, size_t n,
                            sal_sparse_result *res, sal_err *err);
 

@@ -151,12 +151,10 @@ sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size
 /* The sparse allreduce's ring: scatter the set into a dense buffer, then the ring over it. */
 sal_status sal_sparse_ring(sal_coll *c, const uint32_t *idx, const float *val, size_t k, size_t n,
                            sal_sparse_result *res, sal_err *err) {
-    if (sal_coll_reserve(&c->dense, &c->dense_cap, n, sizeof *c->dense))
-        return sal_coll_nomem(err, "sparse allreduce (ring)", n * sizeof(float));
-    float *restrict d = c->dense;
-    memset(d, 0, n * sizeof *d);
-    for (size_t j = 0; j < k; j++) d[idx[j]] = val[j];
-    sal_status st = sal_ring_run(c, d, d, n, SAL_RING_SEGMENT, err);
+    sal_status st = sal_sparse_scatter(c, idx, val, k, n, "sparse allreduce (ring)", err);
+    if (st) return st;
+    float *d = c->dense;
+    st = sal_ring_run(c, d, d, n, SAL_RING_SEGMENT, err);
     if (st) return st;
     *res = (sal_sparse_result){.algo = SAL_AR_RING, .dense = 1, .n = n, .nnz = n, .val = d};
     return SAL_OK;
