@@ -41,8 +41,9 @@ static const char *usage =
     "  divide n).\n"
     "median_s: median over R timed calls of the slowest rank's time for one call (MPI_Wtime),\n"
     "  each after MPI_Barrier. W untimed calls of every algorithm first warm every buffer; then\n"
-    "  the R repetitions go round the algorithms in turn (rep 1 of each, rep 2 of each, ...), so\n"
-    "  that a slow spell of the machine or the network hits every row alike.\n"
+    "  the R repetitions go round the algorithms in turn (rep 1 of each, rep 2 of each, ...,\n"
+    "  each round in a new random order), so that a slow spell of the machine or the network,\n"
+    "  or the row run just before, weighs on every row alike.\n"
     "rank 0 also prints to stderr auto's choice and the model's predictions, to refit\n"
     "--alpha (s per message), --beta (s per byte of our messages), --beta-coll (s per byte in\n"
     "MPI's collectives; default: --beta's value), --gamma (s per merge step or scatter-add),\n"
@@ -291,7 +292,20 @@ static int bench_allreduce(const opts *o, int rank, int P) {
     unsigned long long mine[NALGO] = {0};
     sal_sparse_algo chose = SAL_AR_AUTO;
     for (long long rep = 0; rep < o->reps && !any; rep++) {
-        for (int i = 0; i < nrows && !st; i++) {
+        /* Each repetition takes the rows in a fresh random order, the same on every rank (the
+         * shuffle stream of --seed), so that no row always follows the same one: what ran just
+         * before an exchange changes its time (docs/performance.md: 0.57 against 0.665 ms for
+         * the same recdbl call after two different rows). */
+        int order[NALGO];
+        sal_rng r;
+        sal_rng_seed(&r, o->seed, SAL_STREAM_SHUFFLE, 1000000 + (uint64_t)rep);
+        for (int j = 0; j < nrows; j++) order[j] = j;
+        for (int j = nrows - 1; j > 0; j--) {
+            const int m = (int)sal_rng_below(&r, (uint64_t)j + 1), x = order[j];
+            order[j] = order[m], order[m] = x;
+        }
+        for (int j = 0; j < nrows && !st; j++) {
+            const int i = order[j];
             MPI_Barrier(MPI_COMM_WORLD);
             double t0 = MPI_Wtime();
             st = run_once(c, (algo)rows[i], &b, &err);
