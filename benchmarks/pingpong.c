@@ -20,7 +20,7 @@
  *
  * Output, CSV on stdout (rank 0):
  *   bytes,reps,median_s,min_s,mean_s
- * one-way seconds (--exchange, --ring: seconds per exchange): median, least and mean over the R
+ * one-way seconds (--exchange, --ring, --ring2: seconds per exchange): median, least and mean over the R
  * trips. Defaults: --min 8
  * --max 16777216 --factor 4 --reps 20 (at most 2 s of round trips per size beyond the first
  * 3) --warmup 2 --gap-us 0. Errors exit 2. */
@@ -63,7 +63,8 @@ int main(int argc, char **argv) {
         long *dst = NULL;
         if (!strcmp(argv[i], "--exchange") || !strcmp(argv[i], "--ring") ||
             !strcmp(argv[i], "--ring2")) {
-            exchange = 1, ring = argv[i][2] != 'r' ? 0 : argv[i][6] == '2' ? 2 : 1;
+            exchange = 1;
+            ring = !strcmp(argv[i], "--ring2") ? 2 : !strcmp(argv[i], "--ring");
             continue;
         }
         if (!strcmp(argv[i], "--min")) dst = &mn;

@@ -58,7 +58,8 @@ typedef struct opts {
     const char *what;
     const char *algos; /* comma-separated row names, NULL = all */
     long long n;
-    double density, alpha, beta, beta_coll, gamma, delta;
+    double density;
+    sal_cost_params cost; /* auto's constants (allreduce.h) */
     long long reps, warmup, segment;
     unsigned long long seed;
     int have_n, have_density, have_beta_coll;
@@ -153,11 +154,7 @@ static int parse(int argc, char **argv, opts *o) {
                 .warmup = 3,
                 .seed = 1,
                 .density = 0.1,
-                .alpha = d.cost.alpha,
-                .beta = d.cost.beta,
-                .beta_coll = d.cost.beta_coll,
-                .gamma = d.cost.gamma,
-                .delta = d.cost.delta};
+                .cost = d.cost};
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             if (first_rank()) fputs(usage, stdout);
@@ -184,15 +181,15 @@ static int parse(int argc, char **argv, opts *o) {
         } else if (!strcmp(f, "--seed")) {
             rc = parse_int(f, v, 0, LLONG_MAX, &x), o->seed = (unsigned long long)x;
         } else if (!strcmp(f, "--alpha")) {
-            rc = parse_real(f, v, 0, 1, &o->alpha);
+            rc = parse_real(f, v, 0, 1, &o->cost.alpha);
         } else if (!strcmp(f, "--beta")) {
-            rc = parse_real(f, v, 0, 1, &o->beta);
+            rc = parse_real(f, v, 0, 1, &o->cost.beta);
         } else if (!strcmp(f, "--beta-coll")) {
-            rc = parse_real(f, v, 0, 1, &o->beta_coll), o->have_beta_coll = 1;
+            rc = parse_real(f, v, 0, 1, &o->cost.beta_coll), o->have_beta_coll = 1;
         } else if (!strcmp(f, "--gamma")) {
-            rc = parse_real(f, v, 0, 1, &o->gamma);
+            rc = parse_real(f, v, 0, 1, &o->cost.gamma);
         } else if (!strcmp(f, "--delta")) {
-            rc = parse_real(f, v, 0, 1, &o->delta);
+            rc = parse_real(f, v, 0, 1, &o->cost.delta);
         } else if (!strcmp(f, "--algos")) {
             o->algos = v, rc = 0;
         } else if (!strcmp(f, "--segment")) {
@@ -202,7 +199,7 @@ static int parse(int argc, char **argv, opts *o) {
         }
         if (rc) return rc;
     }
-    if (!o->have_beta_coll) o->beta_coll = o->beta;
+    if (!o->have_beta_coll) o->cost.beta_coll = o->cost.beta;
     if (o->algos && bad_algo_list(o->algos)) return 2;
     if (!o->have_n) return bad("bench %s needs --n N", o->what);
     if (!strcmp(o->what, "allreduce") && !o->have_density)
@@ -260,11 +257,7 @@ static int bench_allreduce(const opts *o, int rank, int P) {
     sal_coll *c = NULL;
     sal_coll_opts co;
     sal_coll_opts_default(&co);
-    co.cost = (sal_cost_params){.alpha = o->alpha,
-                                .beta = o->beta,
-                                .beta_coll = o->beta_coll,
-                                .gamma = o->gamma,
-                                .delta = o->delta};
+    co.cost = o->cost;
     if (!st) st = sal_coll_create(MPI_COMM_WORLD, &co, &c, &err);
     int code = st, any;
     MPI_Allreduce(&code, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -335,7 +328,7 @@ static int bench_allreduce(const opts *o, int rank, int P) {
                     "salient bench: auto chose %s; model (s): dense %.3g allgather %.3g recdbl "
                     "%.3g ring %.3g (alpha %g beta %g beta_coll %g gamma %g delta %g)\n",
                     sal_sparse_algo_name(chose), e.dense, e.allgather, e.recdbl, e.ring,
-                    o->alpha, o->beta, o->beta_coll, o->gamma, o->delta);
+                    co.cost.alpha, co.cost.beta, co.cost.beta_coll, co.cost.gamma, co.cost.delta);
         }
     }
     /* Errors are agreed collectively (the collectives return the same status everywhere); the
