@@ -19,7 +19,8 @@
 #   OUT: a directory that keeps the raw data (collectives.csv, the runs' metrics and logs);
 #        default: a temporary directory, removed at the end.
 #   env: RATES="1gbit 10gbit" (collectives), NODES="2 4", SIZES="16 20 22" (log2 n),
-#        DENSITIES="0.01 0.1 1", REPS=9 (REPS_BIG=5 for n >= 2^22), WARMUP=2,
+#        DENSITIES="0.01 0.1 1", REPS=9 (REPS_BIG=5 for n >= 2^22), WARMUP=2, MIN_TIME=0
+#        (bench's --min-time: more rounds until the calls of a point add up to that many s),
 #        TRAIN_RATE=100mbit, ROUNDS=10, TRAIN=1 (0: collectives only), VC_NAME=vnet,
 #        COST="--alpha A --beta B ..." (auto's cost constants, e.g. from benchmarks/pingpong.c on
 #        the same links; default: allreduce.h's, fitted on one node), COST_FILE=F (lines
@@ -29,12 +30,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
 source "$root/benchmarks/lib/vcluster.sh" # vc_load, vc_rate_bits, vc_launch
-[[ $# -ge 1 ]] || { sed -n '18,23p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[[ $# -ge 1 ]] || { sed -n '18,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 build=$1 keep=${2:-}
 bin=$(cd "$build" 2>/dev/null && pwd)/bin/salient
 [[ -x $bin ]] || { echo "vcluster_net.sh: $build/bin/salient not found; build first" >&2; exit 2; }
 rates=${RATES:-1gbit 10gbit} nodes=${NODES:-2 4} sizes=${SIZES:-16 20 22}
 densities=${DENSITIES:-0.01 0.1 1} reps=${REPS:-9} reps_big=${REPS_BIG:-5} warmup=${WARMUP:-2}
+min_time=${MIN_TIME:-0}
 train_rate=${TRAIN_RATE:-100mbit} rounds=${ROUNDS:-10} do_train=${TRAIN:-1}
 name=${VC_NAME:-vnet}
 vc=$root/jobs/vcluster/vcluster
@@ -85,7 +87,8 @@ fi
 # ---------------------------------------------------------------- 1. collectives
 echo
 echo "## 1. Collectives: srun -N P -n P --mpi=pmix salient bench allreduce --n N --density D"
-echo "# median of REPS calls ($reps; $reps_big for n >= 2^22) after $warmup warm-up calls, slowest rank"
+echo "# median of REPS calls ($reps; $reps_big for n >= 2^22; more until the calls of all rows add up to"
+echo "# $min_time s) after $warmup warm-up calls, slowest rank"
 : >"$o/collectives.csv" # rate,algo,ranks,n,density,bytes,median_s,choice
 for rate in $rates; do
   "$vc" rate --dir "$vcdir/vc" all "$rate" 2>/dev/null || { echo "vcluster_net.sh: cannot set $rate" >&2; exit 1; }
@@ -97,7 +100,7 @@ for rate in $rates; do
       for d in $densities; do
         vc_launch "$rate P=$P n=$n d=$d" 300 "$o/r.csv" "$o/r.err" srun -N "$P" -n "$P" -w "node[1-$P]" \
           "${srun_args[@]}" "$bin" bench allreduce --n "$n" --density "$d" --reps "$r" --warmup "$warmup" \
-          $(cost_for "$P") || exit 1
+          --min-time "$min_time" $(cost_for "$P") || exit 1
         choice=$(sed -n 's/.*auto chose \([a-z_]*\).*/\1/p' "$o/r.err")
         tail -n +2 "$o/r.csv" | sed "s/^/$rate,/; s/\$/,$choice/" >>"$o/collectives.csv"
       done

@@ -37,6 +37,12 @@ mpirun -np 2 "$bin" bench allreduce --n 100000 --density 1 --reps 2 --warmup 1 -
   --beta 1e-10 >"$tmp/bd.csv" 2>"$tmp/bd.err"
 check 'grep -q "auto chose dense;.*beta_coll 1e-10" "$tmp/bd.err"' \
   "--beta-coll should default to --beta's value (then ties go to dense): $(cat "$tmp/bd.err")"
+# --min-time: rounds go on past --reps until the timed calls add up to the time asked for
+mpirun -np 2 "$bin" bench allreduce --n 1000 --density 0.1 --reps 2 --warmup 1 --algos recdbl \
+  --min-time 0.05 >"$tmp/mt.csv" 2>"$tmp/mt.err"
+rc=$?
+check '[[ $rc == 0 ]] && awk "/rounds,/ { ok = \$3 > 2 && \$5 >= 0.05 } END { exit !ok }" "$tmp/mt.err" && [[ $(wc -l <"$tmp/mt.csv") == 2 ]]' \
+  "--min-time 0.05 with --reps 2: rc $rc, $(cat "$tmp/mt.err") $(cat "$tmp/mt.csv")"
 
 # --- pack ---
 "$bin" bench pack --n 100000 --reps 3 >"$tmp/p.csv" 2>"$tmp/p.err"
@@ -67,6 +73,7 @@ experr "\-\-n '0' must be an integer" allreduce --n 0 --density 0.1
 experr "\-\-n '1e3' must be an integer" allreduce --n 1e3 --density 0.1
 experr "\-\-density '1.5' must be a number in \[0, 1\]" allreduce --n 10 --density 1.5
 experr "\-\-reps 'x'" allreduce --n 10 --density 0.1 --reps x
+experr "\-\-min-time '-1'" allreduce --n 10 --density 0.1 --min-time -1
 experr "unknown option '--bogus'" allreduce --n 10 --density 0.1 --bogus 3
 experr "\-\-seed needs a value" allreduce --n 10 --density 0.1 --seed
 mpirun -np 3 "$bin" bench allreduce --n 10 --density 2 >"$tmp/m.out" 2>"$tmp/m.err"

@@ -15,7 +15,7 @@
 
 static const char *usage =
     "usage: mpirun -np P salient bench allreduce --n N --density D [--reps R] [--warmup W]\n"
-    "                                    [--seed S] [--alpha A] [--beta B] [--beta-coll C]\n"
+    "                                    [--min-time T] [--seed S] [--alpha A] [--beta B] [--beta-coll C]\n"
     "                                    [--gamma G] [--delta E] [--segment BYTES] [--algos LIST]\n"
     "       salient bench pack --n N [--density D] [--reps R] [--warmup W] [--seed S]\n"
     "       mpirun -np P salient bench gossip --graph NAME --n N ...   (see bench gossip --help)\n\n"
@@ -44,6 +44,9 @@ static const char *usage =
     "  the R repetitions go round the algorithms in turn (rep 1 of each, rep 2 of each, ...,\n"
     "  each round in a new random order), so that a slow spell of the machine or the network,\n"
     "  or the row run just before, weighs on every row alike.\n"
+    "--min-time T: more rounds after the R, until the timed calls of all rows add up to T\n"
+    "  seconds (at most 100000 rounds), so that a millisecond point gets hundreds of calls\n"
+    "  where a second-long one gets R; the median is over every round.\n"
     "rank 0 also prints to stderr auto's choice and the model's predictions, to refit\n"
     "--alpha (s per message), --beta (s per byte of our messages), --beta-coll (s per byte in\n"
     "MPI's collectives; default: --beta's value), --gamma (s per merge step or scatter-add),\n"
@@ -61,6 +64,7 @@ typedef struct opts {
     double density;
     sal_cost_params cost; /* auto's constants (allreduce.h) */
     long long reps, warmup, segment;
+    double min_time; /* seconds of timed calls to reach before stopping (0: exactly reps) */
     unsigned long long seed;
     int have_n, have_density, have_beta_coll;
 } opts;
@@ -176,6 +180,8 @@ static int parse(int argc, char **argv, opts *o) {
             rc = parse_real(f, v, 0, 1, &o->density), o->have_density = 1;
         } else if (!strcmp(f, "--reps")) {
             rc = parse_int(f, v, 1, 1000000, &o->reps);
+        } else if (!strcmp(f, "--min-time")) {
+            rc = parse_real(f, v, 0, 86400, &o->min_time);
         } else if (!strcmp(f, "--warmup")) {
             rc = parse_int(f, v, 0, 1000000, &o->warmup);
         } else if (!strcmp(f, "--seed")) {
@@ -249,7 +255,9 @@ static int bench_allreduce(const opts *o, int rank, int P) {
     b.x = malloc(n * sizeof(float)), b.y = malloc(n * sizeof(float));
     b.mask = calloc(n, sizeof(float)), b.val = malloc((k + 1) * sizeof(float));
     b.maskidx = malloc((k + 1) * sizeof(uint32_t)), b.idx = malloc((k + 1) * sizeof(uint32_t));
-    double *t = malloc((size_t)NALGO * (size_t)o->reps * sizeof(double));
+    /* Room for every round --min-time may add; the rounds run stay in `rounds`. */
+    const long long cap = o->min_time > 0 && o->reps < 100000 ? 100000 : o->reps;
+    double *t = malloc((size_t)NALGO * (size_t)cap * sizeof(double));
     sal_err err = {{0}};
     sal_status st = SAL_OK;
     if (!b.x || !b.y || !b.mask || !b.val || !b.maskidx || !b.idx || !t)
@@ -284,7 +292,11 @@ static int bench_allreduce(const opts *o, int rank, int P) {
     }
     unsigned long long mine[NALGO] = {0};
     sal_sparse_algo chose = SAL_AR_AUTO;
-    for (long long rep = 0; rep < o->reps && !any; rep++) {
+    /* The timed seconds are the MPI_MAX of every call, the same number on every rank, so all
+     * ranks take the same decision to go on without another message. */
+    long long rounds = 0;
+    double timed = 0;
+    for (long long rep = 0; rep < cap && !any && (rep < o->reps || timed < o->min_time); rep++) {
         /* Each repetition takes the rows in a fresh random order, the same on every rank (the
          * shuffle stream of --seed), so that no row always follows the same one: what ran just
          * before an exchange changes its time (docs/performance.md: 0.57 against 0.665 ms for
@@ -303,21 +315,25 @@ static int bench_allreduce(const opts *o, int rank, int P) {
             double t0 = MPI_Wtime();
             st = run_once(c, (algo)rows[i], &b, &err);
             double dt = MPI_Wtime() - t0;
-            MPI_Allreduce(&dt, &t[(size_t)i * (size_t)o->reps + (size_t)rep], 1, MPI_DOUBLE, MPI_MAX,
-                          MPI_COMM_WORLD);
+            double *slot = &t[(size_t)i * (size_t)cap + (size_t)rep];
+            MPI_Allreduce(&dt, slot, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+            timed += *slot;
             mine[i] = sal_coll_last(c)->bytes_sent;
             if (rows[i] == AUTO) chose = b.res.algo;
         }
         code = st;
         MPI_Allreduce(&code, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        rounds = rep + 1;
     }
+    if (rank == 0 && !any && o->min_time > 0)
+        fprintf(stderr, "salient bench: %lld rounds, %.3g s of timed calls\n", rounds, timed);
     for (int i = 0; i < nrows && !any; i++) {
         const int a = rows[i];
         unsigned long long most = 0;
         MPI_Reduce(&mine[i], &most, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, 0, MPI_COMM_WORLD);
         if (rank == 0) {
             printf("%s,%d,%zu,%g,%llu,%.9g\n", algo_names[a], P, n, o->density, most,
-                   median(t + (size_t)i * (size_t)o->reps, o->reps));
+                   median(t + (size_t)i * (size_t)cap, rounds));
             fflush(stdout);
         }
         if (a == AUTO && rank == 0) {
