@@ -19,6 +19,7 @@ train=$src/jobs/train.sbatch
 name=t$(($$ % 1000000))         # namespaces $name-node1.., links $name-br, $name-v1..
 cols() { cut -d, -f"$2" "$1/metrics.csv"; }
 
+allowed0=$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control 2>/dev/null)
 vcluster_up cli_vcluster 5 '"$vc" down --name "${name}x" >/dev/null 2>&1;'
 check '[[ $SLURM_CONF == "$tmp/vc/slurm.conf" && -n ${OMPI_MCA_btl_tcp_if_include:-} ]]' "up printed: $up"
 
@@ -38,6 +39,12 @@ timeout 60 srun -N5 -n5 sh -c 'echo $(hostname) $(ip -4 -o addr show eth0 | awk 
 subnet=${OMPI_MCA_btl_tcp_if_include%.0/24}
 check '[[ $(cat "$tmp/hosts") == "$(for k in 1 2 3 4 5; do echo "node$k $subnet.$((10 + k))/24"; done)" ]]' \
   "srun -N5: hostnames/addresses: $(tr '\n' ' ' <"$tmp/hosts")"
+
+# --- the nodes' TCP: cubic (Linux's default), not this machine's, where the kernel has it ---
+want=cubic
+grep -qw cubic /proc/sys/net/ipv4/tcp_available_congestion_control || want=$(cat /proc/sys/net/ipv4/tcp_congestion_control)
+cc=$(timeout 60 srun -N5 -n5 cat /proc/sys/net/ipv4/tcp_congestion_control 2>&1 | sort -u)
+check '[[ $cc == "$want" ]]' "nodes' TCP congestion control: '$cc', want $want"
 
 # --- SSFL: server + 4 client nodes as a batch job == one node over shared memory ---
 f=(--set train.algorithm=fedavg --set data.clients=8 --set train.sample_fraction=0.5
@@ -98,6 +105,26 @@ check '[[ -s runs/preempt-$pid/summary.json ]] && cmp -s <(cols runs/preempt-$pi
   "preempted+requeued job on 4 nodes differs from an uninterrupted run"
 check 'h5diff -q runs/preempt-$pid/ckpt/latest "$tmp/ref-p/ckpt/latest" /ranks' "final state differs"
 
+# --- --cpu-bind node: node K's ranks on the K-th allowed CPU; --tcp-cc; bad values exit 2 ---
+(
+  export SLURM_CONF VCLUSTER_DIR
+  out=$("$vc" up --name "${name}b" --dir "$tmp/vcb" --nodes 3 --cpu-bind node --tcp-cc reno 2>"$tmp/b.err") ||
+    { echo "up --cpu-bind node failed: $(tail -3 "$tmp/b.err")"; exit 1; }
+  eval "$out"
+  timeout 60 srun -N3 -n3 sh -c 'echo $(hostname) $(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status) $(cat /proc/sys/net/ipv4/tcp_congestion_control)' 2>&1 | sort
+  "$vc" down --dir "$tmp/vcb" >/dev/null 2>&1
+) >"$tmp/bind.out"
+mapfile -t cpus < <(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr , '\n' |
+  awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }')
+want=$(for k in 1 2 3; do echo "node$k ${cpus[$(((k - 1) % ${#cpus[@]}))]} reno"; done)
+check '[[ $(cat "$tmp/bind.out") == "$want" ]]' "--cpu-bind node --tcp-cc reno: $(tr '\n' ' ' <"$tmp/bind.out"), want $(tr '\n' ' ' <<<"$want")"
+for a in "--cpu-bind core" "--tcp-cc nosuchcc"; do
+  # shellcheck disable=SC2086 # two words: option and value
+  "$vc" up --name "${name}c" --dir "$tmp/vcc" --nodes 2 $a >/dev/null 2>"$tmp/badarg.err"
+  rc=$?
+  check '[[ $rc == 2 && $(wc -l <"$tmp/badarg.err") == 1 && ! -e $tmp/vcc ]]' "up $a: rc $rc, $(cat "$tmp/badarg.err")"
+done
+
 # --- an interrupted up removes what it made ---
 "$vc" up --name "${name}x" --nodes 3 >/dev/null 2>"$tmp/int.err" &
 upid=$!
@@ -125,5 +152,8 @@ check '[[ -z $(ip netns list | grep "^$name-") && -z $(ip -o link show | grep " 
 "$vc" down --dir "$tmp/vc" 2>/dev/null
 rc=$?
 check '[[ $rc == 0 ]]' "a second down failed: rc $rc"
+# up let namespaces pick cubic (net.ipv4.tcp_allowed_congestion_control); down put the list back
+check '[[ $(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control 2>/dev/null) == "$allowed0" ]]' \
+  "allowed congestion controls after down: '$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)', before up: '$allowed0'"
 
 finish cli_vcluster

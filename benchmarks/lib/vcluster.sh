@@ -12,9 +12,12 @@
 #                            the other ranks in their first collective. $VC_RETRY_CLEAN, if
 #                            set, is removed before each retry.
 #   vc_up PROG ERR VC ARGS...
-#                            `VC up ARGS...` (VC = jobs/vcluster/vcluster), its stderr in ERR,
-#                            and evals the environment it prints; where a cluster cannot run
-#                            here, says "PROG: SKIPPED" and exits 77; a failed start exits 1
+#                            `VC up ARGS...` (VC = jobs/vcluster/vcluster)
+#                            and $VC_ARGS (e.g. "--cpu-bind node", "--tcp-cc host"), its
+#                            stderr in ERR, evals the environment it prints and prints a
+#                            "# nodes:" line (TCP congestion control, CPU binding); where a
+#                            cluster cannot run here, says "PROG: SKIPPED" and exits 77; a
+#                            failed start exits 1
 #   vc_header ROOT           the "# machine:", "# date:" lines every results file starts with
 #   vc_wait_job ID [LIMIT]   waits (1 s polls) until Slurm job ID has left the queue; returns 1
 #                            after LIMIT seconds (default 900), cancelling it
@@ -28,11 +31,14 @@ vc_load() {
 vc_up() {
   local prog=$1 err=$2 vc=$3 up rc
   shift 3
-  up=$("$vc" up "$@" 2>"$err")
+  # shellcheck disable=SC2086 # VC_ARGS is a list of options
+  up=$("$vc" up "$@" ${VC_ARGS:-} 2>"$err")
   rc=$?
   if ((rc == 77)); then echo "$prog: SKIPPED: $(tail -1 "$err")"; exit 77; fi
   ((rc == 0)) || { echo "$prog: vcluster up failed ($rc): $(tail -3 "$err")" >&2; exit 1; }
   eval "$up"
+  echo "# nodes: TCP congestion control $(sed -n 's/^tcp_cc=//p' "$VCLUSTER_DIR/vcluster.state"),"\
+    "CPU binding $(sed -n 's/^cpu_bind=//p' "$VCLUSTER_DIR/vcluster.state") (jobs/vcluster/vcluster up ${VC_ARGS:-})"
 }
 
 vc_header() {
