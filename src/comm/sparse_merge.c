@@ -35,6 +35,13 @@ sal_status sal_sparse_scatter(sal_coll *c, const uint32_t *idx, const float *val
     if (sal_coll_reserve(&c->dense, &c->dense_cap, n, sizeof *c->dense))
         return sal_coll_nomem(err, what, n * sizeof(float));
     float *restrict d = c->dense;
+    if (k == n) {
+        /* A full set: the contract (distinct, ascending, < n) makes idx[j] == j, so val is
+         * already the dense vector; one copy instead of a zero fill and an indexed store per
+         * entry (at 2^24 floats on 8 nodes that was ~10% of auto's ring time). */
+        memcpy(d, val, n * sizeof *d);
+        return SAL_OK;
+    }
     memset(d, 0, n * sizeof *d);
     for (size_t j = 0; j < k; j++) d[idx[j]] = val[j];
     return SAL_OK;
