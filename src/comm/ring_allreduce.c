@@ -148,13 +148,22 @@ sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size
     return st;
 }
 
-/* The sparse allreduce's ring: scatter the set into a dense buffer, then the ring over it. */
+/* The sparse allreduce's ring: scatter the set into a dense buffer, then the ring over it. A
+ * full set (k == n: distinct ascending indices, so val is the dense vector) goes straight in:
+ * the ring reads its input once and writes only its output, so no copy is needed either (on 8
+ * nodes at 2^24 floats the copy and the scatter before it made auto 6-11% slower than the
+ * ring row of bench). */
 sal_status sal_sparse_ring(sal_coll *c, const uint32_t *idx, const float *val, size_t k, size_t n,
                            sal_sparse_result *res, sal_err *err) {
-    sal_status st = sal_sparse_scatter(c, idx, val, k, n, "sparse allreduce (ring)", err);
-    if (st) return st;
+    sal_status st;
+    if (k == n) {
+        if (sal_coll_reserve(&c->dense, &c->dense_cap, n, sizeof *c->dense))
+            return sal_coll_nomem(err, "sparse allreduce (ring)", n * sizeof(float));
+    } else if ((st = sal_sparse_scatter(c, idx, val, k, n, "sparse allreduce (ring)", err))) {
+        return st;
+    }
     float *d = c->dense;
-    st = sal_ring_run(c, d, d, n, SAL_RING_SEGMENT, err);
+    st = sal_ring_run(c, k == n ? val : d, d, n, SAL_RING_SEGMENT, err);
     if (st) return st;
     *res = (sal_sparse_result){.algo = SAL_AR_RING, .dense = 1, .n = n, .nnz = n, .val = d};
     return SAL_OK;
