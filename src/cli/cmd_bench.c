@@ -15,8 +15,9 @@
 
 static const char *usage =
     "usage: mpirun -np P salient bench allreduce --n N --density D [--reps R] [--warmup W]\n"
-    "                                    [--min-time T] [--seed S] [--alpha A] [--beta B] [--beta-coll C]\n"
-    "                                    [--gamma G] [--delta E] [--segment BYTES] [--algos LIST]\n"
+    "                                    [--min-time T] [--seed S] [--alpha A] [--beta B]\n"
+    "                                    [--beta-coll C] [--gamma G] [--delta E]\n"
+    "                                    [--segment BYTES] [--algos LIST]\n"
     "       salient bench pack --n N [--density D] [--reps R] [--warmup W] [--seed S]\n"
     "       mpirun -np P salient bench gossip --graph NAME --n N ...   (see bench gossip --help)\n\n"
     "allreduce: sums n floats over the P ranks with each algorithm and prints the CSV\n"
