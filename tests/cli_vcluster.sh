@@ -104,27 +104,37 @@ check '[[ -s runs/preempt-$pid/summary.json ]] && cmp -s <(cols runs/preempt-$pi
 check 'h5diff -q runs/preempt-$pid/ckpt/latest "$tmp/ref-p/ckpt/latest" /ranks' "final state differs"
 
 # --- --cpu-bind node: node K's ranks on the K-th allowed CPU; --tcp-cc (one this machine's
-# namespaces may not pick, where there is one: up allows it, down restores the list); bad
-# values exit 2 ---
+# namespaces may not pick, where there is one: up allows it, down restores the list); --burst:
+# each end of every link's token bucket that deep, also after a rate change; bad values
+# exit 2 ---
 cc=reno
 for c in $(cat /proc/sys/net/ipv4/tcp_available_congestion_control); do
   [[ " $allowed0 " == *" $c "* ]] || { cc=$c; break; }
 done
 (
   export SLURM_CONF VCLUSTER_DIR
-  out=$("$vc" up --name "${name}b" --dir "$tmp/vcb" --nodes 3 --cpu-bind node --tcp-cc "$cc" 2>"$tmp/b.err") ||
+  out=$("$vc" up --name "${name}b" --dir "$tmp/vcb" --nodes 3 --cpu-bind node --tcp-cc "$cc" --burst 64k 2>"$tmp/b.err") ||
     { echo "up --cpu-bind node failed: $(tail -3 "$tmp/b.err")"; exit 1; }
   eval "$out"
   timeout 60 srun -N3 -n3 sh -c 'echo $(hostname) $(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status) $(cat /proc/sys/net/ipv4/tcp_congestion_control)' 2>&1 | sort
+  "$vc" rate node2 100mbit 2>/dev/null
+  { tc qdisc show dev "${name}b-v1"; tc -n "${name}b-node1" qdisc show dev eth0
+    tc qdisc show dev "${name}b-v2"; tc -n "${name}b-node2" qdisc show dev eth0; } >"$tmp/burst.out"
   "$vc" down --dir "$tmp/vcb" >/dev/null 2>&1
 ) >"$tmp/bind.out"
+# tc prints the depth rounded to its time grid: 65536 bytes come back as 64Kb or 65500b
+bursts=$(sed -n 's/.* rate \([^ ]*\) burst \([^ ]*\) .*/\1 \2/p' "$tmp/burst.out" | awk '{
+  b = $2; f = b ~ /Kb$/ ? 1024 : b ~ /Mb$/ ? 1048576 : 1; sub(/[KM]?b$/, "", b)
+  printf "%s %s ", $1, (b * f >= 65000 && b * f <= 66000) ? "64k" : b * f "B" }')
+check '[[ $bursts == "1Gbit 64k 1Gbit 64k 100Mbit 64k 100Mbit 64k " ]]' \
+  "--burst 64k, then rate node2 100mbit: rate/burst of node1, node2 (host end, node end): $bursts"
 mapfile -t cpus < <(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr , '\n' |
   awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) print c }')
 want=$(for k in 1 2 3; do echo "node$k ${cpus[$(((k - 1) % ${#cpus[@]}))]} $cc"; done)
 check '[[ $(cat "$tmp/bind.out") == "$want" ]]' "--cpu-bind node --tcp-cc $cc: $(tr '\n' ' ' <"$tmp/bind.out"), want $(tr '\n' ' ' <<<"$want")"
 check '[[ $(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control) == "$allowed0" ]]' \
   "allowed congestion controls after down: '$(cat /proc/sys/net/ipv4/tcp_allowed_congestion_control)', before up: '$allowed0'"
-for a in "--cpu-bind core" "--tcp-cc nosuchcc"; do
+for a in "--cpu-bind core" "--tcp-cc nosuchcc" "--burst 1k" "--burst lots"; do
   # shellcheck disable=SC2086 # two words: option and value
   "$vc" up --name "${name}c" --dir "$tmp/vcc" --nodes 2 $a >/dev/null 2>"$tmp/badarg.err"
   rc=$?

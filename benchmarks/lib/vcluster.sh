@@ -38,7 +38,8 @@ vc_up() {
   ((rc == 0)) || { echo "$prog: vcluster up failed ($rc): $(tail -3 "$err")" >&2; exit 1; }
   eval "$up"
   echo "# nodes: TCP congestion control $(sed -n 's/^tcp_cc=//p' "$VCLUSTER_DIR/vcluster.state"),"\
-    "CPU binding $(sed -n 's/^cpu_bind=//p' "$VCLUSTER_DIR/vcluster.state") (jobs/vcluster/vcluster up ${VC_ARGS:-})"
+    "CPU binding $(sed -n 's/^cpu_bind=//p' "$VCLUSTER_DIR/vcluster.state"),"\
+    "tbf burst $(sed -n 's/^burst=//p' "$VCLUSTER_DIR/vcluster.state") (jobs/vcluster/vcluster up ${VC_ARGS:-})"
 }
 
 vc_header() {
