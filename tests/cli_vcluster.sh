@@ -6,7 +6,8 @@
 # memory); the communication library's MPI tests pass on 4 nodes; D-PSGD across 4 nodes equals
 # one node; the links hold the set rate and a node's rate changes while jobs run; a job
 # preempted on 4 nodes requeues, resumes and ends with an uninterrupted run's metrics; the
-# options --cpu-bind, --tcp-cc and --burst do what they say; an interrupted `up` and `down` leave no namespace, link, daemon or directory behind.
+# options --cpu-bind, --tcp-cc and --burst do what they say; an interrupted `up` and `down`
+# leave no namespace, link, daemon or directory behind.
 # Usage: cli_vcluster.sh SALIENT SRCDIR
 bin=$1 src=$2
 source "$(dirname "$0")/vcluster.sh" # a retry after Open MPI's rare crash; vcluster_up
