@@ -54,6 +54,13 @@ static void stuck_p2p(void) {
     sleep(5);
 }
 
+static void stuck_upstream(void) {
+    sal_wd_start(0.3, 2, 4);
+    sal_wd_round(4);
+    sal_wd_enter_ex("the server's next message", 0, SAL_WD_UPSTREAM);
+    sleep(5);
+}
+
 static void busy_but_fine(void) {
     sal_wd_start(0.3, 1, 2);
     for (int i = 0; i < 5; i++) {
@@ -78,6 +85,15 @@ int main(void) {
     CHECK_MSG(took > 0.3 && took < 2.0, "took %.2f s", took);
     rc = child(stuck_p2p, msg, sizeof msg);
     CHECK(rc == 124 && strstr(msg, "waiting for rank 3") && strstr(msg, "(round 2)"));
+    /* a wait on a rank that waits on others: SAL_WD_UPSTREAM_X times the timeout, and the line
+     * says so (that rank's own deadline names the peer it misses) */
+    t0 = now();
+    rc = child(stuck_upstream, msg, sizeof msg);
+    took = now() - t0;
+    CHECK_MSG(rc == 124 && strstr(msg, "waiting for rank 0") &&
+                  strstr(msg, "comm_timeout = 0.3 s, x2 as rank 0 waits on others first"),
+              "rc %d: %s", rc, msg);
+    CHECK_MSG(took > SAL_WD_UPSTREAM_X * 0.3 && took < 2.5, "upstream took %.2f s", took);
     rc = child(busy_but_fine, msg, sizeof msg);
     CHECK_MSG(rc == 0 && msg[0] == '\0', "rc %d: %s", rc, msg);
 

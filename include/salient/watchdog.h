@@ -24,8 +24,19 @@ void sal_wd_round(int round);
  * the rank waited for or SAL_WD_ALL. */
 void sal_wd_enter(const char *op, int peer);
 void sal_wd_leave(void);
-/* sal_wd_enter for an exchange that is not part of the checked sequence (the check's own). */
-void sal_wd_enter_unhashed(const char *op, int peer);
+/* sal_wd_enter with flags (bits):
+ * SAL_WD_UNHASHED  the exchange is not part of the checked sequence (the check's own).
+ * SAL_WD_UPSTREAM  the peer may itself be waiting on others before it can answer (a fedavg
+ *                  client waiting for the server, which waits for every sampled client's
+ *                  upload). The deadline is SAL_WD_UPSTREAM_X x the timeout, so that when a
+ *                  third rank hangs, the rank nearest to it - the one that knows which peer is
+ *                  missing - reports first, not a rank that can only name the server. Both
+ *                  deadlines start at about the same moment (a client's wait for the next round
+ *                  begins as its last upload lands), so equal deadlines made the report a coin
+ *                  toss between them. */
+enum { SAL_WD_UNHASHED = 1, SAL_WD_UPSTREAM = 2 };
+#define SAL_WD_UPSTREAM_X 2.0
+void sal_wd_enter_ex(const char *op, int peer, unsigned flags);
 
 /* [run] check_collectives (debug): while on, sal_wd_enter also folds each op into a running
  * hash of this rank's exchanges, with its index in the sequence, and keeps the first

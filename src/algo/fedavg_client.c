@@ -15,7 +15,8 @@
 static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
     MPI_Status ms;
     double t0 = sal_now();
-    sal_wd_enter(SAL_CC_FED_RECV, 0);
+    /* the server answers once every sampled client has uploaded: wait longer than it does */
+    sal_wd_enter_ex(SAL_CC_FED_RECV, 0, SAL_WD_UPSTREAM);
     MPI_Probe(0, MPI_ANY_TAG, f->comm, &ms); /* blocks until the server's message is here */
     sal_wd_leave();
     double t1 = sal_now();

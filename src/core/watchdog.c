@@ -15,7 +15,7 @@ static struct {
     _Atomic unsigned long seq;
     _Atomic(const char *) op;
     _Atomic int round, peer;
-    _Atomic double since;
+    _Atomic double since, limit;
 } cur;
 
 static double timeout;
@@ -57,22 +57,26 @@ void sal_wd_check_collectives(int on) {
     memset(&seq, 0, sizeof seq);
 }
 
-static void enter(const char *op, int peer) {
+static void enter(const char *op, int peer, double limit) {
     atomic_store_explicit(&cur.op, op, memory_order_relaxed);
+    atomic_store_explicit(&cur.limit, limit, memory_order_relaxed);
     atomic_store_explicit(&cur.round, cur_round, memory_order_relaxed);
     atomic_store_explicit(&cur.peer, peer, memory_order_relaxed);
     atomic_store_explicit(&cur.since, now(), memory_order_relaxed);
     atomic_fetch_add_explicit(&cur.seq, 1, memory_order_release); /* now odd: inside */
 }
 
+void sal_wd_enter_ex(const char *op, int peer, unsigned flags) {
+    if (!active) return;
+    if ((active & WD_HASHING) && !(flags & SAL_WD_UNHASHED)) sal_wd_seq_fold(&seq, op);
+    if (active & WD_RUNNING)
+        enter(op, peer, flags & SAL_WD_UPSTREAM ? SAL_WD_UPSTREAM_X * timeout : timeout);
+}
+
 void sal_wd_enter(const char *op, int peer) {
     if (!active) return;
     if (active & WD_HASHING) sal_wd_seq_fold(&seq, op);
-    if (active & WD_RUNNING) enter(op, peer);
-}
-
-void sal_wd_enter_unhashed(const char *op, int peer) {
-    if (active & WD_RUNNING) enter(op, peer);
+    if (active & WD_RUNNING) enter(op, peer, timeout);
 }
 
 void sal_wd_leave(void) {
@@ -98,18 +102,24 @@ static void *watch(void *arg) {
         const char *op = atomic_load_explicit(&cur.op, memory_order_relaxed);
         int round = atomic_load_explicit(&cur.round, memory_order_relaxed);
         int peer = atomic_load_explicit(&cur.peer, memory_order_relaxed);
+        double limit = atomic_load_explicit(&cur.limit, memory_order_relaxed);
         if (atomic_load_explicit(&cur.seq, memory_order_acquire) != s) continue;
         double waited = t - (grace_from > since ? grace_from : since);
-        if (waited < timeout) continue;
+        if (waited < limit) continue;
         char who[64];
         if (peer == SAL_WD_ALL)
             snprintf(who, sizeof who, "all %d ranks (a rank that never arrived)", my_size);
         else
             snprintf(who, sizeof who, "rank %d", peer);
+        char why[96];
+        int n = snprintf(why, sizeof why, "[run] comm_timeout = %g s", timeout);
+        if (limit > timeout)
+            snprintf(why + n, sizeof why - (size_t)n, ", x%g as rank %d waits on others first",
+                     limit / timeout, peer);
         fprintf(stderr,
                 "salient: rank %d on %s: no progress for %.0f s in %s (round %d), waiting for "
-                "%s; aborting the job ([run] comm_timeout = %g s; resume with --resume latest)\n",
-                my_rank, host, waited, op ? op : "an exchange", round, who, timeout);
+                "%s; aborting the job (%s; resume with --resume latest)\n",
+                my_rank, host, waited, op ? op : "an exchange", round, who, why);
         fflush(stderr);
         _exit(124); /* the launcher sees a rank die and ends the job */
     }
