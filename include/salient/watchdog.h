@@ -1,12 +1,13 @@
 /* watchdog.h - no silent hangs. Every blocking exchange of the training loops is bracketed by
  * sal_wd_enter / sal_wd_leave; a thread started by sal_wd_start wakes up every 100 ms and, when
- * one exchange has lasted [run] comm_timeout seconds, prints one line naming this rank, its
- * host, the operation, the round and the peer waited for, then ends the process with exit code
- * 124: mpirun and srun (--kill-on-bad-exit) then end the job. A rank that is merely slow to
- * compute never trips it: only time spent waiting in an exchange counts.
+ * one exchange has lasted [run] comm_timeout seconds (twice that where the peer first waits on
+ * others: SAL_WD_UPSTREAM below), prints one line naming this rank, its host, the operation,
+ * the round and the peer waited for, then ends the process with exit code 124: mpirun and srun
+ * (--kill-on-bad-exit) then end the job. A rank that is merely slow to compute never trips it:
+ * only time spent waiting in an exchange counts.
  *
- * The bracket costs two stores and a clock read (~30 ns); nothing else runs per exchange. The
- * thread never calls MPI, so it needs no MPI thread level. */
+ * The bracket costs a few relaxed stores and a clock read (~30 ns); nothing else runs per
+ * exchange. The thread never calls MPI, so it needs no MPI thread level. */
 #ifndef SALIENT_WATCHDOG_H
 #define SALIENT_WATCHDOG_H
 

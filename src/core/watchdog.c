@@ -73,11 +73,7 @@ void sal_wd_enter_ex(const char *op, int peer, unsigned flags) {
         enter(op, peer, flags & SAL_WD_UPSTREAM ? SAL_WD_UPSTREAM_X * timeout : timeout);
 }
 
-void sal_wd_enter(const char *op, int peer) {
-    if (!active) return;
-    if (active & WD_HASHING) sal_wd_seq_fold(&seq, op);
-    if (active & WD_RUNNING) enter(op, peer, timeout);
-}
+void sal_wd_enter(const char *op, int peer) { sal_wd_enter_ex(op, peer, 0); }
 
 void sal_wd_leave(void) {
     if (!(active & WD_RUNNING)) return;
