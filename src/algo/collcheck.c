@@ -106,8 +106,9 @@ sal_status sal_cc_check(MPI_Comm comm, int on, int round, int expect_mode,
     int d = -1; /* -1: diverged, rank unknown; size: all agree */
     /* fedavg's client ranks wait here on the server, which may still wait for another
      * client's upload: let the server's own deadline name that client first */
-    sal_wd_enter_ex("the check_collectives hash exchange", expect_mode && rank ? 0 : SAL_WD_ALL,
-                    SAL_WD_UNHASHED | (expect_mode && rank ? SAL_WD_UPSTREAM : 0u));
+    const int fed_client = expect_mode && rank != 0;
+    sal_wd_enter_ex("the check_collectives hash exchange", fed_client ? 0 : SAL_WD_ALL,
+                    SAL_WD_UNHASHED | (fed_client ? SAL_WD_UPSTREAM : 0u));
     if (!expect_mode) {
         uint64_t v[2] = {mine.hash, ~mine.hash}, m[2];
         MPI_Allreduce(v, m, 2, MPI_UINT64_T, MPI_MIN, comm);
