@@ -60,10 +60,10 @@ static int build(sal_params *p, size_t n) {
     int h = (int)((n > 10 ? n - 10 : 1) / (size_t)(in + 11));
     if (h < 1) h = 1;
     int s1[2] = {h, in}, s1b[1] = {h}, s2[2] = {10, h}, s2b[1] = {10};
-    sal_params_add(p, "fc1.weight", 2, s1, in, 1);
-    sal_params_add(p, "fc1.bias", 1, s1b, in, 0);
-    sal_params_add(p, "fc2.weight", 2, s2, h, 1);
-    sal_params_add(p, "fc2.bias", 1, s2b, h, 0);
+    sal_params_add(p, "fc1.weight", 2, s1, in, 1, SAL_INIT_FANIN);
+    sal_params_add(p, "fc1.bias", 1, s1b, in, 0, SAL_INIT_FANIN);
+    sal_params_add(p, "fc2.weight", 2, s2, h, 1, SAL_INIT_FANIN);
+    sal_params_add(p, "fc2.bias", 1, s2b, h, 0, SAL_INIT_FANIN);
     if (sal_params_alloc(p)) return -1;
     /* an SSFL-like mask: 10% of the prunable weights kept, biases dense */
     for (int t = 0; t < p->ntensors; t++) {

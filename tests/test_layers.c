@@ -59,7 +59,7 @@ static double lin_eval(void *p) {
 static void test_linear(int B, int I, int O) {
     lin_ctx c = {B, I, O, randv(B * I), randv(O * I), randv(O), randv(B * O), randv(B * O)};
     float *din = randv(B * I), *dw = randv(O * I), *db = randv(O);
-    sal_linear_backward(din, dw, db, c.r, c.in, c.w, B, I, O);
+    sal_linear_backward(din, 0, dw, db, c.r, c.in, c.w, B, I, O);
     fd_check("linear d/din", c.in, din, B * I, lin_eval, &c);
     fd_check("linear d/dw", c.w, dw, O * I, lin_eval, &c);
     fd_check("linear d/db", c.b, db, O, lin_eval, &c);
@@ -86,7 +86,7 @@ static void test_conv(int B, int C, int H, int W, int O, int K, int stride, int 
     c.in = randv(nin), c.w = randv(nw), c.b = randv(O), c.out = randv(nout), c.r = randv(nout);
     c.scratch = randv(sal_conv_scratch_floats(&c.s));
     float *din = randv(nin), *dw = randv(nw), *db = randv(O);
-    sal_conv2d_backward(din, dw, db, c.r, c.in, c.w, B, &c.s, c.scratch);
+    sal_conv2d_backward(din, 0, dw, db, c.r, c.in, c.w, B, &c.s, c.scratch);
     char what[64];
     snprintf(what, sizeof what, "conv k%d s%d p%d g%d d/din", K, stride, pad, c.s.group);
     fd_check(what, c.in, din, nin, conv_eval, &c);
@@ -95,10 +95,27 @@ static void test_conv(int B, int C, int H, int W, int O, int K, int stride, int 
     fd_check("conv d/db", c.b, db, O, conv_eval, &c);
     /* din == NULL must still give the same weight gradient */
     float *dw2 = randv(nw);
-    sal_conv2d_backward(NULL, dw2, db, c.r, c.in, c.w, B, &c.s, c.scratch);
+    sal_conv2d_backward(NULL, 0, dw2, db, c.r, c.in, c.w, B, &c.s, c.scratch);
     CHECK(memcmp(dw, dw2, nw * sizeof(float)) == 0);
+    /* accumulate adds the same input gradient to what the buffer held */
+    float *base = randv(nin), *din2 = malloc(nin * sizeof(float));
+    memcpy(din2, base, nin * sizeof(float));
+    sal_conv2d_backward(din2, 1, dw2, NULL, c.r, c.in, c.w, B, &c.s, c.scratch);
+    double worst_acc = 0;
+    for (size_t i = 0; i < nin; i++)
+        worst_acc = fmax(worst_acc, fabs((double)din2[i] - ((double)base[i] + din[i])));
+    CHECK_MSG(worst_acc <= 1e-5, "conv accumulate: off by %g", worst_acc);
+    /* no bias: the same output less the bias, no bias gradient asked for */
+    conv_eval(&c);
+    float *nb = malloc(nout * sizeof(float));
+    sal_conv2d_forward(nb, c.in, c.w, NULL, B, &c.s, c.scratch);
+    double worst_nb = 0;
+    const int OHW = c.s.OH * c.s.OW;
+    for (size_t i = 0; i < nout; i++)
+        worst_nb = fmax(worst_nb, fabs((double)nb[i] + c.b[(i / OHW) % O] - c.out[i]));
+    CHECK_MSG(worst_nb <= 1e-5, "conv without bias: off by %g", worst_nb);
     free(c.in), free(c.w), free(c.b), free(c.out), free(c.r), free(c.scratch);
-    free(din), free(dw), free(db), free(dw2);
+    free(din), free(dw), free(db), free(dw2), free(base), free(din2), free(nb);
 }
 
 /* ---- maxpool ---- */
@@ -134,8 +151,7 @@ typedef struct {
 } relu_ctx;
 static double relu_eval(void *p) {
     relu_ctx *c = p;
-    memcpy(c->y, c->x, c->n * sizeof(float));
-    sal_relu_forward(c->y, c->n);
+    sal_relu_forward(c->y, c->x, c->n);
     return dot(c->y, c->r, c->n);
 }
 static void test_relu(void) {
@@ -145,9 +161,13 @@ static void test_relu(void) {
     relu_eval(&c);
     float *dx = malloc(c.n * sizeof(float));
     memcpy(dx, c.r, c.n * sizeof(float));
-    sal_relu_backward(dx, c.y, c.n);
+    sal_relu_backward(dx, 0, dx, c.y, c.n); /* in place, as the model runs it */
     fd_check("relu d/dx", c.x, dx, c.n, relu_eval, &c);
-    free(c.x), free(c.y), free(c.r), free(dx);
+    float *dx2 = malloc(c.n * sizeof(float)); /* out of place, added to ones */
+    for (size_t i = 0; i < c.n; i++) dx2[i] = 1.0f;
+    sal_relu_backward(dx2, 1, c.r, c.y, c.n);
+    for (size_t i = 0; i < c.n; i++) CHECK(dx2[i] == 1.0f + dx[i]);
+    free(c.x), free(c.y), free(c.r), free(dx), free(dx2);
 }
 
 /* ---- softmax cross-entropy ---- */

@@ -11,7 +11,7 @@
 static void make_params(sal_params *p, int n) {
     memset(p, 0, sizeof *p);
     int shape[1] = {n};
-    sal_params_add(p, "w", 1, shape, n, 1);
+    sal_params_add(p, "w", 1, shape, n, 1, SAL_INIT_FANIN);
     CHECK(sal_params_alloc(p) == 0);
 }
 

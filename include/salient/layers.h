@@ -1,7 +1,9 @@
 /* layers.h - forward and backward kernels of the layers, as plain functions over explicit
  * buffers (after llm.c). Activations are NCHW, conv weights OIHW, linear weights (out, in),
  * as in PyTorch. Backward functions WRITE (not accumulate) parameter gradients: every parameter
- * belongs to exactly one layer, so no gradient zeroing pass is needed. No allocation inside. */
+ * belongs to exactly one layer, so no gradient zeroing pass is needed. Input gradients are
+ * written, or added where `accumulate` is set: a tensor read by two layers (a residual block's
+ * input) gets the sum of both. No allocation inside. */
 #ifndef SALIENT_LAYERS_H
 #define SALIENT_LAYERS_H
 
@@ -10,8 +12,8 @@
 /* out (B, nout) = in (B, nin) @ w^T (nin, nout) + b (nout) */
 void sal_linear_forward(float *out, const float *in, const float *w, const float *b, int B,
                         int nin, int nout);
-/* dw (nout, nin), db (nout); din (B, nin) may be NULL (first layer). */
-void sal_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+/* dw (nout, nin), db (nout); din (B, nin) may be NULL (first layer), else written or added. */
+void sal_linear_backward(float *din, int accumulate, float *dw, float *db, const float *dout, const float *in,
                          const float *w, int B, int nin, int nout);
 
 /* 2-D convolution geometry (square kernel, same stride and padding in both directions). */
@@ -29,12 +31,15 @@ int sal_conv_shape_init(sal_conv_shape *s, int C, int H, int W, int O, int K, in
 /* Floats of scratch the conv kernels need: column buffer plus GEMM staging, for s->group. */
 size_t sal_conv_scratch_floats(const sal_conv_shape *s);
 
-/* out (B, O, OH, OW) = conv(in (B, C, H, W), w (O, C, K, K)) + b (O). scratch: see above. */
+/* out (B, O, OH, OW) = conv(in (B, C, H, W), w (O, C, K, K)) + b (O); b may be NULL (no bias).
+ * scratch: see above. */
 void sal_conv2d_forward(float *out, const float *in, const float *w, const float *b, int B,
                         const sal_conv_shape *s, float *scratch);
-/* dw (O, C, K, K), db (O); din (B, C, H, W) may be NULL (first layer). */
-void sal_conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                         const float *w, int B, const sal_conv_shape *s, float *scratch);
+/* dw (O, C, K, K), db (O) or NULL; din (B, C, H, W) may be NULL (first layer), else written or,
+ * with accumulate, added to. */
+void sal_conv2d_backward(float *din, int accumulate, float *dw, float *db, const float *dout,
+                         const float *in, const float *w, int B, const sal_conv_shape *s,
+                         float *scratch);
 
 /* Max pooling, window k, stride k (non-overlapping), floor mode as PyTorch's default.
  * out (B, C, H/k, W/k). Backward routes each output's gradient to the first input of its window
@@ -43,9 +48,44 @@ void sal_maxpool2d_forward(float *out, const float *in, int B, int C, int H, int
 void sal_maxpool2d_backward(float *din, const float *dout, const float *in, const float *out,
                             int B, int C, int H, int W, int k);
 
-/* In place: x = max(x, 0). Backward uses the output: dx *= (y > 0). */
-void sal_relu_forward(float *x, size_t n);
-void sal_relu_backward(float *dx, const float *y, size_t n);
+/* y = max(x, 0), in place when y == x. Backward uses the output: dx = dy * (y > 0), in place
+ * when dx == dy, else written or added (accumulate). */
+void sal_relu_forward(float *y, const float *x, size_t n);
+void sal_relu_backward(float *dx, int accumulate, const float *dy, const float *y, size_t n);
+
+/* Global average pooling: out (B, C) = mean of in (B, C, HW) over HW; backward spreads
+ * dout / HW over each plane (written or added). */
+void sal_avgpool_forward(float *out, const float *in, int B, int C, int HW);
+void sal_avgpool_backward(float *din, int accumulate, const float *dout, int B, int C, int HW);
+
+/* out = a + b over n floats (out may be a or b). */
+void sal_add_forward(float *out, const float *a, const float *b, size_t n);
+/* dst = src or dst += src over n floats: an input gradient that passes through unchanged. */
+void sal_grad_pass(float *dst, int accumulate, const float *src, size_t n);
+
+/* GroupNorm (G groups of C/G channels) over x (B, C, HW): y = xhat gamma + beta per channel.
+ * mean, rstd (B, G) are saved for backward. part: (B, C, 2) doubles of scratch. */
+void sal_groupnorm_forward(float *y, float *mean, float *rstd, const float *x,
+                           const float *gamma, const float *beta, int B, int C, int HW, int G,
+                           float eps);
+void sal_groupnorm_backward(float *dx, int accumulate, float *dgamma, float *dbeta,
+                            const float *dy, const float *x, const float *mean, const float *rstd,
+                            const float *gamma, int B, int C, int HW, int G, double *part);
+
+/* BatchNorm2d in training mode: batch statistics (mean, rstd (C) saved for backward), and the
+ * running statistics updated (unbiased variance, momentum), *nbt += 1. */
+void sal_batchnorm_forward_train(float *y, float *mean, float *rstd, float *run_mean,
+                                 float *run_var, float *nbt, const float *x, const float *gamma,
+                                 const float *beta, int B, int C, int HW, float eps,
+                                 float momentum);
+/* BatchNorm2d in evaluation mode: normalised by the running statistics. */
+void sal_batchnorm_forward_eval(float *y, const float *x, const float *run_mean,
+                                const float *run_var, const float *gamma, const float *beta,
+                                int B, int C, int HW, float eps);
+/* Backward of the training-mode forward (batch statistics). */
+void sal_batchnorm_backward(float *dx, int accumulate, float *dgamma, float *dbeta,
+                            const float *dy, const float *x, const float *mean, const float *rstd,
+                            const float *gamma, int B, int C, int HW);
 
 /* Mean softmax cross-entropy over the batch. probs (B, K) receives the softmax.
  * Returns the mean loss; also counts correct argmax predictions into *correct if non-NULL. */

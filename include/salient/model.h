@@ -1,5 +1,6 @@
-/* model.h - the models (mlp, lenet5, cnn, linear) as a sequence of layers over one flat parameter
- * buffer, with every activation and scratch buffer allocated once for a maximum batch. */
+/* model.h - the models (mlp, lenet5, cnn, linear, and the CIFAR ResNets) as a graph of layers
+ * over one flat parameter buffer, with every activation, gradient and scratch buffer planned
+ * and allocated once for a maximum batch. */
 #ifndef SALIENT_MODEL_H
 #define SALIENT_MODEL_H
 
@@ -12,14 +13,37 @@ typedef enum sal_arch {
     SAL_ARCH_MLP,    /* LeNet-300-100: 784-300-100-10 (input flattened) */
     SAL_ARCH_LENET5, /* conv6@5x5 pad2, pool, conv16@5x5, pool, fc120, fc84, fc10 */
     SAL_ARCH_CNN,    /* 3 x (conv3x3 pad1 + relu + pool2) with 32/64/64 channels, fc256, fc10 */
-    SAL_ARCH_LINEAR  /* multinomial logistic regression: flatten, fc (c*h*w -> classes); convex */
+    SAL_ARCH_LINEAR, /* multinomial logistic regression: flatten, fc (c*h*w -> classes); convex */
+    /* The CIFAR ResNets of SSFL's reference code (riohib/SSFL api/model/resnet.py): 3x3 stem
+     * conv with no max-pool, stages of residual blocks whose first block strides 2 (but the
+     * first stage's), 1x1 conv + norm shortcuts where the shape changes, global average
+     * pooling, `linear` head; convolutions without bias. docs/architecture.md draws them. */
+    SAL_ARCH_RESNET20, /* He et al.'s CIFAR ResNet: 16/32/64 channels, 3 BasicBlocks a stage */
+    SAL_ARCH_RESNET18, /* 64..512 channels, BasicBlock [2, 2, 2, 2] */
+    SAL_ARCH_RESNET50  /* 64..512 (x4) channels, Bottleneck [3, 4, 6, 3] */
 } sal_arch;
+
+/* The normalisation of the ResNets (the small models have none). */
+typedef enum sal_norm {
+    SAL_NORM_GROUP, /* GroupNorm(min(32, C), C), as SSFL's code: no state, no batch coupling */
+    SAL_NORM_BATCH  /* BatchNorm2d: batch statistics in training, running ones in evaluation */
+} sal_norm;
+
+typedef struct sal_model_spec {
+    sal_arch arch;
+    sal_norm norm;
+    int c, h, w;   /* input shape */
+    int classes;
+    int max_batch; /* the largest batch a forward pass accepts */
+} sal_model_spec;
 
 typedef struct sal_model sal_model; /* opaque */
 
-/* Build a model for inputs (c, h, w) and `classes` outputs, able to run batches up to max_batch.
- * Parameters are zero until sal_model_init or a copy into sal_model_params(m)->w.
- * Returns NULL with err filled (e.g. an input too small for lenet5's pooling). */
+/* Build a model as spec says. Parameters are zero until sal_model_init or a copy into
+ * sal_model_params(m)->w. Returns NULL with err filled (e.g. an input too small for the
+ * architecture's pooling, or no memory for the planned buffers). */
+sal_model *sal_model_create_spec(const sal_model_spec *spec, sal_err *err);
+/* The same with norm = group. */
 sal_model *sal_model_create(sal_arch arch, int c, int h, int w, int classes, int max_batch,
                             sal_err *err);
 void sal_model_free(sal_model *m); /* accepts NULL */
@@ -28,14 +52,22 @@ void sal_model_free(sal_model *m); /* accepts NULL */
 sal_params *sal_model_params(sal_model *m);
 
 /* PyTorch's default initialisation for Conv2d/Linear (Kaiming-uniform with a = sqrt(5), i.e.
- * weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn from stream (seed, INIT). */
+ * weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn from stream (seed, INIT);
+ * norm weights 1 and biases 0, BatchNorm running mean 0, variance 1, batch count 0. */
 void sal_model_init(sal_model *m, uint64_t seed);
+
+/* Training mode (the default) or evaluation mode, as torch's module.train()/eval(): only
+ * BatchNorm differs (batch statistics and running updates vs the running statistics). */
+void sal_model_set_training(sal_model *m, int training);
+int sal_model_training(const sal_model *m);
 
 /* Forward pass on x (B, c, h, w) with labels y (B): returns the mean cross-entropy loss and, if
  * correct is non-NULL, the count of right argmax predictions. Keeps activations for backward. */
 double sal_model_forward(sal_model *m, const float *x, const int *y, int B, int *correct);
 
-/* Backward pass for the last forward: writes gradients into sal_model_params(m)->g. */
+/* Backward pass for the last forward: writes gradients into sal_model_params(m)->g. It consumes
+ * the activations the forward saved (their memory is reused for gradients, as torch frees a
+ * graph's saved tensors): a second backward needs a new forward. The logits stay valid. */
 void sal_model_backward(sal_model *m);
 
 /* Backward pass for the last forward from a given gradient of some scalar with respect to its
@@ -58,7 +90,12 @@ double sal_model_forward_macs(const sal_model *m);
  * parameterised layer but the first (2 FLOPs per multiply-accumulate). */
 double sal_model_train_flops(const sal_model *m);
 
-/* Print the layer table (name, output shape, parameters) to f. */
+/* Bytes of the planned activation and gradient arena, and what separate buffers would take. */
+size_t sal_model_arena_bytes(const sal_model *m, size_t *unplanned);
+
+const sal_model_spec *sal_model_get_spec(const sal_model *m);
+
+/* Print the layer table (name, output shape, parameters) and the buffer bytes to f. */
 void sal_model_describe(const sal_model *m, void *f);
 
 #endif

@@ -58,7 +58,8 @@ sal_status sal_mask_synflow(sal_model *m, double density, sal_sparsity_scope sco
  * `density` (uniform), or ERK densities proportional to (sum of dims) / (product of dims),
  * scaled so that kept weights total round(density * prunable), tensors capped at 1. */
 void sal_layer_densities_uniform(const sal_params *p, double density, double *dens);
-void sal_layer_densities_erk(const sal_params *p, double density, double *dens);
+sal_status sal_layer_densities_erk(const sal_params *p, double density, double *dens,
+                                   sal_err *err); /* SAL_ENOMEM only */
 
 /* Exact top-k masks. Ranking is by score, larger first; ties go to the lower flat index, so the
  * mask is a deterministic function of the scores. Non-prunable entries get 1.

@@ -116,10 +116,10 @@ static sal_status make_mask(worker *w, sal_err *err) {
     case SAL_SPARSE_ERK:
         sal_score_random(p, cfg->seed, score);
         if (cfg->method == SAL_SPARSE_ERK)
-            sal_layer_densities_erk(p, cfg->density, dens);
+            st = sal_layer_densities_erk(p, cfg->density, dens, err);
         else
             sal_layer_densities_uniform(p, cfg->density, dens);
-        st = sal_mask_topk_layers(p, score, dens, mask, err);
+        if (!st) st = sal_mask_topk_layers(p, score, dens, mask, err);
         break;
     case SAL_SPARSE_SYNFLOW:
         st = sal_mask_synflow(w->model, cfg->density, cfg->scope, cfg->synflow_iters, mask, err);

@@ -62,9 +62,9 @@ static sal_status server_mask(fed *f, const double *acc, float *score, float *ma
     case SAL_SPARSE_RANDOM:
     case SAL_SPARSE_ERK:
         sal_score_random(p, cfg->seed, score);
-        if (cfg->method == SAL_SPARSE_ERK) sal_layer_densities_erk(p, cfg->density, dens);
+        if (cfg->method == SAL_SPARSE_ERK) st = sal_layer_densities_erk(p, cfg->density, dens, err);
         else sal_layer_densities_uniform(p, cfg->density, dens);
-        st = sal_mask_topk_layers(p, score, dens, mask, err);
+        if (!st) st = sal_mask_topk_layers(p, score, dens, mask, err);
         break;
     case SAL_SPARSE_SYNFLOW:
         st = sal_mask_synflow(f->model, cfg->density, cfg->scope, cfg->synflow_iters, mask, err);

@@ -1,4 +1,4 @@
-/* activations.c - relu, max pooling and softmax cross-entropy. */
+/* activations.c - relu, max and average pooling, residual add and softmax cross-entropy. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -9,12 +9,56 @@
 #include <immintrin.h>
 #endif
 
-void sal_relu_forward(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+void sal_relu_forward(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void sal_relu_backward(float *dx, const float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dx[i] : 0.0f;
+void sal_relu_backward(float *dx, int accumulate, const float *dy, const float *y, size_t n) {
+    if (accumulate)
+        for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+    else
+        for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void sal_add_forward(float *out, const float *a, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+void sal_grad_pass(float *dst, int accumulate, const float *src, size_t n) {
+    if (dst == src) return; /* aliased by the planner: nothing to move */
+    if (accumulate)
+        for (size_t i = 0; i < n; i++) dst[i] += src[i];
+    else
+        memcpy(dst, src, sizeof(float) * n);
+}
+
+/* Plane sums in 16 float lanes, combined in one fixed order (vectorises without -ffast-math).
+ * torch sums in float too; the difference is within a float rounding of the mean. */
+void sal_avgpool_forward(float *out, const float *in, int B, int C, int HW) {
+    const float inv = 1.0f / (float)HW;
+    for (size_t bc = 0; bc < (size_t)B * C; bc++) {
+        const float *x = in + bc * HW;
+        float acc[16] = {0};
+        int i = 0;
+        for (; i + 16 <= HW; i += 16)
+            for (int j = 0; j < 16; j++) acc[j] += x[i + j];
+        for (; i < HW; i++) acc[i & 15] += x[i];
+        float s = 0.0f;
+        for (int j = 0; j < 16; j++) s += acc[j];
+        out[bc] = s * inv;
+    }
+}
+
+void sal_avgpool_backward(float *din, int accumulate, const float *dout, int B, int C, int HW) {
+    const float inv = 1.0f / (float)HW;
+    for (size_t bc = 0; bc < (size_t)B * C; bc++) {
+        float *d = din + bc * HW;
+        const float v = dout[bc] * inv;
+        if (accumulate)
+            for (int i = 0; i < HW; i++) d[i] += v;
+        else
+            for (int i = 0; i < HW; i++) d[i] = v;
+    }
 }
 
 /* Max pooling keeps no argmax: backward finds the window's first element equal to the output,

@@ -136,7 +136,8 @@ static inline __mmask16 lane_range(int lo, int hi) {
  * masked off; the base address can then point a few floats before or after the row, which
  * stays inside scratch (col starts it, staging follows it). The summation order is fixed:
  * four partial sums by kx mod 4, combined in one order. */
-static void col2im_gather(float *din, const float *col, int G, const sal_conv_shape *s) {
+static void col2im_gather(float *din, int accumulate, const float *col, int G,
+                          const sal_conv_shape *s) {
     const int K = s->K, OH = s->OH, OW = s->OW, H = s->H, W = s->W, pad = s->pad;
     const size_t N = (size_t)G * OH * OW;
     for (int g = 0; g < G; g++)
@@ -169,7 +170,9 @@ static void col2im_gather(float *din, const float *col, int G, const sal_conv_sh
                             a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(m[kx], r + kx * N - kx));
                     }
                     __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
-                    _mm512_mask_storeu_ps(plane + (size_t)y * W + x0, mst, sum);
+                    float *dst = plane + (size_t)y * W + x0;
+                    if (accumulate) sum = _mm512_add_ps(_mm512_maskz_loadu_ps(mst, dst), sum);
+                    _mm512_mask_storeu_ps(dst, mst, sum);
                 }
             }
         }
@@ -178,11 +181,12 @@ static void col2im_gather(float *din, const float *col, int G, const sal_conv_sh
 
 /* padded gradient (G, C, Hp, Wp) += scatter of col; then the interior is copied to din.
  * The portable path, and the one for stride > 1. */
-static void col2im(float *din, float *pad, const float *col, int G, const sal_conv_shape *s) {
+static void col2im(float *din, int accumulate, float *pad, const float *col, int G,
+                   const sal_conv_shape *s) {
     const int OHW = s->OH * s->OW, N = G * OHW, Hp = padded_h(s), Wp = padded_w(s);
 #ifdef __AVX512F__
     if (s->stride == 1 && s->K <= 64) {
-        col2im_gather(din, col, G, s);
+        col2im_gather(din, accumulate, col, G, s);
         return;
     }
 #endif
@@ -204,9 +208,12 @@ static void col2im(float *din, float *pad, const float *col, int G, const sal_co
                 }
             }
     for (int gc = 0; gc < G * s->C; gc++)
-        for (int y = 0; y < s->H; y++)
-            copy_row(din + ((size_t)gc * s->H + y) * s->W,
-                     pad + ((size_t)gc * Hp + y + s->pad) * Wp + s->pad, s->W);
+        for (int y = 0; y < s->H; y++) {
+            float *dst = din + ((size_t)gc * s->H + y) * s->W;
+            const float *src = pad + ((size_t)gc * Hp + y + s->pad) * Wp + s->pad;
+            if (accumulate) add_row(dst, src, s->W);
+            else copy_row(dst, src, s->W);
+        }
 }
 
 #ifdef __AVX512F__
@@ -232,7 +239,7 @@ SAL_INLINE void direct_fwd_block(float *out, const float *pad, const float *w, c
             for (int x0 = 0; x0 < OW; x0 += 16) {
                 const __mmask16 m = lane_range(0, OW - x0);
                 __m512 acc[8];
-                for (int o = 0; o < OB; o++) acc[o] = _mm512_set1_ps(b[o0 + o]);
+                for (int o = 0; o < OB; o++) acc[o] = _mm512_set1_ps(b ? b[o0 + o] : 0.0f);
                 for (int c = 0; c < C; c++) {
                     const float *plane = pad + ((size_t)g * C + c) * Hp * Wp + (size_t)oy * Wp + x0;
                     const float *wc = w + (size_t)o0 * CKK + c * K * K;
@@ -352,7 +359,7 @@ void sal_conv2d_forward(float *out, const float *in, const float *w, const float
             for (int o = 0; o < s->O; o++) {
                 float *restrict dst = out + (b0 + g) * out_stride + (size_t)o * OHW;
                 const float *restrict src = stage + (size_t)o * N + (size_t)g * OHW;
-                const float bias = b[o];
+                const float bias = b ? b[o] : 0.0f;
                 for (int i = 0; i < OHW; i++) dst[i] = src[i] + bias;
             }
     }
@@ -370,14 +377,16 @@ static float sum_floats(const float *x, int n) {
     return s;
 }
 
-void sal_conv2d_backward(float *din, float *dw, float *db, const float *dout, const float *in,
-                         const float *w, int B, const sal_conv_shape *s, float *scratch) {
+void sal_conv2d_backward(float *din, int accumulate, float *dw, float *db, const float *dout,
+                         const float *in, const float *w, int B, const sal_conv_shape *s,
+                         float *scratch) {
     const int CKK = s->C * s->K * s->K, OHW = s->OH * s->OW;
     const size_t in_stride = (size_t)s->C * s->H * s->W, out_stride = (size_t)s->O * OHW;
     float *col = scratch;
     float *stage = col + (size_t)CKK * s->group * OHW + SAL_CONV_GUARD; /* dout (O, G*OHW) */
     float *pad = stage + (size_t)s->O * s->group * OHW;
-    for (int o = 0; o < s->O; o++) db[o] = 0.0f;
+    if (db)
+        for (int o = 0; o < s->O; o++) db[o] = 0.0f;
     for (int b0 = 0; b0 < B; b0 += s->group) {
         int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
         const int direct = use_direct(s);
@@ -387,7 +396,7 @@ void sal_conv2d_backward(float *din, float *dw, float *db, const float *dout, co
                 /* the GEMMs want dout as (O, G*OHW); the direct dw reads it in place */
                 if (din || !direct)
                     memcpy(stage + (size_t)o * N + (size_t)g * OHW, src, sizeof(float) * OHW);
-                db[o] += sum_floats(src, OHW);
+                if (db) db[o] += sum_floats(src, OHW);
             }
         pad_input(pad, in + b0 * in_stride, G, s);
 #ifdef __AVX512F__
@@ -405,7 +414,7 @@ void sal_conv2d_backward(float *din, float *dw, float *db, const float *dout, co
             /* dcol (CKK, N) = w^T (CKK, O) @ dout (O, N), reusing the column buffer */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, N, s->O, 1.0f, w, CKK, stage,
                         N, 0.0f, col, N);
-            col2im(din + b0 * in_stride, pad, col, G, s);
+            col2im(din + b0 * in_stride, accumulate, pad, col, G, s);
         }
     }
 }

@@ -18,13 +18,19 @@ typedef struct entry {
 } entry;
 
 typedef struct table {
-    entry e[SAL_MAX_TENSORS * 2];
-    int n;
+    entry *e; /* (n) owned, grown as datasets are found */
+    int n, cap;
 } table;
 
 static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *data) {
     table *t = data;
-    if (info->type != H5O_TYPE_DATASET || t->n == (int)(sizeof t->e / sizeof *t->e)) return 0;
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 64;
+        entry *e = realloc(t->e, sizeof *e * (size_t)cap);
+        if (!e) return -1; /* stops the visit; the caller reports out of memory */
+        t->e = e, t->cap = cap;
+    }
     entry *e = &t->e[t->n];
     snprintf(e->path, sizeof e->path, "%s", name);
     hid_t ds = H5Dopen2(obj, name, H5P_DEFAULT);
@@ -80,15 +86,18 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
     memset(&p, 0, sizeof p);
     for (int i = 0; i < t->n; i++) {
         const entry *e = &t->e[i];
-        char name[SAL_NAME_MAX];
+        char name[sizeof e->path];
         snprintf(name, sizeof name, "%s", e->path);
         char *slash = strchr(name, '/');
         if (slash) *slash = '.';
         int shape[4] = {1, 1, 1, 1};
         for (int d = 0; d < e->ndim && d < 4; d++) shape[d] = (int)e->dims[d];
-        if (e->ndim > 4 || sal_params_add(&p, name, e->ndim, shape, 1, e->ndim > 1) < 0)
+        if (e->ndim > 4 ||
+            sal_params_add(&p, name, e->ndim, shape, 1, e->ndim > 1, SAL_INIT_FANIN) < 0) {
+            sal_params_free(&p);
             return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /model/%s is not a tensor salient "
                             "writes", path, e->path);
+        }
     }
     if (sal_params_alloc(&p)) return sal_fail(err, SAL_ENOMEM, "out of memory");
     if (p.n != info->n) {
@@ -141,10 +150,11 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
     table t = {.n = 0};
     if (H5Lexists(f, "/model", H5P_DEFAULT) > 0) {
         hid_t g = H5Gopen2(f, "/model", H5P_DEFAULT);
-        H5Ovisit(g, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &t);
+        if (H5Ovisit(g, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &t) < 0 && t.n == t.cap)
+            st = sal_fail(err, SAL_ENOMEM, "checkpoint '%s': out of memory listing /model", path);
         H5Gclose(g);
     }
-    qsort(t.e, (size_t)t.n, sizeof *t.e, by_offset);
+    if (t.n) qsort(t.e, (size_t)t.n, sizeof *t.e, by_offset);
     uint64_t kept_all = 0, total = 0, kept_prunable = 0, total_prunable = 0;
     for (int i = 0; i < t.n && !st; i++) {
         const entry *e = &t.e[i];
@@ -197,6 +207,7 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
             free(rows);
         }
     }
+    free(t.e);
     H5Fclose(f);
     sal_ckpt_info_free(&info);
     return st;

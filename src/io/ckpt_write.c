@@ -124,7 +124,7 @@ static void rows(writer *w, const char *name, const float *mine) {
 typedef struct crc_job {
     const sal_ckpt_state *s;
     const uint8_t *mask8;   /* rank 0 only, else NULL */
-    uint32_t t[3 * SAL_MAX_TENSORS]; /* model, mask, momentum per tensor (rank 0) */
+    uint32_t *t;            /* (3 T) model, mask, momentum per tensor (rank 0) */
     uint32_t r[3];          /* this rank's rows: weights, momentum, residual */
 } crc_job;
 
@@ -199,7 +199,7 @@ static void metrics(writer *w, MPI_Comm comm) {
     H5Tclose(ft);
 }
 
-/* The file's content; every rank calls it. */
+/* The file's content; every rank calls it. all: (size + 3 ntensors) CRCs of scratch. */
 static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     const sal_ckpt_state *s = w->s;
     const sal_params *p = s->p;
@@ -226,7 +226,7 @@ static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     const int T = p->ntensors;
     if (w->rank == 0)
         for (size_t i = 0; i < p->n; i++) mask8[i] = p->mask[i] != 0.0f;
-    crc_job job = {.s = s, .mask8 = w->rank == 0 ? mask8 : NULL};
+    crc_job job = {.s = s, .mask8 = w->rank == 0 ? mask8 : NULL, .t = all + w->size};
     pthread_t th;
     int threaded = pthread_create(&th, NULL, crc_run, &job) == 0;
     if (!threaded) crc_run(&job); /* no thread to be had: the same work, in line */
@@ -335,7 +335,8 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     if (code) return (sal_status)code;
 
     uint8_t *mask8 = w.rank == 0 ? malloc(w.n ? w.n : 1) : NULL;
-    uint32_t *all = malloc(sizeof(uint32_t) * (size_t)w.size); /* the rows' CRCs */
+    /* the rows' CRCs (size), then the tensors' (3 per tensor) */
+    uint32_t *all = calloc((size_t)w.size + 3 * (size_t)w.s->p->ntensors, sizeof(uint32_t));
     int oom = (w.rank == 0 && !mask8) || !all;
     MPI_Allreduce(MPI_IN_PLACE, &oom, 1, MPI_INT, MPI_MAX, comm);
     if (oom) {

@@ -1,6 +1,7 @@
 /* density.c - per-tensor densities for layerwise masks: uniform, and Erdos-Renyi-Kernel as in
  * RigL (Evci et al., "Rigging the lottery", ICML 2020; sparse_utils.get_sparsities). */
 #include <math.h>
+#include <stdlib.h>
 
 #include "salient/sparsity.h"
 
@@ -8,9 +9,15 @@ void sal_layer_densities_uniform(const sal_params *p, double density, double *de
     for (int t = 0; t < p->ntensors; t++) dens[t] = p->t[t].prunable ? density : 1.0;
 }
 
-void sal_layer_densities_erk(const sal_params *p, double density, double *dens) {
-    double raw[SAL_MAX_TENSORS], total = 0;
-    int capped[SAL_MAX_TENSORS] = {0};
+sal_status sal_layer_densities_erk(const sal_params *p, double density, double *dens,
+                                   sal_err *err) {
+    const size_t T = (size_t)p->ntensors;
+    /* raw, want (doubles), kept (long long), capped (int): one block, T of each */
+    double *raw = calloc(T ? 3 * T + T : 1, sizeof(double)), total = 0;
+    if (!raw) return sal_fail(err, SAL_ENOMEM, "erk: out of memory for %zu tensors", T);
+    double *want = raw + T;
+    long long *kept = (long long *)(raw + 2 * T);
+    int *capped = (int *)(raw + 3 * T);
     for (int t = 0; t < p->ntensors; t++) {
         const sal_tensor *tv = &p->t[t];
         dens[t] = 1.0;
@@ -22,7 +29,10 @@ void sal_layer_densities_erk(const sal_params *p, double density, double *dens) 
         raw[t] = sum / (double)tv->numel;
         total += (double)tv->numel;
     }
-    if (total == 0 || !(density < 1)) return; /* nothing to prune, or dense */
+    if (total == 0 || !(density < 1)) { /* nothing to prune, or dense */
+        free(raw);
+        return SAL_OK;
+    }
     if (!(density > 0)) density = 0;
     /* Find eps with sum_t min(1, eps raw_t) numel_t = density * total. RigL's loop: solve with
      * the current dense set, and while the tensor with the largest raw_t would exceed density
@@ -48,8 +58,7 @@ void sal_layer_densities_erk(const sal_params *p, double density, double *dens) 
     /* Turn the real-valued counts eps raw_t numel_t into integers that add up to exactly
      * round(density * total) by largest remainders (ties to the lower tensor index), so that a
      * layerwise ERK mask keeps as many weights as a global one; at least 1 per tensor. */
-    double want[SAL_MAX_TENSORS];
-    long long kept[SAL_MAX_TENSORS], left = llround(density * total);
+    long long left = llround(density * total);
     for (int t = 0; t < p->ntensors; t++) {
         if (!p->t[t].prunable) continue;
         const double numel = (double)p->t[t].numel;
@@ -75,4 +84,6 @@ void sal_layer_densities_erk(const sal_params *p, double density, double *dens) 
         if (kept[t] < 1) kept[t] = 1;
         dens[t] = (double)kept[t] / (double)p->t[t].numel;
     }
+    free(raw);
+    return SAL_OK;
 }

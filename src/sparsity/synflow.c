@@ -48,8 +48,9 @@ sal_status sal_mask_synflow(sal_model *m, double density, sal_sparsity_scope sco
     const size_t n = p->n, nin = (size_t)c * h * w;
     float *w0 = malloc(n * sizeof *w0), *score = malloc(n * sizeof *score);
     float *ones = malloc(nin * sizeof *ones), *dl = malloc((size_t)classes * sizeof *dl);
+    double *dens = malloc(sizeof(double) * (size_t)(p->ntensors ? p->ntensors : 1));
     sal_status st = SAL_OK;
-    if (!w0 || !score || !ones || !dl) {
+    if (!w0 || !score || !ones || !dl || !dens) {
         st = sal_fail(err, SAL_ENOMEM, "synflow: out of memory for %zu parameters", n);
         goto done;
     }
@@ -57,7 +58,6 @@ sal_status sal_mask_synflow(sal_model *m, double density, sal_sparsity_scope sco
     for (size_t i = 0; i < nin; i++) ones[i] = 1.0f;
     for (int i = 0; i < classes; i++) dl[i] = 1.0f;
     for (size_t i = 0; i < n; i++) mask[i] = 1.0f;
-    double dens[SAL_MAX_TENSORS];
     /* Exponential schedule: round k keeps density^(k/iters), so each round removes the same
      * fraction of what is left (Alg. 1, line 6); the last round hits density exactly. The kept
      * count never grows from one round to the next, which the -1 scores of pruned entries need. */
@@ -77,5 +77,6 @@ done:
     free(score);
     free(ones);
     free(dl);
+    free(dens);
     return st;
 }
