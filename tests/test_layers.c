@@ -170,6 +170,118 @@ static void test_relu(void) {
     free(c.x), free(c.y), free(c.r), free(dx), free(dx2);
 }
 
+/* ---- GroupNorm and BatchNorm (training mode): L = sum(y * r) ---- */
+typedef struct {
+    int B, C, HW, G, batch; /* batch: BatchNorm, else GroupNorm with G groups */
+    float *x, *gamma, *beta, *y, *r, *mean, *rstd, *rm, *rv, nbt;
+} norm_ctx;
+static double norm_eval(void *p) {
+    norm_ctx *c = p;
+    if (c->batch)
+        sal_batchnorm_forward_train(c->y, c->mean, c->rstd, c->rm, c->rv, &c->nbt, c->x,
+                                    c->gamma, c->beta, c->B, c->C, c->HW, 1e-5f, 0.1f);
+    else
+        sal_groupnorm_forward(c->y, c->mean, c->rstd, c->x, c->gamma, c->beta, c->B, c->C,
+                              c->HW, c->G, 1e-5f);
+    return dot(c->y, c->r, (size_t)c->B * c->C * c->HW);
+}
+static void test_norm(int batch, int B, int C, int HW, int G) {
+    size_t n = (size_t)B * C * HW;
+    norm_ctx c = {B, C, HW, G, batch, randv(n), randv(C), randv(C), randv(n), randv(n),
+                  randv((size_t)B * C), randv((size_t)B * C), randv(C), randv(C), 0.0f};
+    for (int i = 0; i < C; i++) c.rm[i] = 0.0f, c.rv[i] = 1.0f;
+    for (size_t i = 0; i < n; i++) c.x[i] = 2.0f * c.x[i] + 0.5f; /* not already normalised */
+    norm_eval(&c);
+    float *dx = randv(n), *dg = randv(C), *db = randv(C);
+    double *part = malloc(sizeof(double) * 2 * (size_t)B * C);
+    if (batch)
+        sal_batchnorm_backward(dx, 0, dg, db, c.r, c.x, c.mean, c.rstd, c.gamma, B, C, HW);
+    else
+        sal_groupnorm_backward(dx, 0, dg, db, c.r, c.x, c.mean, c.rstd, c.gamma, B, C, HW, G,
+                               part);
+    char what[64];
+    snprintf(what, sizeof what, "%s B%d C%d HW%d d/dx", batch ? "batchnorm" : "groupnorm", B, C,
+             HW);
+    fd_check(what, c.x, dx, n, norm_eval, &c);
+    fd_check(batch ? "batchnorm d/dgamma" : "groupnorm d/dgamma", c.gamma, dg, C, norm_eval, &c);
+    fd_check(batch ? "batchnorm d/dbeta" : "groupnorm d/dbeta", c.beta, db, C, norm_eval, &c);
+    /* accumulate adds the same dx */
+    float *dx2 = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) dx2[i] = 1.0f;
+    norm_eval(&c);
+    if (batch)
+        sal_batchnorm_backward(dx2, 1, dg, db, c.r, c.x, c.mean, c.rstd, c.gamma, B, C, HW);
+    else
+        sal_groupnorm_backward(dx2, 1, dg, db, c.r, c.x, c.mean, c.rstd, c.gamma, B, C, HW, G,
+                               part);
+    double worst_acc = 0;
+    for (size_t i = 0; i < n; i++) worst_acc = fmax(worst_acc, fabs(dx2[i] - 1.0 - dx[i]));
+    CHECK_MSG(worst_acc <= 1e-5, "norm accumulate off by %g", worst_acc);
+    if (batch) {
+        /* running statistics against closed forms in double: one fresh update from (0, 1)
+         * with momentum 0.1 gives 0.1 mean and 0.9 + 0.1 unbiased variance per channel */
+        for (int ch = 0; ch < C; ch++) c.rm[ch] = 0.0f, c.rv[ch] = 1.0f;
+        c.nbt = 0;
+        norm_eval(&c);
+        CHECK(c.nbt == 1.0f);
+        double worst_rs = 0;
+        for (int ch = 0; ch < C; ch++) {
+            double s = 0, q = 0, N = (double)B * HW;
+            for (int b = 0; b < B; b++)
+                for (int i = 0; i < HW; i++) s += c.x[((size_t)b * C + ch) * HW + i];
+            double mu = s / N;
+            for (int b = 0; b < B; b++)
+                for (int i = 0; i < HW; i++) {
+                    double d = c.x[((size_t)b * C + ch) * HW + i] - mu;
+                    q += d * d;
+                }
+            worst_rs = fmax(worst_rs, fabs(c.rm[ch] - 0.1 * mu));
+            worst_rs = fmax(worst_rs, fabs(c.rv[ch] - (0.9 + 0.1 * q / (N - 1))) / (1 + q / N));
+        }
+        CHECK_MSG(worst_rs <= 1e-5, "batchnorm running statistics off by %g", worst_rs);
+        /* evaluation mode: (x - running_mean) / sqrt(running_var + eps) * gamma + beta */
+        for (int ch = 0; ch < C; ch++) c.rm[ch] = 0.3f * ch, c.rv[ch] = 0.5f + ch;
+        sal_batchnorm_forward_eval(c.y, c.x, c.rm, c.rv, c.gamma, c.beta, B, C, HW, 1e-5f);
+        double worst_ev = 0;
+        for (size_t i = 0; i < n; i++) {
+            int ch = (int)((i / HW) % C);
+            double want = (c.x[i] - c.rm[ch]) / sqrt(c.rv[ch] + 1e-5) * c.gamma[ch] + c.beta[ch];
+            worst_ev = fmax(worst_ev, fabs(c.y[i] - want) / (1 + fabs(want)));
+        }
+        CHECK_MSG(worst_ev <= 1e-5, "batchnorm eval off by %g", worst_ev);
+    }
+    free(c.x), free(c.gamma), free(c.beta), free(c.y), free(c.r), free(c.mean), free(c.rstd);
+    free(c.rm), free(c.rv), free(dx), free(dg), free(db), free(dx2), free(part);
+}
+
+/* ---- global average pooling and the residual add ---- */
+typedef struct {
+    int B, C, HW;
+    float *x, *z, *y, *r; /* y = avgpool(x + z) */
+} avg_ctx;
+static double avg_eval(void *p) {
+    avg_ctx *c = p;
+    size_t n = (size_t)c->B * c->C * c->HW;
+    float *s = malloc(n * sizeof(float));
+    sal_add_forward(s, c->x, c->z, n);
+    sal_avgpool_forward(c->y, s, c->B, c->C, c->HW);
+    free(s);
+    return dot(c->y, c->r, (size_t)c->B * c->C);
+}
+static void test_avgpool_add(int B, int C, int HW) {
+    size_t n = (size_t)B * C * HW;
+    avg_ctx c = {B, C, HW, randv(n), randv(n), randv((size_t)B * C), randv((size_t)B * C)};
+    float *ds = randv(n), *dx = randv(n), *dz = randv(n);
+    sal_avgpool_backward(ds, 0, c.r, B, C, HW);
+    sal_grad_pass(dx, 0, ds, n);
+    for (size_t i = 0; i < n; i++) dz[i] = 0.5f;
+    sal_grad_pass(dz, 1, ds, n); /* the second reader adds */
+    fd_check("avgpool+add d/dx", c.x, dx, n, avg_eval, &c);
+    for (size_t i = 0; i < n; i++) dz[i] -= 0.5f;
+    fd_check("avgpool+add d/dz (accumulated)", c.z, dz, n, avg_eval, &c);
+    free(c.x), free(c.z), free(c.y), free(c.r), free(ds), free(dx), free(dz);
+}
+
 /* ---- softmax cross-entropy ---- */
 typedef struct {
     int B, K;
@@ -206,6 +318,13 @@ int main(void) {
     test_conv(2, 1, 28, 28, 6, 5, 1, 2, 0); /* lenet5 conv1: rows wider than one vector */
     test_conv(2, 3, 21, 37, 9, 3, 1, 1, 3); /* odd widths > 32, O not a multiple of 8 */
     test_conv(2, 2, 12, 19, 3, 5, 1, 0, 0); /* K = 5 without padding, 15-wide output */
+    test_conv(2, 4, 8, 8, 6, 1, 1, 0, 0);  /* 1x1 conv: a resnet bottleneck's reduce/expand */
+    test_conv(2, 4, 8, 8, 6, 1, 2, 0, 0);  /* 1x1 stride 2: a resnet's projection shortcut */
+    test_conv(3, 5, 9, 9, 7, 3, 2, 1, 0);  /* 3x3 stride 2 pad 1 on an odd map */
+    test_norm(0, 3, 8, 10, 4);             /* GroupNorm, 2 channels a group */
+    test_norm(0, 2, 6, 7, 6);              /* GroupNorm, one channel a group */
+    test_norm(1, 4, 5, 9, 0);              /* BatchNorm in training mode */
+    test_avgpool_add(3, 4, 10);
     test_pool(2, 3, 6, 6, 2);
     test_pool(1, 2, 7, 5, 2);              /* odd sizes: floor mode drops the last row/col */
     test_pool(2, 2, 7, 7, 3);              /* the generic (k != 2) path */

@@ -171,6 +171,176 @@ static void check_linear(void) {
     sal_model_free(tiny);
 }
 
+/* ---- the ResNets (fixtures from make_resnet in gen_fixtures.py) ---- */
+
+/* The fixture's closed-form parameters: sin(0.7 i + 1.3 t + 0.1) / sqrt(fan_in); salient's
+ * table gives norm tensors fan_in 1, as formula_params_norm does. */
+static void formula_params(sal_params *p) {
+    for (int t = 0; t < p->ntensors; t++) {
+        float *v = sal_params_w(p, t);
+        for (size_t i = 0; i < p->t[t].numel; i++)
+            v[i] = (float)(sin(0.7 * (double)i + 1.3 * t + 0.1) / sqrt((double)p->t[t].fan_in));
+    }
+}
+
+/* x's 64 entries at floor(i n / 64) (all when n <= 64), as gen_fixtures.py's sample(). */
+static size_t sample(const float *x, size_t n, float *out) {
+    if (n <= 64) {
+        memcpy(out, x, n * sizeof *x);
+        return n;
+    }
+    for (size_t i = 0; i < 64; i++) out[i] = x[(size_t)((unsigned long long)i * n / 64)];
+    return 64;
+}
+
+static double l2(const float *x, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return sqrt(s);
+}
+
+/* Sampled entries of tensor t of buf against the record "PREFIX.NAME"; atol scales with the
+ * tensor (a deep net sums many products in orders of its own; the L2 norms, checked beside,
+ * would catch a wrong layer that samples missed). */
+static int check_sampled(const rec *recs, int nrec, const char *prefix, const sal_tensor *tv,
+                         const float *x, double rel) {
+    char nm[96];
+    snprintf(nm, sizeof nm, "%s.%s", prefix, tv->name);
+    const rec *r = sal_fix_find(recs, nrec, nm);
+    float got[64];
+    size_t k = sample(x, tv->numel, got);
+    CHECK_MSG(r && r->n == k, "missing or mis-shaped %s", nm);
+    if (!r || r->n != k) return 0;
+    double scale = fmax(max_abs(r->data, k), l2(x, tv->numel) / sqrt((double)tv->numel));
+    return worst(nm, got, r->data, k, fmax(1e-7, rel * scale), 1e-3) <= 1;
+}
+
+static void check_resnet(const char *file, sal_arch arch, sal_norm norm) {
+    int cap = 4096;
+    rec *recs = malloc(sizeof *recs * (size_t)cap);
+    char path[256];
+    snprintf(path, sizeof path, "tests/fixtures/%s.bin", file);
+    int nrec = recs ? sal_fix_load(sal_test_src(path), recs, cap) : -1;
+    CHECK_MSG(nrec > 0, "cannot load fixture %s", path);
+    if (nrec <= 0) {
+        free(recs);
+        return;
+    }
+    printf("%s:\n", file);
+    const rec *x = sal_fix_find(recs, nrec, "x"), *y = sal_fix_find(recs, nrec, "y");
+    int B = x->dims[0], labels[64];
+    sal_err err;
+    sal_model_spec spec = {arch, norm, x->dims[1], x->dims[2], x->dims[3], 10, B};
+    sal_model *m = sal_model_create_spec(&spec, &err);
+    CHECK_MSG(m != NULL, "%s", err.msg);
+    if (!m) return;
+    sal_params *p = sal_model_params(m);
+    sal_model_init(m, 1); /* BatchNorm state: running mean 0, variance 1 */
+    formula_params(p);
+    for (int i = 0; i < B; i++) labels[i] = (int)y->data[i];
+    double loss = sal_model_forward(m, x->data, labels, B, NULL);
+    const rec *logits = sal_fix_find(recs, nrec, "logits"), *rloss = sal_fix_find(recs, nrec, "loss");
+    CHECK(worst("logits", sal_model_logits(m), logits->data, logits->n,
+                1e-4 * max_abs(logits->data, logits->n), 1e-3) <= 1);
+    CHECK_CLOSE(loss, rloss->data[0], 1e-5, 1e-4);
+    sal_model_backward(m);
+    int bad = 0;
+    for (int t = 0; t < p->ntensors; t++) {
+        const sal_tensor *tv = &p->t[t];
+        bad += !check_sampled(recs, nrec, "g", tv, sal_params_g(p, t), 2e-3);
+        char nm[96];
+        snprintf(nm, sizeof nm, "gn.%s", tv->name);
+        const rec *gn = sal_fix_find(recs, nrec, nm);
+        double ours = l2(sal_params_g(p, t), tv->numel);
+        CHECK_MSG(gn && fabs(ours - gn->data[0]) <= 1e-3 * gn->data[0] + 1e-7,
+                  "%s: %g vs torch %g", nm, ours, gn ? gn->data[0] : NAN);
+    }
+    CHECK_MSG(bad == 0, "%s: %d gradients differ from torch", file, bad);
+    char a0[96];
+    snprintf(a0, sizeof a0, "a.%s", p->t[0].name);
+    if (sal_fix_find(recs, nrec, a0)) {
+        sal_sgd opt;
+        CHECK(sal_sgd_init(&opt, p->n, 0.05f, 0.9f, 5e-4f) == 0);
+        sal_sgd_step(&opt, p); /* the first step uses the gradient above */
+        for (int s = 1; s < 3; s++) {
+            sal_model_forward(m, x->data, labels, B, NULL);
+            sal_model_backward(m);
+            sal_sgd_step(&opt, p);
+        }
+        bad = 0;
+        for (int t = 0; t < p->ntensors; t++)
+            bad += !check_sampled(recs, nrec, "a", &p->t[t], sal_params_w(p, t), 1e-4);
+        CHECK_MSG(bad == 0, "%s: %d tensors differ from torch after 3 SGD steps", file, bad);
+        for (int t = 0; t < p->nstate; t++) {
+            char nm[96];
+            snprintf(nm, sizeof nm, "s.%s", p->st[t].name);
+            const rec *r = sal_fix_find(recs, nrec, nm);
+            CHECK_MSG(r && r->n == p->st[t].numel &&
+                          worst(nm, sal_params_s(p, t), r->data, r->n, 1e-5, 1e-4) <= 1,
+                      "%s", nm);
+        }
+        const rec *ev = sal_fix_find(recs, nrec, "eval_logits");
+        CHECK(!ev == (norm != SAL_NORM_BATCH));
+        if (ev) {
+            sal_model_set_training(m, 0);
+            sal_model_forward(m, x->data, labels, B, NULL);
+            CHECK(worst("eval_logits", sal_model_logits(m), ev->data, ev->n,
+                        1e-4 * max_abs(ev->data, ev->n), 1e-3) <= 1);
+        }
+        sal_sgd_free(&opt);
+    }
+    sal_model_free(m);
+    for (int i = 0; i < nrec; i++) free(recs[i].data);
+    free(recs);
+}
+
+/* Tensor names and counts of torch's state_dict for the reference modules
+ * (scripts/salient_models.py: sum(p.numel() for p in m.parameters()) and len(state_dict)). */
+static void check_resnet_shapes(void) {
+    static const struct {
+        sal_arch arch;
+        sal_norm norm;
+        size_t n, ns;
+        int ntensors, nstate;
+    } want[] = {
+        {SAL_ARCH_RESNET20, SAL_NORM_GROUP, 272474, 0, 65, 0},
+        {SAL_ARCH_RESNET20, SAL_NORM_BATCH, 272474, 1589, 65, 63},
+        {SAL_ARCH_RESNET18, SAL_NORM_GROUP, 11173962, 0, 62, 0},
+        {SAL_ARCH_RESNET50, SAL_NORM_BATCH, 23520842, 53173, 161, 159},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        sal_model_spec s = {want[i].arch, want[i].norm, 3, 32, 32, 10, 2};
+        sal_model *m = sal_model_create_spec(&s, NULL);
+        CHECK(m != NULL);
+        if (!m) continue;
+        const sal_params *p = sal_model_params(m);
+        CHECK_MSG(p->n == want[i].n && p->ns == want[i].ns && p->ntensors == want[i].ntensors &&
+                      p->nstate == want[i].nstate,
+                  "arch %d: %zu params %zu state %d tensors %d buffers", (int)want[i].arch, p->n,
+                  p->ns, p->ntensors, p->nstate);
+        /* prunable: conv and linear weights only, shortcut convs and the head included */
+        for (int t = 0; t < p->ntensors; t++)
+            CHECK_MSG(p->t[t].prunable == (p->t[t].ndim > 1), "%s", p->t[t].name);
+        size_t unplanned, planned = sal_model_arena_bytes(m, &unplanned);
+        CHECK(planned > 0 && planned < unplanned); /* lifetimes let buffers share memory */
+        sal_model_free(m);
+    }
+    sal_model_spec s18 = {SAL_ARCH_RESNET18, SAL_NORM_BATCH, 3, 32, 32, 10, 1};
+    sal_model *m = sal_model_create_spec(&s18, NULL);
+    const sal_params *p = sal_model_params(m);
+    CHECK(sal_params_find(p, "layer2.0.shortcut.0.weight") >= 0);
+    CHECK(sal_params_find(p, "layer2.0.shortcut.1.bias") >= 0);
+    CHECK(sal_params_find(p, "linear.weight") == p->ntensors - 2);
+    CHECK(sal_params_find_state(p, "layer4.1.bn2.num_batches_tracked") == p->nstate - 1);
+    CHECK(sal_params_find(p, "layer1.0.shortcut.0.weight") < 0); /* identity shortcut */
+    sal_model_free(m);
+    /* the ResNets take Fashion-MNIST's 1x28x28 too (28 -> 14 -> 7 -> 4) */
+    sal_model_spec f = {SAL_ARCH_RESNET20, SAL_NORM_GROUP, 1, 28, 28, 10, 2};
+    m = sal_model_create_spec(&f, NULL);
+    CHECK(m != NULL);
+    sal_model_free(m);
+}
+
 int main(void) {
     check_model("mlp", SAL_ARCH_MLP, 1, 28, 28);
     check_model("lenet5", SAL_ARCH_LENET5, 1, 28, 28);
@@ -178,5 +348,10 @@ int main(void) {
     check_model("linear", SAL_ARCH_LINEAR, 1, 28, 28);
     check_linear();
     check_init();
+    check_resnet_shapes();
+    check_resnet("resnet20_group", SAL_ARCH_RESNET20, SAL_NORM_GROUP);
+    check_resnet("resnet20_batch", SAL_ARCH_RESNET20, SAL_NORM_BATCH);
+    check_resnet("resnet18_group", SAL_ARCH_RESNET18, SAL_NORM_GROUP);
+    check_resnet("resnet50_group", SAL_ARCH_RESNET50, SAL_NORM_GROUP);
     return sal_test_done("test_models");
 }

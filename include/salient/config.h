@@ -55,6 +55,7 @@ typedef struct sal_config {
     int synth_train, synth_test;
     /* [model] */
     sal_arch arch;
+    sal_norm norm;            /* the resnets' GroupNorm or BatchNorm */
     /* [train] */
     sal_algorithm algorithm;
     int local_epochs;

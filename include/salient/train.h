@@ -31,10 +31,15 @@ sal_status sal_train_check_ranks(const sal_config *cfg, int nranks, sal_err *err
 sal_status sal_train_prepare_out(const char *out_dir, sal_err *err);
 
 /* Test-set accuracy (returned) and mean loss (*loss) of model m on all of ds, in batches of at
- * most the model's max batch `batch`. x (batch*c*h*w floats), y and idx (batch ints) are
+ * most the model's max batch `batch`, in evaluation mode (BatchNorm on its running statistics;
+ * the mode is restored after). x (batch*c*h*w floats), y and idx (batch ints) are
  * caller-provided buffers. */
 double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, int *y, int *idx,
                     double *loss);
+
+/* The model [model] describes, for train's input shape and classes and [train] batch; NULL
+ * with err filled. Parameters are zero (sal_model_init draws them). */
+sal_model *sal_model_from_config(const sal_config *cfg, const sal_dataset *train, sal_err *err);
 
 /* Load the data set described by [data] keys of cfg. */
 sal_status sal_load_data(const sal_config *cfg, sal_dataset *train, sal_dataset *test,

@@ -105,7 +105,7 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
     sal_status st = sal_load_data(cfg, &r.train, &r.test, err);
     if (st) goto out;
     const sal_dataset *tr = &r.train;
-    if (!(r.model = sal_model_create(cfg->arch, tr->c, tr->h, tr->w, tr->classes, cfg->batch, err))) {
+    if (!(r.model = sal_model_from_config(cfg, tr, err))) {
         st = SAL_ECONFIG;
         goto out;
     }

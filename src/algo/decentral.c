@@ -172,7 +172,7 @@ static sal_status setup(worker *w, sal_err *err) {
     sal_status st = load(w, err);
     if (st) return st;
     const sal_dataset *tr = &w->train;
-    w->model = sal_model_create(cfg->arch, tr->c, tr->h, tr->w, tr->classes, cfg->batch, err);
+    w->model = sal_model_from_config(cfg, tr, err);
     if (!w->model) return SAL_ECONFIG;
     sal_model_init(w->model, cfg->seed); /* every rank starts from the same model */
     w->p = sal_model_params(w->model);

@@ -7,6 +7,8 @@ double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, in
                     double *loss) {
     double loss_sum = 0.0;
     long correct = 0;
+    const int was_training = sal_model_training(m);
+    sal_model_set_training(m, 0);
     for (int s = 0; s < ds->n; s += batch) {
         int b = ds->n - s < batch ? ds->n - s : batch, right = 0;
         for (int i = 0; i < b; i++) idx[i] = s + i;
@@ -14,8 +16,15 @@ double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, in
         loss_sum += sal_model_forward(m, x, y, b, &right) * b;
         correct += right;
     }
+    sal_model_set_training(m, was_training);
     if (loss) *loss = ds->n ? loss_sum / ds->n : 0.0;
     return ds->n ? (double)correct / ds->n : 0.0;
+}
+
+sal_model *sal_model_from_config(const sal_config *cfg, const sal_dataset *train, sal_err *err) {
+    sal_model_spec s = {.arch = cfg->arch, .norm = cfg->norm, .c = train->c, .h = train->h,
+                        .w = train->w, .classes = train->classes, .max_batch = cfg->batch};
+    return sal_model_create_spec(&s, err);
 }
 
 sal_status sal_load_data(const sal_config *cfg, sal_dataset *train, sal_dataset *test,

@@ -101,7 +101,7 @@ static sal_status setup(fed *f, sal_err *err) {
         largest = n > largest ? n : largest;
     }
     const sal_dataset *tr = &f->train;
-    f->model = sal_model_create(cfg->arch, tr->c, tr->h, tr->w, tr->classes, cfg->batch, err);
+    f->model = sal_model_from_config(cfg, tr, err);
     if (!f->model) return SAL_ECONFIG;
     sal_model_init(f->model, cfg->seed); /* every rank draws the same initial weights */
     f->p = sal_model_params(f->model);

@@ -64,8 +64,10 @@ _Static_assert(SAL_PART_IID == 0 && SAL_PART_DIRICHLET == 1 && SAL_PART_SHARDS =
                    SAL_PART_DIRICHLET_BALANCED == 3,
                "[data] partition names follow sal_partition_kind");
 _Static_assert(SAL_ARCH_MLP == 0 && SAL_ARCH_LENET5 == 1 && SAL_ARCH_CNN == 2 &&
-                   SAL_ARCH_LINEAR == 3,
+                   SAL_ARCH_LINEAR == 3 && SAL_ARCH_RESNET20 == 4 && SAL_ARCH_RESNET18 == 5 &&
+                   SAL_ARCH_RESNET50 == 6,
                "[model] arch names follow sal_arch");
+_Static_assert(SAL_NORM_GROUP == 0 && SAL_NORM_BATCH == 1, "[model] norm names follow sal_norm");
 _Static_assert(SAL_ALGO_CENTRALIZED == 0 && SAL_ALGO_FEDAVG == 1 && SAL_ALGO_ALLREDUCE == 2 &&
                    SAL_ALGO_LOCALSGD == 3 && SAL_ALGO_DPSGD == 4,
                "[train] algorithm names follow sal_algorithm");
@@ -135,8 +137,13 @@ static const key_def keys[] = {
     INT("data", "synth_test", synth_test, "0", 0, INT_MAX,
         "dataset=synthetic: test samples; 0 = 1000"),
 
-    ENUM("model", "arch", arch, sal_arch, "lenet5", "network architecture", "mlp", "lenet5",
-         "cnn", "linear"),
+    ENUM("model", "arch", arch, sal_arch, "lenet5",
+         "network architecture; the resnets are SSFL's CIFAR ResNets (docs/architecture.md)",
+         "mlp", "lenet5", "cnn", "linear", "resnet20", "resnet18", "resnet50"),
+    ENUM("model", "norm", norm, sal_norm, "group",
+         "resnets' normalisation: group = GroupNorm(min(32, C)) as SSFL's code; batch = "
+         "BatchNorm2d (running statistics averaged like weights)",
+         "group", "batch"),
 
     ENUM("train", "algorithm", algorithm, sal_algorithm, "centralized",
          "centralized: 1 rank; fedavg: rank 0 serves; allreduce, localsgd, dpsgd: every rank works",
