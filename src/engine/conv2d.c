@@ -326,9 +326,26 @@ static void direct_dw(float *dw, const float *dout, const float *pad, int G, int
 #endif
 
 /* Whether the direct kernels above apply to this shape in this build. */
+/* Whether the direct kernels above apply to this shape in this build, and beat im2col + SGEMM.
+ * Measured per layer shape (docs/performance.md): the forward kernel fills its 16 lanes when
+ * output rows are 16 wide or more, and wins on few input channels whatever the width (LeNet's
+ * 10-wide conv2); the weight-gradient kernel wins only on few input channels (C <= 16), where
+ * the GEMM's reduction is short. Elsewhere (ResNet-18's 8x8 and 4x4 maps, 64+ channels) the
+ * GEMMs are faster. */
 static int use_direct(const sal_conv_shape *s) {
 #ifdef __AVX512F__
-    return s->stride == 1 && (s->K == 3 || s->K == 5);
+    if (s->stride != 1 || (s->K != 3 && s->K != 5)) return 0;
+    return s->OW >= 16 || s->C <= 16;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
+static int use_direct_dw(const sal_conv_shape *s) {
+#ifdef __AVX512F__
+    if (s->stride != 1 || (s->K != 3 && s->K != 5)) return 0;
+    return s->C <= 16;
 #else
     (void)s;
     return 0;
@@ -389,7 +406,7 @@ void sal_conv2d_backward(float *din, int accumulate, float *dw, float *db, const
         for (int o = 0; o < s->O; o++) db[o] = 0.0f;
     for (int b0 = 0; b0 < B; b0 += s->group) {
         int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
-        const int direct = use_direct(s);
+        const int direct = use_direct_dw(s);
         for (int g = 0; g < G; g++)
             for (int o = 0; o < s->O; o++) {
                 const float *src = dout + (b0 + g) * out_stride + (size_t)o * OHW;
