@@ -101,7 +101,7 @@ int main(int argc, char **argv) {
         }
     }
     spec.c = train.c, spec.h = train.h, spec.w = train.w, spec.classes = train.classes;
-    spec.max_batch = B;
+    spec.max_batch = B, spec.threads = threads;
     sal_model *m = sal_model_create_spec(&spec, &err);
     if (!m) {
         fprintf(stderr, "bench_train: %s\n", err.msg);

@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "salient/model.h"
 #include "salient/optim.h"
+#include "salient/rng.h"
 
 typedef sal_fix_rec rec; /* a record of a gen_fixtures.py file (harness.h) */
 
@@ -230,7 +231,7 @@ static void check_resnet(const char *file, sal_arch arch, sal_norm norm) {
     const rec *x = sal_fix_find(recs, nrec, "x"), *y = sal_fix_find(recs, nrec, "y");
     int B = x->dims[0], labels[64];
     sal_err err;
-    sal_model_spec spec = {arch, norm, x->dims[1], x->dims[2], x->dims[3], 10, B};
+    sal_model_spec spec = {arch, norm, x->dims[1], x->dims[2], x->dims[3], 10, B, 1};
     sal_model *m = sal_model_create_spec(&spec, &err);
     CHECK_MSG(m != NULL, "%s", err.msg);
     if (!m) return;
@@ -309,7 +310,7 @@ static void check_resnet_shapes(void) {
         {SAL_ARCH_RESNET50, SAL_NORM_BATCH, 23520842, 53173, 161, 159},
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        sal_model_spec s = {want[i].arch, want[i].norm, 3, 32, 32, 10, 2};
+        sal_model_spec s = {want[i].arch, want[i].norm, 3, 32, 32, 10, 2, 1};
         sal_model *m = sal_model_create_spec(&s, NULL);
         CHECK(m != NULL);
         if (!m) continue;
@@ -325,7 +326,7 @@ static void check_resnet_shapes(void) {
         CHECK(planned > 0 && planned < unplanned); /* lifetimes let buffers share memory */
         sal_model_free(m);
     }
-    sal_model_spec s18 = {SAL_ARCH_RESNET18, SAL_NORM_BATCH, 3, 32, 32, 10, 1};
+    sal_model_spec s18 = {SAL_ARCH_RESNET18, SAL_NORM_BATCH, 3, 32, 32, 10, 1, 1};
     sal_model *m = sal_model_create_spec(&s18, NULL);
     const sal_params *p = sal_model_params(m);
     CHECK(sal_params_find(p, "layer2.0.shortcut.0.weight") >= 0);
@@ -335,10 +336,54 @@ static void check_resnet_shapes(void) {
     CHECK(sal_params_find(p, "layer1.0.shortcut.0.weight") < 0); /* identity shortcut */
     sal_model_free(m);
     /* the ResNets take Fashion-MNIST's 1x28x28 too (28 -> 14 -> 7 -> 4) */
-    sal_model_spec f = {SAL_ARCH_RESNET20, SAL_NORM_GROUP, 1, 28, 28, 10, 2};
+    sal_model_spec f = {SAL_ARCH_RESNET20, SAL_NORM_GROUP, 1, 28, 28, 10, 2, 1};
     m = sal_model_create_spec(&f, NULL);
     CHECK(m != NULL);
     sal_model_free(m);
+}
+
+/* [run] threads: the same training steps on 1, 2 and 3 threads give bitwise the same weights,
+ * BatchNorm state and logits (the kernels split work by shape, never by thread count). */
+static void check_threads(sal_arch arch, sal_norm norm, int c, int hw, int B) {
+    float *x = malloc(sizeof(float) * (size_t)B * c * hw * hw), *w1 = NULL, *s1 = NULL;
+    float logits1[10 * 64];
+    int y[64];
+    sal_rng r;
+    sal_rng_seed(&r, 5, 99, 0);
+    for (size_t i = 0; i < (size_t)B * c * hw * hw; i++) x[i] = (float)sal_rng_normal(&r);
+    for (int i = 0; i < B; i++) y[i] = (i * 7) % 10;
+    for (int t = 1; t <= 3; t++) {
+        sal_model_spec spec = {arch, norm, c, hw, hw, 10, B, t};
+        sal_model *m = sal_model_create_spec(&spec, NULL);
+        CHECK(m != NULL);
+        if (!m) break;
+        sal_params *p = sal_model_params(m);
+        sal_model_init(m, 11);
+        sal_sgd opt;
+        sal_sgd_init(&opt, p->n, 0.05f, 0.9f, 5e-4f);
+        for (int step = 0; step < 2; step++) {
+            sal_model_forward(m, x, y, B, NULL);
+            sal_model_backward(m);
+            sal_sgd_step(&opt, p);
+        }
+        sal_model_forward(m, x, y, B, NULL);
+        if (t == 1) {
+            w1 = malloc(sizeof(float) * p->n), s1 = malloc(sizeof(float) * (p->ns + 1));
+            memcpy(w1, p->w, sizeof(float) * p->n);
+            if (p->ns) memcpy(s1, p->s, sizeof(float) * p->ns);
+            memcpy(logits1, sal_model_logits(m), sizeof(float) * 10 * B);
+        } else {
+            CHECK_MSG(!memcmp(w1, p->w, sizeof(float) * p->n), "arch %d: weights differ on %d "
+                      "threads", (int)arch, t);
+            CHECK_MSG(!p->ns || !memcmp(s1, p->s, sizeof(float) * p->ns),
+                      "arch %d: BatchNorm state differs on %d threads", (int)arch, t);
+            CHECK_MSG(!memcmp(logits1, sal_model_logits(m), sizeof(float) * 10 * B),
+                      "arch %d: logits differ on %d threads", (int)arch, t);
+        }
+        sal_sgd_free(&opt);
+        sal_model_free(m);
+    }
+    free(x), free(w1), free(s1);
 }
 
 int main(void) {
@@ -349,6 +394,10 @@ int main(void) {
     check_linear();
     check_init();
     check_resnet_shapes();
+    check_threads(SAL_ARCH_RESNET20, SAL_NORM_BATCH, 3, 32, 6);
+    check_threads(SAL_ARCH_RESNET20, SAL_NORM_GROUP, 1, 28, 5);
+    check_threads(SAL_ARCH_LENET5, SAL_NORM_GROUP, 1, 28, 9);
+    check_threads(SAL_ARCH_RESNET18, SAL_NORM_GROUP, 3, 16, 3);
     check_resnet("resnet20_group", SAL_ARCH_RESNET20, SAL_NORM_GROUP);
     check_resnet("resnet20_batch", SAL_ARCH_RESNET20, SAL_NORM_BATCH);
     check_resnet("resnet18_group", SAL_ARCH_RESNET18, SAL_NORM_GROUP);

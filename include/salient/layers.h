@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+/* Elementwise loops shorter than this run on one thread: a parallel region costs a few
+ * microseconds, more than 32K floats take to stream. */
+#define SAL_PAR_MIN 32768
+
 /* out (B, nout) = in (B, nin) @ w^T (nin, nout) + b (nout) */
 void sal_linear_forward(float *out, const float *in, const float *w, const float *b, int B,
                         int nin, int nout);
@@ -40,6 +44,15 @@ void sal_conv2d_forward(float *out, const float *in, const float *w, const float
 void sal_conv2d_backward(float *din, int accumulate, float *dw, float *db, const float *dout,
                          const float *in, const float *w, int B, const sal_conv_shape *s,
                          float *scratch);
+/* The same on `threads` OpenMP threads, with scratch holding threads x
+ * sal_conv_scratch_floats(s). Work is split in pieces fixed by the shape (sample groups,
+ * output-channel pairs, dw column tiles), never by the thread count, and each output entry is
+ * summed by one thread: results are bitwise the same for any thread count. */
+void sal_conv2d_forward_mt(float *out, const float *in, const float *w, const float *b, int B,
+                           const sal_conv_shape *s, float *scratch, int threads);
+void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, const float *dout,
+                            const float *in, const float *w, int B, const sal_conv_shape *s,
+                            float *scratch, int threads);
 
 /* Max pooling, window k, stride k (non-overlapping), floor mode as PyTorch's default.
  * out (B, C, H/k, W/k). Backward routes each output's gradient to the first input of its window

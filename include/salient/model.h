@@ -35,6 +35,8 @@ typedef struct sal_model_spec {
     int c, h, w;   /* input shape */
     int classes;
     int max_batch; /* the largest batch a forward pass accepts */
+    int threads;   /* OpenMP threads of this model's kernels ([run] threads; 0 = 1); results
+                    * are bitwise the same for any count */
 } sal_model_spec;
 
 typedef struct sal_model sal_model; /* opaque */

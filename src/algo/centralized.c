@@ -101,7 +101,7 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
     sal_ranks_csv ranks;
     sal_ranks_open(&ranks, out_dir, err); /* cannot fail where metrics.csv's path fits */
     double t_start = sal_now();
-    openblas_set_num_threads(cfg->threads);
+    openblas_set_num_threads(1); /* [run] threads go to the model's OpenMP kernels */
     sal_status st = sal_load_data(cfg, &r.train, &r.test, err);
     if (st) goto out;
     const sal_dataset *tr = &r.train;

@@ -448,7 +448,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
     MPI_Comm_dup(MPI_COMM_WORLD, &w.comm);
     MPI_Comm_rank(w.comm, &w.rank);
     MPI_Comm_size(w.comm, &w.size);
-    openblas_set_num_threads(cfg->threads);
+    openblas_set_num_threads(1); /* [run] threads go to the model's OpenMP kernels */
     double t_start = sal_now();
     FILE *pr = w.rank == 0 ? progress : NULL;
     sal_metrics metrics;

@@ -148,7 +148,7 @@ sal_status sal_fed_open(fed *f, const sal_config *cfg, FILE *progress, sal_err *
     MPI_Comm_rank(f->comm, &f->rank);
     MPI_Comm_size(f->comm, &f->size);
     f->progress = f->rank == 0 ? progress : NULL;
-    openblas_set_num_threads(cfg->threads);
+    openblas_set_num_threads(1); /* [run] threads go to the model's OpenMP kernels */
     return sal_mpi_agree(f->comm, setup(f, err), err);
 }
 

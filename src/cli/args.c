@@ -22,7 +22,8 @@ void sal_cli_print_usage(FILE *f) {
                "  ckpt inspect FILE.h5  a checkpoint's round, config, shapes and mask densities\n"
                "  help | --help        this text and every config key\n"
                "  --version            print the version\n\n"
-               "environment: OPENBLAS_NUM_THREADS is overridden by [run] threads.\n"
+               "environment: OpenBLAS runs on one thread per rank; [run] threads sets the cores\n"
+               "of its OpenMP kernels (OMP_NUM_THREADS is overridden).\n"
                "docs/user-guide.md has the details; the config keys are:\n\n");
     sal_config_print_help(f);
 }

@@ -9,27 +9,36 @@
 #include <immintrin.h>
 #endif
 
+/* The elementwise loops below split over the model's OpenMP threads: no entry depends on
+ * another, so results cannot depend on the thread count. */
 void sal_relu_forward(float *y, const float *x, size_t n) {
+#pragma omp parallel for schedule(static) if (n > SAL_PAR_MIN)
     for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void sal_relu_backward(float *dx, int accumulate, const float *dy, const float *y, size_t n) {
-    if (accumulate)
+    if (accumulate) {
+#pragma omp parallel for schedule(static) if (n > SAL_PAR_MIN)
         for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
-    else
+    } else {
+#pragma omp parallel for schedule(static) if (n > SAL_PAR_MIN)
         for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    }
 }
 
 void sal_add_forward(float *out, const float *a, const float *b, size_t n) {
+#pragma omp parallel for schedule(static) if (n > SAL_PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
 void sal_grad_pass(float *dst, int accumulate, const float *src, size_t n) {
     if (dst == src) return; /* aliased by the planner: nothing to move */
-    if (accumulate)
+    if (accumulate) {
+#pragma omp parallel for schedule(static) if (n > SAL_PAR_MIN)
         for (size_t i = 0; i < n; i++) dst[i] += src[i];
-    else
+    } else {
         memcpy(dst, src, sizeof(float) * n);
+    }
 }
 
 /* Plane sums in 16 float lanes, combined in one fixed order (vectorises without -ffast-math).

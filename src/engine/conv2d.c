@@ -6,6 +6,9 @@
  * a zero-padded buffer so that building columns is branch-free row copies. */
 #include <cblas.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #ifdef __AVX512F__
 #include <immintrin.h>
 #endif
@@ -312,15 +315,21 @@ SAL_INLINE void direct_dw_block(float *dw, const float *dout, const float *pad, 
         }
 }
 
+/* Output channels in pairs, the pairs shared among threads: each dw entry is summed by one
+ * thread in the order above, so the result does not depend on the thread count. */
 static void direct_dw(float *dw, const float *dout, const float *pad, int G, int accumulate,
-                      const sal_conv_shape *s) {
-    int o0 = 0;
-    if (s->K == 5) {
-        for (; o0 + 2 <= s->O; o0 += 2) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 5, 2);
-        for (; o0 < s->O; o0++) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 5, 1);
-    } else {
-        for (; o0 + 2 <= s->O; o0 += 2) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 3, 2);
-        for (; o0 < s->O; o0++) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 3, 1);
+                      const sal_conv_shape *s, int threads) {
+    const int nblk = (s->O + 1) / 2;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int k = 0; k < nblk; k++) {
+        const int o0 = 2 * k, pair = o0 + 2 <= s->O;
+        if (s->K == 5) {
+            if (pair) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 5, 2);
+            else direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 5, 1);
+        } else {
+            if (pair) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 3, 2);
+            else direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 3, 1);
+        }
     }
 }
 #endif
@@ -352,34 +361,69 @@ static int use_direct_dw(const sal_conv_shape *s) {
 #endif
 }
 
+/* The three parts of one thread's scratch: column buffer (CKK, G*OHW), staging (O, G*OHW),
+ * padded input (G, C, Hp, Wp). */
+typedef struct {
+    float *col, *stage, *pad;
+} parts;
+
+static parts scratch_parts(float *scratch, const sal_conv_shape *s, int thread) {
+    const size_t CKK = (size_t)s->C * s->K * s->K, N = (size_t)s->group * s->OH * s->OW;
+    parts p;
+    p.col = scratch + (size_t)thread * sal_conv_scratch_floats(s);
+    p.stage = p.col + CKK * N + SAL_CONV_GUARD;
+    p.pad = p.stage + (size_t)s->O * N;
+    return p;
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* One group of G samples starting at b0: out = conv(in) + b, with this thread's scratch. */
+static void forward_group(float *out, const float *in, const float *w, const float *b, int b0,
+                          int G, const sal_conv_shape *s, parts sc) {
+    const int CKK = s->C * s->K * s->K, OHW = s->OH * s->OW, N = G * OHW;
+    const size_t in_stride = (size_t)s->C * s->H * s->W, out_stride = (size_t)s->O * OHW;
+    pad_input(sc.pad, in + b0 * in_stride, G, s);
+#ifdef __AVX512F__
+    if (use_direct(s)) {
+        direct_fwd(out + b0 * out_stride, sc.pad, w, b, G, s);
+        return;
+    }
+#endif
+    im2col(sc.col, sc.pad, G, s);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->O, N, CKK, 1.0f, w, CKK, sc.col, N,
+                0.0f, sc.stage, N);
+    /* (O, G, OHW) -> (G, O, OHW) with the bias added on the way */
+    for (int g = 0; g < G; g++)
+        for (int o = 0; o < s->O; o++) {
+            float *restrict dst = out + (b0 + g) * out_stride + (size_t)o * OHW;
+            const float *restrict src = sc.stage + (size_t)o * N + (size_t)g * OHW;
+            const float bias = b ? b[o] : 0.0f;
+            for (int i = 0; i < OHW; i++) dst[i] = src[i] + bias;
+        }
+}
+
+void sal_conv2d_forward_mt(float *out, const float *in, const float *w, const float *b, int B,
+                           const sal_conv_shape *s, float *scratch, int threads) {
+    /* Groups of samples are independent: each is computed whole by one thread, so the output
+     * is the same for any thread count. */
+    const int ngroups = (B + s->group - 1) / s->group;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int k = 0; k < ngroups; k++) {
+        const int b0 = k * s->group, G = B - b0 < s->group ? B - b0 : s->group;
+        forward_group(out, in, w, b, b0, G, s, scratch_parts(scratch, s, thread_id()));
+    }
+}
+
 void sal_conv2d_forward(float *out, const float *in, const float *w, const float *b, int B,
                         const sal_conv_shape *s, float *scratch) {
-    const int CKK = s->C * s->K * s->K, OHW = s->OH * s->OW;
-    const size_t in_stride = (size_t)s->C * s->H * s->W, out_stride = (size_t)s->O * OHW;
-    float *col = scratch;
-    float *stage = col + (size_t)CKK * s->group * OHW + SAL_CONV_GUARD; /* (O, G*OHW) */
-    float *pad = stage + (size_t)s->O * s->group * OHW;
-    for (int b0 = 0; b0 < B; b0 += s->group) {
-        int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
-        pad_input(pad, in + b0 * in_stride, G, s);
-#ifdef __AVX512F__
-        if (use_direct(s)) {
-            direct_fwd(out + b0 * out_stride, pad, w, b, G, s);
-            continue;
-        }
-#endif
-        im2col(col, pad, G, s);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->O, N, CKK, 1.0f, w, CKK, col,
-                    N, 0.0f, stage, N);
-        /* (O, G, OHW) -> (G, O, OHW) with the bias added on the way */
-        for (int g = 0; g < G; g++)
-            for (int o = 0; o < s->O; o++) {
-                float *restrict dst = out + (b0 + g) * out_stride + (size_t)o * OHW;
-                const float *restrict src = stage + (size_t)o * N + (size_t)g * OHW;
-                const float bias = b ? b[o] : 0.0f;
-                for (int i = 0; i < OHW; i++) dst[i] = src[i] + bias;
-            }
-    }
+    sal_conv2d_forward_mt(out, in, w, b, B, s, scratch, 1);
 }
 
 /* Sum of n floats in 16 independent lanes: vectorises without -ffast-math, fixed order. */
@@ -394,44 +438,73 @@ static float sum_floats(const float *x, int n) {
     return s;
 }
 
+/* dout of samples [b0, b0 + G) as (O, G*OHW), the layout the GEMMs want. */
+static void stage_dout(float *stage, const float *dout, int b0, int G, const sal_conv_shape *s) {
+    const int OHW = s->OH * s->OW, N = G * OHW;
+    const size_t out_stride = (size_t)s->O * OHW;
+    for (int g = 0; g < G; g++)
+        for (int o = 0; o < s->O; o++)
+            memcpy(stage + (size_t)o * N + (size_t)g * OHW,
+                   dout + (b0 + g) * out_stride + (size_t)o * OHW, sizeof(float) * OHW);
+}
+
+/* Columns of dw per GEMM tile: a fixed split, whatever the thread count, so that every entry
+ * comes from the same GEMM call (and the same summation order) for 1 thread or 16. */
+#define SAL_CONV_DW_TILE 128
+
+void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, const float *dout,
+                            const float *in, const float *w, int B, const sal_conv_shape *s,
+                            float *scratch, int threads) {
+    const int CKK = s->C * s->K * s->K, OHW = s->OH * s->OW;
+    const size_t in_stride = (size_t)s->C * s->H * s->W, out_stride = (size_t)s->O * OHW;
+    if (db)
+        for (int o = 0; o < s->O; o++) {
+            float acc = 0.0f;
+            for (int b = 0; b < B; b++) acc += sum_floats(dout + b * out_stride + (size_t)o * OHW, OHW);
+            db[o] = acc;
+        }
+    /* dw: the groups in order (each adds to dw), the work of each spread over threads by
+     * output-channel pairs (direct) or by fixed column tiles of dw (GEMM). */
+    const parts sc0 = scratch_parts(scratch, s, 0);
+    const int direct = use_direct_dw(s), ntiles = (CKK + SAL_CONV_DW_TILE - 1) / SAL_CONV_DW_TILE;
+    for (int b0 = 0; b0 < B; b0 += s->group) {
+        const int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
+        pad_input(sc0.pad, in + b0 * in_stride, G, s);
+#ifdef __AVX512F__
+        if (direct) {
+            direct_dw(dw, dout + b0 * out_stride, sc0.pad, G, b0 != 0, s, threads);
+            continue;
+        }
+#endif
+        (void)direct;
+        stage_dout(sc0.stage, dout, b0, G, s);
+        im2col(sc0.col, sc0.pad, G, s);
+        /* dw[:, j0:j1] (O, J) (+)= dout (O, N) @ col[j0:j1]^T (N, J) */
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int k = 0; k < ntiles; k++) {
+            const int j0 = k * SAL_CONV_DW_TILE;
+            const int J = CKK - j0 < SAL_CONV_DW_TILE ? CKK - j0 : SAL_CONV_DW_TILE;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, J, N, 1.0f, sc0.stage, N,
+                        sc0.col + (size_t)j0 * N, N, b0 == 0 ? 0.0f : 1.0f, dw + j0, CKK);
+        }
+    }
+    if (!din) return;
+    /* din: groups are independent, each whole on one thread with its own scratch. */
+    const int ngroups = (B + s->group - 1) / s->group;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int k = 0; k < ngroups; k++) {
+        const int b0 = k * s->group, G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
+        const parts sc = scratch_parts(scratch, s, thread_id());
+        stage_dout(sc.stage, dout, b0, G, s);
+        /* dcol (CKK, N) = w^T (CKK, O) @ dout (O, N) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, N, s->O, 1.0f, w, CKK, sc.stage,
+                    N, 0.0f, sc.col, N);
+        col2im(din + b0 * in_stride, accumulate, sc.pad, sc.col, G, s);
+    }
+}
+
 void sal_conv2d_backward(float *din, int accumulate, float *dw, float *db, const float *dout,
                          const float *in, const float *w, int B, const sal_conv_shape *s,
                          float *scratch) {
-    const int CKK = s->C * s->K * s->K, OHW = s->OH * s->OW;
-    const size_t in_stride = (size_t)s->C * s->H * s->W, out_stride = (size_t)s->O * OHW;
-    float *col = scratch;
-    float *stage = col + (size_t)CKK * s->group * OHW + SAL_CONV_GUARD; /* dout (O, G*OHW) */
-    float *pad = stage + (size_t)s->O * s->group * OHW;
-    if (db)
-        for (int o = 0; o < s->O; o++) db[o] = 0.0f;
-    for (int b0 = 0; b0 < B; b0 += s->group) {
-        int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
-        const int direct = use_direct_dw(s);
-        for (int g = 0; g < G; g++)
-            for (int o = 0; o < s->O; o++) {
-                const float *src = dout + (b0 + g) * out_stride + (size_t)o * OHW;
-                /* the GEMMs want dout as (O, G*OHW); the direct dw reads it in place */
-                if (din || !direct)
-                    memcpy(stage + (size_t)o * N + (size_t)g * OHW, src, sizeof(float) * OHW);
-                if (db) db[o] += sum_floats(src, OHW);
-            }
-        pad_input(pad, in + b0 * in_stride, G, s);
-#ifdef __AVX512F__
-        if (direct) {
-            direct_dw(dw, dout + b0 * out_stride, pad, G, b0 != 0, s);
-        } else
-#endif
-        {
-            im2col(col, pad, G, s);
-            /* dw (O, CKK) (+)= dout (O, N) @ col^T (N, CKK) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, CKK, N, 1.0f, stage, N, col,
-                        N, b0 == 0 ? 0.0f : 1.0f, dw, CKK);
-        }
-        if (din) {
-            /* dcol (CKK, N) = w^T (CKK, O) @ dout (O, N), reusing the column buffer */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, CKK, N, s->O, 1.0f, w, CKK, stage,
-                        N, 0.0f, col, N);
-            col2im(din + b0 * in_stride, accumulate, pad, col, G, s);
-        }
-    }
+    sal_conv2d_backward_mt(din, accumulate, dw, db, dout, in, w, B, s, scratch, 1);
 }

@@ -8,6 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "graph.h"
 #include "salient/rng.h"
 
@@ -45,7 +49,7 @@ static int alloc_node_buffers(sal_model *m) {
             m->train_macs += (x->needs_grad ? 3 : 2) * macs; /* forward, dW, and dX if needed */
         }
     }
-    m->scratch = alloc_floats(scratch);
+    m->scratch = alloc_floats(scratch * (size_t)m->spec.threads); /* one part per thread */
     m->part = part ? calloc(part, sizeof(double)) : NULL;
     return !m->scratch || (part && !m->part) ? -1 : 0;
 }
@@ -59,6 +63,7 @@ sal_model *sal_model_create_spec(const sal_model_spec *spec, sal_err *err) {
     sal_model *m = calloc(1, sizeof *m);
     if (!m) return sal_fail(err, SAL_ENOMEM, "model: out of memory"), NULL;
     m->spec = *spec;
+    if (m->spec.threads < 1) m->spec.threads = 1;
     m->training = 1;
     if (sal_arch_build(m)) {
         sal_status st = strstr(m->build_msg, "memory") ? SAL_ENOMEM : SAL_ECONFIG;
@@ -81,7 +86,7 @@ sal_model *sal_model_create_spec(const sal_model_spec *spec, sal_err *err) {
 
 sal_model *sal_model_create(sal_arch arch, int c, int h, int w, int classes, int max_batch,
                             sal_err *err) {
-    sal_model_spec s = {arch, SAL_NORM_GROUP, c, h, w, classes, max_batch};
+    sal_model_spec s = {arch, SAL_NORM_GROUP, c, h, w, classes, max_batch, 1};
     return sal_model_create_spec(&s, err);
 }
 
@@ -145,6 +150,16 @@ void sal_model_init(sal_model *m, uint64_t seed) {
 
 /* ---- forward and backward ---- */
 
+/* The norm kernels' loops take OpenMP's default team size: this model's. OpenBLAS runs on one
+ * thread inside them (the trainers set it), so threads never nest. */
+static void set_threads(const sal_model *m) {
+#ifdef _OPENMP
+    if (omp_get_max_threads() != m->spec.threads) omp_set_num_threads(m->spec.threads);
+#else
+    (void)m;
+#endif
+}
+
 static float *W(const sal_model *m, int t) { return t >= 0 ? sal_params_w(&m->params, t) : NULL; }
 static float *G(const sal_model *m, int t) { return t >= 0 ? sal_params_g(&m->params, t) : NULL; }
 static float *S(const sal_model *m, int t) { return sal_params_s(&m->params, t); }
@@ -154,7 +169,8 @@ static void forward_node(sal_model *m, sal_node *n, int B) {
     const int HW = x->h * x->w;
     switch (n->op) {
     case OP_CONV:
-        sal_conv2d_forward(y->buf, x->buf, W(m, n->wt), W(m, n->bt), B, &n->conv, m->scratch);
+        sal_conv2d_forward_mt(y->buf, x->buf, W(m, n->wt), W(m, n->bt), B, &n->conv, m->scratch,
+                              m->spec.threads);
         break;
     case OP_LINEAR:
         sal_linear_forward(y->buf, x->buf, W(m, n->wt), W(m, n->bt), B, (int)numel(x), y->c);
@@ -186,6 +202,7 @@ double sal_model_forward(sal_model *m, const float *x, const int *y, int B, int 
     memcpy(m->x, x, sizeof(float) * (size_t)B * m->spec.c * m->spec.h * m->spec.w);
     m->batch = B;
     m->y = y;
+    set_threads(m);
     for (int i = 0; i < m->nnodes; i++) forward_node(m, &m->nodes[i], B);
     return sal_xent_forward(m->probs, sal_model_logits(m), y, B, m->spec.classes, correct);
 }
@@ -196,8 +213,8 @@ static void backward_node(sal_model *m, const sal_node *n, int B) {
     const int HW = x->h * x->w, acc = n->acc[0];
     switch (n->op) {
     case OP_CONV:
-        sal_conv2d_backward(dx, acc, G(m, n->wt), G(m, n->bt), y->grad, x->buf, W(m, n->wt), B,
-                            &n->conv, m->scratch);
+        sal_conv2d_backward_mt(dx, acc, G(m, n->wt), G(m, n->bt), y->grad, x->buf, W(m, n->wt),
+                               B, &n->conv, m->scratch, m->spec.threads);
         break;
     case OP_LINEAR:
         sal_linear_backward(dx, acc, G(m, n->wt), G(m, n->bt), y->grad, x->buf, W(m, n->wt), B,
@@ -235,6 +252,7 @@ static void backward_node(sal_model *m, const sal_node *n, int B) {
 /* The backward loop shared by sal_model_backward and sal_model_backward_from: the logits'
  * gradient is in place; every node runs in reverse, down to the first parameterised one. */
 static void backward_nodes(sal_model *m) {
+    set_threads(m);
     for (int i = m->nnodes - 1; i >= 0; i--) {
         const sal_node *n = &m->nodes[i];
         if (!m->values[n->out].needs_grad) break; /* nothing upstream holds a parameter */

@@ -1,6 +1,8 @@
 /* optim.c - SGD (torch.optim.SGD semantics) and learning-rate schedules. */
 #include "salient/optim.h"
 
+#include "salient/layers.h" /* SAL_PAR_MIN */
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,19 +32,23 @@ void sal_sgd_step(sal_sgd *opt, sal_params *p) {
     const float *restrict mask = p->mask;
     const float lr = opt->lr, mom = opt->momentum, wd = opt->weight_decay;
     const size_t n = p->n;
-    /* torch initialises buf to d on the first step; with a zeroed buffer mom*0 + d is the same. */
+    /* torch initialises buf to d on the first step; with a zeroed buffer mom*0 + d is the same.
+     * Elementwise, so splitting it over OpenMP threads cannot change a bit. */
     if (p->dense) {
         if (buf) {
+#pragma omp parallel for schedule(static) if (n > SAL_PAR_MIN)
             for (size_t i = 0; i < n; i++) {
                 float b = mom * buf[i] + (g[i] + wd * w[i]);
                 buf[i] = b;
                 w[i] -= lr * b;
             }
         } else {
+#pragma omp parallel for schedule(static) if (n > SAL_PAR_MIN)
             for (size_t i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]);
         }
         return;
     }
+#pragma omp parallel for schedule(static) if (n > SAL_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
         float d = (g[i] + wd * w[i]) * mask[i];
         float b = buf ? (buf[i] = mom * buf[i] + d) : d;
