@@ -32,6 +32,9 @@ typedef struct sal_ckpt_state {
     const float *rank_w;     /* (n) this rank's row of /ranks/weights, or NULL */
     const float *rank_m;     /* (n) this rank's row of /ranks/momentum, or NULL */
     const float *rank_r;     /* (n) this rank's row of /ranks/residual (top-k), or NULL */
+    const float *state;      /* (p->ns) /state: non-trainable state (BatchNorm statistics) of
+                              * the model written to /model (rank 0's); NULL when p->ns == 0 */
+    const float *rank_s;     /* (p->ns) this rank's row of /ranks/state, or NULL */
     const sal_metrics *metrics; /* rank 0: the rows so far */
 } sal_ckpt_state;
 
@@ -48,7 +51,7 @@ typedef struct sal_ckpt_info {
     uint64_t seed, n, nnz;             /* n parameters, nnz of them in the mask */
     char algorithm[32], arch[32];
     char *config_text;                 /* owned */
-    int has_momentum, has_rank_w, has_rank_m, has_rank_r;
+    int has_momentum, has_rank_w, has_rank_m, has_rank_r, has_rank_s;
 } sal_ckpt_info;
 
 /* Open path read-only and read its header. Errors name the file and what is wrong with it:
@@ -59,11 +62,13 @@ void sal_ckpt_info_free(sal_ckpt_info *info);
 /* Where a load puts what it reads; NULL = skip. The tensors of p must match the file's names
  * and shapes (the error names the first that does not). */
 typedef struct sal_ckpt_dst {
-    sal_params *p;           /* p->mask (and p->dense) from /mask; p->w from /model if model */
+    sal_params *p;           /* p->mask (and p->dense) from /mask; p->w from /model and p->s
+                              * from /state (when p->ns > 0) if model */
     int model;
     float *momentum;         /* (n) from /optim/momentum */
     int rank;                /* the row of /ranks/... to read */
     float *rank_w, *rank_m, *rank_r;
+    float *rank_s;           /* (p->ns) this rank's row of /ranks/state */
     sal_metrics *metrics;    /* rows appended */
 } sal_ckpt_dst;
 

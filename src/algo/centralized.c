@@ -87,6 +87,7 @@ static sal_status checkpoint(run *r, const sal_config *cfg, const char *out_dir,
     sal_ckpt_state s = {.round = done, .step = 0, .algorithm = "centralized",
                         .arch = sal_config_enum_name("model", "arch", cfg->arch),
                         .seed = cfg->seed, .config_text = text, .p = p, .model = p->w,
+                        .state = p->s,
                         .momentum = r->opt.buf, .metrics = &r->metrics};
     sal_status st = sal_ckpt_save(MPI_COMM_SELF, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
     free(text);

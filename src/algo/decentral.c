@@ -201,6 +201,7 @@ static sal_status resume_from(worker *w, const char *path, sal_metrics *metrics,
                       "(/ranks/weights, momentum or residual)", path);
     if (!st) {
         sal_ckpt_dst d = {.p = w->p,
+                          .model = w->p->ns > 0, /* /state, averaged: the same on every rank */
                           .rank = w->rank,
                           .rank_w = w->p->w,
                           .rank_m = w->opt.buf,
@@ -232,6 +233,7 @@ static sal_status checkpoint(worker *w, const char *out_dir, int done, long step
                         .rank_w = w->p->w,
                         .rank_m = w->opt.buf,
                         .rank_r = w->ef ? sal_topk_ef_residual(w->ef) : NULL,
+                        .state = w->p->s,
                         .metrics = metrics};
     sal_status st = sal_ckpt_save(w->comm, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
     free(text);
@@ -283,6 +285,19 @@ static void average_model(worker *w) {
     MPI_Allreduce(w->p->w, w->avg, (int)n, MPI_FLOAT, MPI_SUM, w->comm);
     const float inv = 1.0f / (float)w->size;
     for (size_t i = 0; i < n; i++) w->avg[i] *= inv;
+}
+
+/* Non-trainable state (BatchNorm's running statistics) is averaged over all ranks once a round
+ * by every algorithm, dpsgd included: the statistics are not trained, so gossiping them buys
+ * nothing a global mean of ns floats (counted in bytes, like everything MPI is handed) does
+ * not, and evaluation and checkpoints then see one state (docs/architecture.md). */
+static sal_status average_state(worker *w, sal_err *err) {
+    sal_params *p = w->p;
+    if (!p->ns) return SAL_OK;
+    sal_status st = sal_allreduce_dense(w->coll, p->s, p->s, p->ns, err);
+    const float inv = 1.0f / (float)w->size;
+    for (size_t i = 0; !st && i < p->ns; i++) p->s[i] *= inv;
+    return st;
 }
 
 /* x (n) = its sum over the ranks, by [comm] allreduce: MPI's, or our ring (the same bits on
@@ -485,6 +500,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         double loss = 0;
         long samples = 0;
         st = sal_mpi_agree(w.comm, round_run(&w, round, &step, &loss, &samples, err), err);
+        if (!st) st = sal_mpi_agree(w.comm, average_state(&w, err), err);
         if (st) break;
         sal_round row = {.round = round + 1,
                          .decentral = 1,

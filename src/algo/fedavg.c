@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "algos.h"
+#include "salient/pack.h"
 #include "salient/rng.h"
 
 int sal_fed_sample(const sal_config *cfg, int round, int *out) {
@@ -111,7 +112,7 @@ static sal_status setup(fed *f, sal_err *err) {
     f->y = malloc(sizeof(int) * (size_t)cfg->batch);
     f->idx = malloc(sizeof(int) * (size_t)cfg->batch);
     f->order = malloc(sizeof(int) * (size_t)(largest > 0 ? largest : 1));
-    f->packed = malloc(sizeof(float) * f->p->n);
+    f->packed = malloc(sizeof(float) * (f->p->n + f->p->ns));
     if (!f->owner || !f->sampled || !f->x || !f->y || !f->idx || !f->order || !f->packed ||
         sal_sgd_init(&f->opt, f->p->n, (float)cfg->lr, (float)cfg->momentum,
                      (float)cfg->weight_decay))
@@ -161,4 +162,14 @@ sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *pr
                          : sal_fed_client(&f, resume, err);
     sal_fed_close(&f);
     return st;
+}
+
+void sal_fed_pack(fed *f) {
+    sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
+    if (f->p->ns) memcpy(f->packed + f->nnz, f->p->s, sizeof(float) * f->p->ns);
+}
+
+void sal_fed_unpack(fed *f) {
+    sal_unpack_masked(f->packed, f->p->mask, f->p->n, f->p->w);
+    if (f->p->ns) memcpy(f->p->s, f->packed + f->nnz, sizeof(float) * f->p->ns);
 }

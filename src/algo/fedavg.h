@@ -46,8 +46,10 @@ typedef struct fed {
     int *y, *idx;         /* (batch) */
     int *order;           /* (largest client) epoch order */
     int *sampled, m;      /* this round's clients, ascending; m = round(fraction x clients) */
-    size_t nnz;           /* entries that travel: mask nonzeros (biases included) */
-    float *packed;        /* (nnz) packed weights */
+    size_t nnz;           /* weights that travel: mask nonzeros (biases included) */
+    size_t msg;           /* floats in a model message: nnz weights, then the p->ns floats of
+                           * non-trainable state (BatchNorm statistics), averaged alike */
+    float *packed;        /* (msg) packed weights and state */
     double t_start;
     int start_round;      /* rounds a resumed run started with (0 for a new run) */
 } fed;
@@ -57,6 +59,10 @@ typedef struct fed {
  * empty message). progress is used on rank 0 only. Call sal_fed_close afterwards in any case. */
 sal_status sal_fed_open(fed *f, const sal_config *cfg, FILE *progress, sal_err *err);
 void sal_fed_close(fed *f);
+
+/* f->packed <- the masked weights and the state of f->p; and back. */
+void sal_fed_pack(fed *f);
+void sal_fed_unpack(fed *f);
 
 /* The round's client sample into out (scratch of `clients` ints; the first m entries, ascending,
  * are the sample); returns m. Identical on every rank: drawn from stream (seed, SAMPLE, round),

@@ -24,6 +24,7 @@ sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_m
                         .config_text = text,
                         .p = f->p,
                         .model = f->p->w,
+                        .state = f->p->s,
                         .metrics = metrics};
     sal_status st = sal_ckpt_save(MPI_COMM_SELF, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
     free(text);
@@ -63,6 +64,7 @@ sal_status sal_fed_resume(fed *f, const char *path, sal_metrics *metrics, int *s
     free(bits);
     p->dense = f->cfg->method == SAL_SPARSE_NONE;
     f->nnz = sal_params_nnz(p);
+    f->msg = f->nnz + p->ns;
     *start = f->start_round = hdr[1];
     if (f->progress) fprintf(f->progress, "salient: resumed from %s at round %d\n", path, hdr[1]);
     return SAL_OK;

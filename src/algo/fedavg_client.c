@@ -25,9 +25,9 @@ static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
         MPI_Recv(code, 1, MPI_INT, 0, FED_TAG_STOP, f->comm, MPI_STATUS_IGNORE);
         return 0;
     }
-    MPI_Recv(f->packed, (int)f->nnz, MPI_FLOAT, 0, FED_TAG_WEIGHTS, f->comm, MPI_STATUS_IGNORE);
+    MPI_Recv(f->packed, (int)f->msg, MPI_FLOAT, 0, FED_TAG_WEIGHTS, f->comm, MPI_STATUS_IGNORE);
     *comm_s += sal_now() - t1;
-    sal_unpack_masked(f->packed, f->p->mask, f->p->n, f->p->w);
+    sal_fed_unpack(f);
     return 1;
 }
 
@@ -60,11 +60,11 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
             if (!receive(f, &code, &wait, &s.comm_s)) goto stopped;
             sal_fed_local_train(f, c, round, &s);
             double t0 = sal_now();
-            sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
+            sal_fed_pack(f);
             s.compute_s += sal_now() - t0;
             t0 = sal_now(); /* the server posted this receive at the round's start */
             sal_wd_enter(SAL_CC_FED_SEND, 0);
-            MPI_Send(f->packed, (int)f->nnz, MPI_FLOAT, 0, FED_TAG_UPLOAD, f->comm);
+            MPI_Send(f->packed, (int)f->msg, MPI_FLOAT, 0, FED_TAG_UPLOAD, f->comm);
             sal_wd_leave();
             s.comm_s += sal_now() - t0;
             MPI_Send(&s, 4, MPI_DOUBLE, 0, FED_TAG_STATS, f->comm);

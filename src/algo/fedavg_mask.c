@@ -183,6 +183,7 @@ sal_status sal_fed_mask(fed *f, sal_round *row, sal_err *err) {
     p->dense = cfg->method == SAL_SPARSE_NONE;
     for (size_t i = 0; i < n; i++) p->w[i] *= p->mask[i]; /* pruned weights start and stay 0 */
     f->nnz = sal_params_nnz(p);
+    f->msg = f->nnz + p->ns;
     if (f->rank == 0) {
         double cmax = 0, kmax = 0;
         for (int r = 1; r < f->size; r++) {

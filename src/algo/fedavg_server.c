@@ -16,10 +16,10 @@
 #include "salient/watchdog.h"
 
 typedef struct round_bufs {
-    float *up;          /* (m, nnz) uploads of the sampled clients */
+    float *up;          /* (m, msg) uploads of the sampled clients */
     fed_stats *stats;   /* (m) */
     MPI_Request *req;   /* (3m): sends, uploads, stats */
-    double *acc;        /* (nnz) */
+    double *acc;        /* (msg) */
     double *rank_compute, *rank_comm; /* (size) per client rank, this round */
     sal_rank_row *rows; /* (size) ranks.csv's rows of the round; hosts filled once */
     sal_wd_seq *expect; /* (size) check_collectives: the exchanges each client rank must run */
@@ -48,7 +48,7 @@ static void progress_line(fed *f, const sal_round *row) {
  * client's training diverged. */
 static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sal_err *err) {
     const sal_config *cfg = f->cfg;
-    const size_t nnz = f->nnz;
+    const size_t nnz = f->msg; /* weights and state: both averaged, both counted in bytes */
     double t0 = sal_now();
     int m = sal_fed_sample(cfg, round, f->sampled);
     for (int j = 0; j < m; j++) {
@@ -102,7 +102,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
                         round + 1, diverged, lr);
     double tc = sal_now();
     for (size_t i = 0; i < nnz; i++) f->packed[i] = (float)(b->acc[i] / weight_sum);
-    sal_unpack_masked(f->packed, f->p->mask, f->p->n, f->p->w);
+    sal_fed_unpack(f);
     row->round = round + 1;
     row->lr = lr;
     row->train_loss = samples > 0 ? loss_sum / samples : 0;
@@ -183,17 +183,17 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
         return st;
     }
     int m = sal_fed_sample(cfg, 0, f->sampled);
-    b.up = malloc(sizeof(float) * (size_t)m * (f->nnz ? f->nnz : 1));
+    b.up = malloc(sizeof(float) * (size_t)m * (f->msg ? f->msg : 1));
     b.stats = malloc(sizeof(fed_stats) * (size_t)m);
     b.req = malloc(sizeof(MPI_Request) * 3 * (size_t)m);
-    b.acc = malloc(sizeof(double) * (f->nnz ? f->nnz : 1));
+    b.acc = malloc(sizeof(double) * (f->msg ? f->msg : 1));
     b.rank_compute = malloc(sizeof(double) * (size_t)f->size);
     b.rank_comm = malloc(sizeof(double) * (size_t)f->size);
     b.expect = calloc((size_t)f->size, sizeof(sal_wd_seq));
     if (!b.up || !b.stats || !b.req || !b.acc || !b.rank_compute || !b.rank_comm || !b.rows ||
         !b.expect) {
         st = sal_fail(err, SAL_ENOMEM, "server: out of memory for %d uploads of %zu floats", m,
-                      f->nnz);
+                      f->msg);
         goto out;
     }
     if ((st = sal_run_write_config(cfg, out_dir, err))) goto out;
@@ -205,7 +205,7 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
                 sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), cfg->clients,
                 f->size - 1, m, f->nnz, f->p->n, (double)f->nnz / (double)f->p->n);
-    sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
+    sal_fed_pack(f);
     if (resume) {
         sal_ranks_resume(&ranks, start);
         goto rounds; /* round 0 is in the restored metrics */

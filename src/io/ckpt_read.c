@@ -134,6 +134,7 @@ sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *er
         info->has_rank_w = H5Lexists(f, "/ranks/weights", H5P_DEFAULT) > 0;
         info->has_rank_m = H5Lexists(f, "/ranks/momentum", H5P_DEFAULT) > 0;
         info->has_rank_r = H5Lexists(f, "/ranks/residual", H5P_DEFAULT) > 0;
+        info->has_rank_s = H5Lexists(f, "/ranks/state", H5P_DEFAULT) > 0;
     }
     hid_t ds = H5Lexists(f, "/metrics", H5P_DEFAULT) > 0 ? H5Dopen2(f, "/metrics", H5P_DEFAULT)
                                                           : -1;
@@ -154,9 +155,8 @@ void sal_ckpt_info_free(sal_ckpt_info *info) {
 
 /* Read tensor t of p from root/<layer>/<leaf> into out + offset (elem: float or uint8),
  * checking its shape and CRC-32C. */
-static sal_status read_tensor(hid_t f, const char *path, const char *root, const sal_params *p,
-                              int t, hid_t elem, void *out, sal_err *err) {
-    const sal_tensor *tt = &p->t[t];
+static sal_status read_tensor(hid_t f, const char *path, const char *root, const sal_tensor *tt,
+                              hid_t elem, void *out, sal_err *err) {
     char layer[SAL_NAME_MAX], leaf[SAL_NAME_MAX], dpath[160];
     sal_h5_split_name(tt->name, layer, sizeof layer, leaf, sizeof leaf);
     snprintf(dpath, sizeof dpath, "%s/%s/%s", root, layer, leaf);
@@ -276,7 +276,7 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
         return sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory for the mask");
     }
     for (int t = 0; t < p->ntensors && !st; t++)
-        st = read_tensor(f, path, "/mask", p, t, H5T_NATIVE_UINT8, mask8, err);
+        st = read_tensor(f, path, "/mask", &p->t[t], H5T_NATIVE_UINT8, mask8, err);
     if (!st) {
         size_t nnz = 0;
         for (size_t i = 0; i < p->n; i++) {
@@ -287,12 +287,16 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
     }
     free(mask8);
     for (int t = 0; t < p->ntensors && !st && d->model; t++)
-        st = read_tensor(f, path, "/model", p, t, H5T_NATIVE_FLOAT, p->w, err);
+        st = read_tensor(f, path, "/model", &p->t[t], H5T_NATIVE_FLOAT, p->w, err);
+    for (int t = 0; t < p->nstate && !st && d->model; t++)
+        st = read_tensor(f, path, "/state", &p->st[t], H5T_NATIVE_FLOAT, p->s, err);
     for (int t = 0; t < p->ntensors && !st && d->momentum; t++)
-        st = read_tensor(f, path, "/optim/momentum", p, t, H5T_NATIVE_FLOAT, d->momentum, err);
+        st = read_tensor(f, path, "/optim/momentum", &p->t[t], H5T_NATIVE_FLOAT, d->momentum,
+                         err);
     if (!st && d->rank_w) st = read_row(f, path, "weights", d->rank, p->n, d->rank_w, err);
     if (!st && d->rank_m) st = read_row(f, path, "momentum", d->rank, p->n, d->rank_m, err);
     if (!st && d->rank_r) st = read_row(f, path, "residual", d->rank, p->n, d->rank_r, err);
+    if (!st && d->rank_s) st = read_row(f, path, "state", d->rank, p->ns, d->rank_s, err);
     if (!st && d->metrics) st = read_metrics(f, path, d->metrics, err);
     H5Fclose(f);
     return st;

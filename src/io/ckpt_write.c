@@ -60,15 +60,16 @@ static hid_t group(writer *w, const char *path) {
     return g;
 }
 
-/* One dataset per tensor under root (/model, /mask, /optim/momentum), PyTorch shapes, rank 0's
- * data; elem is H5T_NATIVE_FLOAT (data: n floats) or H5T_NATIVE_UINT8 (n bytes). */
-static void tensors(writer *w, const char *root, hid_t elem, const void *data) {
-    const sal_params *p = w->s->p;
+/* One dataset per tensor of the table tab (count views) under root (/model, /mask,
+ * /optim/momentum, /state), PyTorch shapes, rank 0's data; elem is H5T_NATIVE_FLOAT (data:
+ * floats) or H5T_NATIVE_UINT8 (bytes). */
+static void tensors_of(writer *w, const char *root, hid_t elem, const void *data,
+                       const sal_tensor *tab, int count) {
     const size_t esize = H5Tget_size(elem);
     hid_t ftype = elem == H5T_NATIVE_FLOAT ? H5T_IEEE_F32LE : H5T_STD_U8LE;
     hid_t g0 = group(w, root);
-    for (int t = 0; t < p->ntensors; t++) {
-        const sal_tensor *tt = &p->t[t];
+    for (int t = 0; t < count; t++) {
+        const sal_tensor *tt = &tab[t];
         char layer[SAL_NAME_MAX], leaf[SAL_NAME_MAX], gpath[128];
         sal_h5_split_name(tt->name, layer, sizeof layer, leaf, sizeof leaf);
         snprintf(gpath, sizeof gpath, "%s/%s", root, layer);
@@ -94,9 +95,12 @@ static void tensors(writer *w, const char *root, hid_t elem, const void *data) {
     if (g0 >= 0) H5Gclose(g0);
 }
 
+static void tensors(writer *w, const char *root, hid_t elem, const void *data) {
+    tensors_of(w, root, elem, data, w->s->p->t, w->s->p->ntensors);
+}
+
 /* /ranks/NAME: [size, n] floats, row r written by rank r in one collective write. */
-static void rows(writer *w, const char *name, const float *mine) {
-    const size_t n = w->n;
+static void rows(writer *w, const char *name, const float *mine, size_t n) {
     hid_t g = group(w, "/ranks");
     hsize_t dims[2] = {(hsize_t)w->size, (hsize_t)n}, start[2] = {(hsize_t)w->rank, 0},
             count[2] = {1, (hsize_t)n};
@@ -124,8 +128,8 @@ static void rows(writer *w, const char *name, const float *mine) {
 typedef struct crc_job {
     const sal_ckpt_state *s;
     const uint8_t *mask8;   /* rank 0 only, else NULL */
-    uint32_t *t;            /* (3 T) model, mask, momentum per tensor (rank 0) */
-    uint32_t r[3];          /* this rank's rows: weights, momentum, residual */
+    uint32_t *t;            /* (3 T + S) model, mask, momentum per tensor, state (rank 0) */
+    uint32_t r[4];          /* this rank's rows: weights, momentum, residual, state */
 } crc_job;
 
 static void *crc_run(void *arg) {
@@ -142,18 +146,23 @@ static void *crc_run(void *arg) {
                                                        tt->numel * sizeof(float))
                                           : 0;
         }
+    if (j->mask8 && s->state)
+        for (int t = 0; t < p->nstate; t++)
+            j->t[3 * T + t] = sal_crc32c(0, s->state + p->st[t].offset,
+                                         p->st[t].numel * sizeof(float));
     const float *rows[3] = {s->rank_w, s->rank_m, s->rank_r};
     for (int k = 0; k < 3; k++)
         j->r[k] = rows[k] ? sal_crc32c(0, rows[k], p->n * sizeof(float)) : 0;
+    j->r[3] = s->rank_s ? sal_crc32c(0, s->rank_s, p->ns * sizeof(float)) : 0;
     return NULL;
 }
 
-/* Attribute crc32c on every tensor dataset under root (the same values on every rank). */
-static void tensor_crcs(writer *w, const char *root, const uint32_t *crcs) {
-    const sal_params *p = w->s->p;
-    for (int t = 0; t < p->ntensors; t++) {
+/* Attribute crc32c on every dataset of table tab under root (the same values on every rank). */
+static void tensor_crcs_of(writer *w, const char *root, const uint32_t *crcs,
+                           const sal_tensor *tab, int count) {
+    for (int t = 0; t < count; t++) {
         char layer[SAL_NAME_MAX], leaf[SAL_NAME_MAX], path[160];
-        sal_h5_split_name(p->t[t].name, layer, sizeof layer, leaf, sizeof leaf);
+        sal_h5_split_name(tab[t].name, layer, sizeof layer, leaf, sizeof leaf);
         snprintf(path, sizeof path, "%s/%s/%s", root, layer, leaf);
         hid_t ds = H5Dopen2(w->file, path, H5P_DEFAULT);
         if (ds < 0) {
@@ -163,6 +172,10 @@ static void tensor_crcs(writer *w, const char *root, const uint32_t *crcs) {
         attr(w, ds, "crc32c", H5T_NATIVE_UINT32, &crcs[t]);
         H5Dclose(ds);
     }
+}
+
+static void tensor_crcs(writer *w, const char *root, const uint32_t *crcs) {
+    tensor_crcs_of(w, root, crcs, w->s->p->t, w->s->p->ntensors);
 }
 
 /* Attribute crc32c on /ranks/NAME: every row's CRC, gathered. */
@@ -237,18 +250,22 @@ static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
         tensors(w, "/optim/momentum", H5T_NATIVE_FLOAT, s->momentum);
         if (g >= 0) H5Gclose(g);
     }
-    if (s->rank_w) rows(w, "weights", s->rank_w);
-    if (s->rank_m) rows(w, "momentum", s->rank_m);
-    if (s->rank_r) rows(w, "residual", s->rank_r);
+    if (s->state) tensors_of(w, "/state", H5T_NATIVE_FLOAT, s->state, p->st, p->nstate);
+    if (s->rank_w) rows(w, "weights", s->rank_w, p->n);
+    if (s->rank_m) rows(w, "momentum", s->rank_m, p->n);
+    if (s->rank_r) rows(w, "residual", s->rank_r, p->n);
+    if (s->rank_s) rows(w, "state", s->rank_s, p->ns);
     if (threaded) pthread_join(th, NULL);
     /* Rank 0's tensor CRCs, shared so that every rank writes the same attributes. */
-    MPI_Bcast(job.t, 3 * T, MPI_UINT32_T, 0, comm);
+    MPI_Bcast(job.t, 3 * T + p->nstate, MPI_UINT32_T, 0, comm);
     tensor_crcs(w, "/model", job.t);
     tensor_crcs(w, "/mask", job.t + T);
     if (s->momentum) tensor_crcs(w, "/optim/momentum", job.t + 2 * T);
     if (s->rank_w) row_crcs(w, "weights", job.r[0], all, comm);
     if (s->rank_m) row_crcs(w, "momentum", job.r[1], all, comm);
     if (s->rank_r) row_crcs(w, "residual", job.r[2], all, comm);
+    if (s->state) tensor_crcs_of(w, "/state", job.t + 3 * T, p->st, p->nstate);
+    if (s->rank_s) row_crcs(w, "state", job.r[3], all, comm);
     metrics(w, comm);
 }
 
@@ -336,7 +353,8 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
 
     uint8_t *mask8 = w.rank == 0 ? malloc(w.n ? w.n : 1) : NULL;
     /* the rows' CRCs (size), then the tensors' (3 per tensor) */
-    uint32_t *all = calloc((size_t)w.size + 3 * (size_t)w.s->p->ntensors, sizeof(uint32_t));
+    uint32_t *all = calloc((size_t)w.size + 3 * (size_t)w.s->p->ntensors + w.s->p->nstate,
+                           sizeof(uint32_t));
     int oom = (w.rank == 0 && !mask8) || !all;
     MPI_Allreduce(MPI_IN_PLACE, &oom, 1, MPI_INT, MPI_MAX, comm);
     if (oom) {
