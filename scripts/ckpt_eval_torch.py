@@ -3,9 +3,10 @@
 
 usage: /usr/bin/python3 scripts/ckpt_eval_torch.py CKPT.h5 [--data DIR]
 
-Loads /model/<layer>/<leaf> (PyTorch names and shapes, docs/checkpoint-format.md) into the
-reference module of the file's `arch` attribute (tests/fixtures/gen_fixtures.py: lenet5, mlp,
-cnn, linear), reads [data] dataset, path and test_limit from the `config` attribute (the
+Loads /model/<layer>/<leaf> and /state/<layer>/<leaf> (PyTorch names and shapes,
+docs/checkpoint-format.md) with load_state_dict(strict=True) into the reference module of the
+file's `arch` attribute (tests/fixtures/gen_fixtures.py: lenet5, mlp, cnn, linear;
+scripts/salient_models.py: resnet20, resnet18, resnet50 with [model] norm), reads [data] dataset, path and test_limit from the `config` attribute (the
 resolved INI text; --data DIR overrides the path), normalises the test images exactly as
 sal_dataset_batch does (float32((v / 255 - mean) / std) in double, with the published per-set
 mean and std held as float32), evaluates in float32 and prints:
@@ -132,10 +133,16 @@ def normalise(x, dataset):
     return out
 
 
-def build_model(arch, c, h, w):
+def build_model(arch, c, h, w, norm="group"):
     sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
     sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     from gen_fixtures import CNN, MLP, LeNet5, Linear  # the reference modules
+    import salient_models  # the ResNets (scripts/, put on the path by gen_fixtures)
+
+    if arch in ("resnet20", "resnet18", "resnet50"):
+        if norm not in ("group", "batch"):
+            raise InputError("unknown [model] norm '%s' (group, batch)" % norm)
+        return salient_models.resnet(arch, c, 10, norm)
 
     if arch == "lenet5":
         return LeNet5()
@@ -145,7 +152,8 @@ def build_model(arch, c, h, w):
         return Linear(inputs=c * h * w)
     if arch == "cnn":
         return CNN(channels=c, size=h)
-    raise InputError("unknown arch '%s' (lenet5, mlp, cnn, linear)" % arch)
+    raise InputError("unknown arch '%s' (lenet5, mlp, cnn, linear, resnet20, resnet18, "
+                     "resnet50)" % arch)
 
 
 def read_ckpt(path):
@@ -167,10 +175,13 @@ def read_ckpt(path):
         if "model" not in f or "metrics" not in f:
             raise InputError("%s: /model or /metrics missing" % path)
         tensors = {}
-        for layer, g in f["model"].items():
-            for leaf, ds in g.items():
-                name = layer if leaf == "value" else layer + "." + leaf
-                tensors[name] = ds[()]
+        # the rule of docs/checkpoint-format.md: /model/<layer>/<leaf> and /state/<layer>/<leaf>
+        # are the state_dict key "<layer>.<leaf>"
+        for root in ("model", "state"):
+            for layer, g in (f[root].items() if root in f else []):
+                for leaf, ds in g.items():
+                    name = layer if leaf == "value" else layer + "." + leaf
+                    tensors[name] = ds[()]
         return {
             "round": int(a["round"]),
             "arch": text(a["arch"]),
@@ -229,17 +240,22 @@ def main(argv):
         raise InputError("%s: empty test set" % d)
     x = normalise(x8, dataset)
 
-    model = build_model(ck["arch"], *x.shape[1:])
+    model = build_model(ck["arch"], *x.shape[1:], norm=cfg.get("model", "norm", fallback="group"))
     want = model.state_dict()
     have = ck["tensors"]
     if set(want) != set(have):
         raise InputError("%s: tensors %s, but %s expects %s" % (
             args.ckpt, sorted(have), ck["arch"], sorted(want)))
+    state = {}
     for k, v in want.items():
-        if tuple(v.shape) != tuple(have[k].shape):
+        t = torch.from_numpy(np.asarray(have[k], np.float32))
+        if v.dim() == 0 and tuple(t.shape) == (1,):  # num_batches_tracked: stored as [1]
+            t = t.reshape(())
+        if tuple(v.shape) != tuple(t.shape):
             raise InputError("%s: %s has shape %s, %s expects %s" % (
                 args.ckpt, k, tuple(have[k].shape), ck["arch"], tuple(v.shape)))
-    model.load_state_dict({k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in have.items()})
+        state[k] = t.to(v.dtype)  # float32, or int64 for num_batches_tracked
+    model.load_state_dict(state, strict=True)
     model.eval()
 
     correct, loss = evaluate(model, x, y)

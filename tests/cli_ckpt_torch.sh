@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # cli_ckpt_torch.sh - a checkpoint is a PyTorch model: scripts/ckpt_eval_torch.py loads
+# (strictly, /state included: ResNet-20 with GroupNorm and BatchNorm, centralized and SSFL)
 # OUT/ckpt/latest into the reference module (tests/fixtures/gen_fixtures.py) and gets the test
 # accuracy salient recorded for that round, to within one sample, after a short centralized
 # LeNet-5 run and an SSFL run (MLP, density 0.1, 3 ranks) on Fashion-MNIST; a checkpoint whose
@@ -42,6 +43,36 @@ rc=$?
 echo "mlp SSFL: torch $(field torch_test_acc "$tmp/f.out"), salient $(field salient_test_acc "$tmp/f.out")"
 check '[[ $rc == 0 && $(field match "$tmp/f.out") == yes && $(field round "$tmp/f.out") == 3 ]]' \
   "mlp SSFL: rc $rc: $(cat "$tmp/f.out")"
+
+# --- ResNet-20: GroupNorm and BatchNorm centralized, BatchNorm under SSFL (running statistics
+# in /state, averaged by the server) ---
+tiny=(--set data.dataset=fashion-mnist --set data.train_limit=600 --set data.test_limit=500
+      --set model.arch=resnet20 --set train.batch=32)
+for norm in group batch; do
+  "$bin" train "$src/jobs/configs/lenet5-fmnist.ini" "${tiny[@]}" --set model.norm=$norm \
+    --set run.rounds=1 --out "$tmp/r$norm" 2>"$tmp/r$norm.err"
+  $py "$evalpy" "$tmp/r$norm/ckpt/latest" >"$tmp/r$norm.out" 2>&1
+  rc=$?
+  echo "resnet20-$norm centralized: torch $(field torch_test_acc "$tmp/r$norm.out"), salient $(field salient_test_acc "$tmp/r$norm.out")"
+  check '[[ $rc == 0 && $(field match "$tmp/r$norm.out") == yes ]]' "resnet20-$norm: rc $rc: $(cat "$tmp/r$norm.out")"
+done
+mpirun -np 3 "$bin" train "$src/jobs/configs/ssfl-fmnist.ini" "${tiny[@]}" --set model.norm=batch \
+  --set data.clients=4 --set data.partition=iid --set train.sample_fraction=1 \
+  --set sparsity.density=0.5 --set run.rounds=2 --out "$tmp/rb" 2>"$tmp/rb.err"
+$py "$evalpy" "$tmp/rb/ckpt/latest" >"$tmp/rb.out" 2>&1
+rc=$?
+echo "resnet20-bn SSFL: torch $(field torch_test_acc "$tmp/rb.out"), salient $(field salient_test_acc "$tmp/rb.out")"
+check '[[ $rc == 0 && $(field match "$tmp/rb.out") == yes ]]' "resnet20-bn SSFL: rc $rc: $(cat "$tmp/rb.out")"
+# the running statistics matter: reset to 0/1 in a copy, torch's accuracy moves off salient's
+cp -L "$tmp/rbatch/ckpt/latest" "$tmp/nostats.h5"
+$py -c 'import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    for name, g in f["state"].items():
+        g["running_mean"][...] = 0
+        g["running_var"][...] = 1' "$tmp/nostats.h5"
+$py "$evalpy" "$tmp/nostats.h5" >"$tmp/ns.out" 2>&1
+rc=$?
+check '[[ $rc == 1 && $(field match "$tmp/ns.out") == no ]]' "resnet20-bn without its statistics still matched: rc $rc"
 
 # --- the comparison can fail: fc3.weight negated in a copy ---
 cp -L "$tmp/c/ckpt/latest" "$tmp/altered.h5"
