@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cli_fedavg.sh - `salient train` with algorithm = fedavg under mpirun: the same metrics bit for
-# bit on 2, 3 and 5 ranks; FedAvg of one client equals centralized SGD; bytes per round are
+# bit on 2, 3 and 5 ranks (and ResNet-20 with BatchNorm on 3 and 5 ranks, 1 and 2 threads); FedAvg
+# of one client equals centralized SGD; bytes per round are
 # density x dense; every pruning method runs and keeps exactly its share; bad rank counts, bad
 # configs and divergence fail with one clear line. Usage: cli_fedavg.sh SALIENT SRCDIR
 bin=$1 src=$2
@@ -30,6 +31,25 @@ for np in 3 5; do
   check 'cmp -s "$tmp/r2/mask.csv" "$tmp/r$np/mask.csv"' "mask on $np ranks differs from 2 ranks"
 done
 check '! grep -q "^0,.*,0\.1,\|^1,,," "$tmp/r3/metrics.csv"' "malformed rows"
+
+# --- SSFL with ResNet-20 (BatchNorm: its statistics travel too) on 3 and 5 ranks, and on 1 and 2
+# threads: the same metrics bit for bit; bytes per upload are nnz weights + the state floats ---
+rn=(--set model.arch=resnet20 --set model.norm=batch --set data.synth_train=120 --set data.synth_test=40
+    --set train.batch=12 --set data.clients=6 --set run.rounds=2 --set sparsity.method=snip
+    --set sparsity.density=0.2)
+for v in "3 1" "5 1" "3 2"; do
+  read -r np th <<<"$v"
+  run $np "${rn[@]}" --set run.threads=$th --out "$tmp/rn${np}t$th" 2>"$tmp/rn.err"
+  check '[[ $? == 0 ]]' "resnet20 SSFL on $np ranks, $th threads failed: $(tail -2 "$tmp/rn.err")"
+done
+for v in rn5t1 rn3t2; do
+  check 'cmp -s <(cols "$tmp/rn3t1" | sed "2s/,[0-9]*,\([^,]*\)$/,X,\1/") <(cols "$tmp/$v" | sed "2s/,[0-9]*,\([^,]*\)$/,X,\1/")' \
+    "resnet20 SSFL metrics of $v differ from 3 ranks, 1 thread"
+done
+rn_n=$(json "$tmp/rn3t1" parameters) rn_nnz=$(json "$tmp/rn3t1" nnz)
+row=$(sed -n 3p "$tmp/rn3t1/metrics.csv")
+check '[[ $(cut -d, -f6 <<<"$row") == $((3 * (rn_nnz + 1589) * 4)) ]]' \
+  "resnet20-bn upload bytes: $row (expected 3 clients x ($rn_nnz weights + 1589 state floats))"
 
 # --- bytes: round 0 = every client's scores up + the bit mask down; then 2 x m x nnz x 4 ---
 n=$(json "$tmp/r3" parameters) nnz=$(json "$tmp/r3" nnz)
