@@ -41,6 +41,10 @@ double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, in
  * with err filled. Parameters are zero (sal_model_init draws them). */
 sal_model *sal_model_from_config(const sal_config *cfg, const sal_dataset *train, sal_err *err);
 
+/* One progress line on f: the model's state floats (BatchNorm) and its planned activation and
+ * gradient memory against unshared buffers, and the threads it runs on. */
+void sal_model_progress(FILE *f, const sal_model *m);
+
 /* Load the data set described by [data] keys of cfg. */
 sal_status sal_load_data(const sal_config *cfg, sal_dataset *train, sal_dataset *test,
                          sal_err *err);

@@ -133,6 +133,7 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
         fprintf(progress, "salient: centralized %s on %s: %d train / %d test samples, %zu parameters\n",
                 sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), tr->n, r.test.n, p->n);
+    if (progress) sal_model_progress(progress, r.model);
 
     if (resume && progress)
         fprintf(progress, "salient: resumed from %s at round %d\n", resume, start);

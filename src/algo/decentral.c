@@ -486,6 +486,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
                 algo, sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), w.size, cfg->clients, w.nnz,
                 w.p->n);
+    if (!st && pr) sal_model_progress(pr, w.model);
     if (!st && pr && resume) fprintf(pr, "salient: resumed from %s at round %d\n", resume, start);
     if (resume) sal_ranks_resume(&ranks, start);
     /* from here on, every rank must run the same exchanges ([run] check_collectives) */

@@ -28,6 +28,15 @@ sal_model *sal_model_from_config(const sal_config *cfg, const sal_dataset *train
     return sal_model_create_spec(&s, err);
 }
 
+void sal_model_progress(FILE *f, const sal_model *m) {
+    size_t unshared, planned = sal_model_arena_bytes(m, &unshared);
+    const sal_model_spec *s = sal_model_get_spec(m);
+    fprintf(f, "salient: model: %zu state floats; activations and gradients %.1f MiB (%.1f MiB "
+               "unshared) at batch %d; %d thread%s\n",
+            sal_model_params((sal_model *)m)->ns, planned / 1048576.0, unshared / 1048576.0,
+            s->max_batch, s->threads, s->threads == 1 ? "" : "s");
+}
+
 sal_status sal_load_data(const sal_config *cfg, sal_dataset *train, sal_dataset *test,
                          sal_err *err) {
     sal_data_opts o = {

@@ -205,6 +205,7 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
                 sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), cfg->clients,
                 f->size - 1, m, f->nnz, f->p->n, (double)f->nnz / (double)f->p->n);
+    if (f->progress) sal_model_progress(f->progress, f->model);
     sal_fed_pack(f);
     if (resume) {
         sal_ranks_resume(&ranks, start);
