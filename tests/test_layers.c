@@ -172,12 +172,15 @@ static void test_relu(void) {
 
 /* ---- GroupNorm and BatchNorm (training mode): L = sum(y * r) ---- */
 typedef struct {
-    int B, C, HW, G, batch; /* batch: BatchNorm, else GroupNorm with G groups */
+    int B, C, HW, G, batch; /* batch: BatchNorm (2: in evaluation mode), else GroupNorm */
     float *x, *gamma, *beta, *y, *r, *mean, *rstd, *rm, *rv, nbt;
 } norm_ctx;
 static double norm_eval(void *p) {
     norm_ctx *c = p;
-    if (c->batch)
+    if (c->batch == 2)
+        sal_batchnorm_forward_eval(c->y, c->x, c->rm, c->rv, c->gamma, c->beta, c->B, c->C,
+                                   c->HW, 1e-5f);
+    else if (c->batch)
         sal_batchnorm_forward_train(c->y, c->mean, c->rstd, c->rm, c->rv, &c->nbt, c->x,
                                     c->gamma, c->beta, c->B, c->C, c->HW, 1e-5f, 0.1f);
     else
@@ -191,14 +194,26 @@ static void test_norm(int batch, int B, int C, int HW, int G) {
                   randv((size_t)B * C), randv((size_t)B * C), randv(C), randv(C), 0.0f};
     for (int i = 0; i < C; i++) c.rm[i] = 0.0f, c.rv[i] = 1.0f;
     for (size_t i = 0; i < n; i++) c.x[i] = 2.0f * c.x[i] + 0.5f; /* not already normalised */
+    if (batch == 2) /* evaluation mode: running statistics that are not the batch's */
+        for (int i = 0; i < C; i++) c.rm[i] = 0.2f * i, c.rv[i] = 0.5f + 0.3f * i;
     norm_eval(&c);
     float *dx = randv(n), *dg = randv(C), *db = randv(C);
     double *part = malloc(sizeof(double) * 2 * (size_t)B * C);
-    if (batch)
+    if (batch == 2)
+        sal_batchnorm_backward_eval(dx, 0, dg, db, c.r, c.x, c.rm, c.rv, c.gamma, B, C, HW, 1e-5f);
+    else if (batch)
         sal_batchnorm_backward(dx, 0, dg, db, c.r, c.x, c.mean, c.rstd, c.gamma, B, C, HW);
     else
         sal_groupnorm_backward(dx, 0, dg, db, c.r, c.x, c.mean, c.rstd, c.gamma, B, C, HW, G,
                                part);
+    if (batch == 2) {
+        fd_check("batchnorm eval d/dx", c.x, dx, n, norm_eval, &c);
+        fd_check("batchnorm eval d/dgamma", c.gamma, dg, C, norm_eval, &c);
+        fd_check("batchnorm eval d/dbeta", c.beta, db, C, norm_eval, &c);
+        free(c.x), free(c.gamma), free(c.beta), free(c.y), free(c.r), free(c.mean), free(c.rstd);
+        free(c.rm), free(c.rv), free(dx), free(dg), free(db), free(part);
+        return;
+    }
     char what[64];
     snprintf(what, sizeof what, "%s B%d C%d HW%d d/dx", batch ? "batchnorm" : "groupnorm", B, C,
              HW);
@@ -324,6 +339,7 @@ int main(void) {
     test_norm(0, 3, 8, 10, 4);             /* GroupNorm, 2 channels a group */
     test_norm(0, 2, 6, 7, 6);              /* GroupNorm, one channel a group */
     test_norm(1, 4, 5, 9, 0);              /* BatchNorm in training mode */
+    test_norm(2, 3, 4, 6, 0);              /* BatchNorm in evaluation mode */
     test_avgpool_add(3, 4, 10);
     test_pool(2, 3, 6, 6, 2);
     test_pool(1, 2, 7, 5, 2);              /* odd sizes: floor mode drops the last row/col */

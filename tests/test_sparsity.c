@@ -647,7 +647,50 @@ static void check_saliency(const char *name, sal_arch arch) {
     for (int i = 0; i < nrec; i++) free(recs[i].data);
 }
 
+/* Scores probe a BatchNorm model without changing it: SNIP (batch statistics, no running
+ * update) and SynFlow (eval mode) leave running statistics, batch count and weights as they
+ * were; and SNIP's scores are those of batch statistics, not of the running ones. */
+static void test_scores_leave_state(void) {
+    sal_model_spec spec = {SAL_ARCH_RESNET20, SAL_NORM_BATCH, 1, 12, 12, 10, 4, 1};
+    sal_model *m = sal_model_create_spec(&spec, NULL);
+    CHECK(m != NULL);
+    if (!m) return;
+    sal_params *p = sal_model_params(m);
+    sal_model_init(m, 3);
+    for (size_t i = 0; i < p->ns; i++) p->s[i] = 0.5f + 0.001f * (float)(i % 7); /* not 0/1 */
+    sal_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.n = 8, ds.c = 1, ds.h = ds.w = 12, ds.classes = 10;
+    ds.x = malloc(8 * 144), ds.y = malloc(8);
+    for (int i = 0; i < 8 * 144; i++) ds.x[i] = (uint8_t)((i * 37) % 256);
+    for (int i = 0; i < 8; i++) ds.y[i] = (uint8_t)i;
+    ds.mean[0] = 0.25f, ds.std[0] = 0.5f;
+    float *s0 = malloc(p->ns * sizeof(float)), *w0 = malloc(p->n * sizeof(float));
+    float *score = malloc(p->n * sizeof(float)), *mask = malloc(p->n * sizeof(float));
+    float *x = malloc(4 * 144 * sizeof(float));
+    int y[4], ids[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    memcpy(s0, p->s, p->ns * sizeof(float));
+    memcpy(w0, p->w, p->n * sizeof(float));
+    sal_score_snip(m, &ds, ids, 8, 4, x, y, score);
+    CHECK_MSG(!memcmp(s0, p->s, p->ns * sizeof(float)), "snip changed the running statistics");
+    CHECK(sal_model_training(m) == 1);
+    sal_err err;
+    CHECK_MSG(sal_mask_synflow(m, 0.2, SAL_SCOPE_GLOBAL, 2, mask, &err) == SAL_OK, "%s", err.msg);
+    CHECK_MSG(!memcmp(s0, p->s, p->ns * sizeof(float)), "synflow changed the running statistics");
+    CHECK(!memcmp(w0, p->w, p->n * sizeof(float)) && sal_model_training(m) == 1);
+    /* the same SNIP in evaluation mode (running statistics) gives other scores */
+    float *score_eval = malloc(p->n * sizeof(float));
+    sal_model_set_training(m, 0);
+    sal_score_snip(m, &ds, ids, 8, 4, x, y, score_eval);
+    sal_model_set_training(m, 1);
+    CHECK(memcmp(score, score_eval, p->n * sizeof(float)) != 0);
+    free(s0), free(w0), free(score), free(mask), free(x), free(score_eval);
+    free(ds.x), free(ds.y);
+    sal_model_free(m);
+}
+
 int main(void) {
+    test_scores_leave_state();
     test_topk_global_exact();
     test_topk_layers_exact();
     test_topk_ties();

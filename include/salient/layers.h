@@ -86,7 +86,8 @@ void sal_groupnorm_backward(float *dx, int accumulate, float *dgamma, float *dbe
                             const float *gamma, int B, int C, int HW, int G, double *part);
 
 /* BatchNorm2d in training mode: batch statistics (mean, rstd (C) saved for backward), and the
- * running statistics updated (unbiased variance, momentum), *nbt += 1. */
+ * running statistics updated (unbiased variance, momentum), *nbt += 1; momentum < 0 leaves the
+ * running statistics and *nbt alone (a probe of the model, e.g. a saliency score). */
 void sal_batchnorm_forward_train(float *y, float *mean, float *rstd, float *run_mean,
                                  float *run_var, float *nbt, const float *x, const float *gamma,
                                  const float *beta, int B, int C, int HW, float eps,
@@ -95,6 +96,11 @@ void sal_batchnorm_forward_train(float *y, float *mean, float *rstd, float *run_
 void sal_batchnorm_forward_eval(float *y, const float *x, const float *run_mean,
                                 const float *run_var, const float *gamma, const float *beta,
                                 int B, int C, int HW, float eps);
+/* Backward of the evaluation-mode forward: an affine map per channel (SynFlow's pass). */
+void sal_batchnorm_backward_eval(float *dx, int accumulate, float *dgamma, float *dbeta,
+                                 const float *dy, const float *x, const float *run_mean,
+                                 const float *run_var, const float *gamma, int B, int C, int HW,
+                                 float eps);
 /* Backward of the training-mode forward (batch statistics). */
 void sal_batchnorm_backward(float *dx, int accumulate, float *dgamma, float *dbeta,
                             const float *dy, const float *x, const float *mean, const float *rstd,

@@ -58,8 +58,11 @@ sal_params *sal_model_params(sal_model *m);
  * norm weights 1 and biases 0, BatchNorm running mean 0, variance 1, batch count 0. */
 void sal_model_init(sal_model *m, uint64_t seed);
 
-/* Training mode (the default) or evaluation mode, as torch's module.train()/eval(): only
- * BatchNorm differs (batch statistics and running updates vs the running statistics). */
+/* Training mode (1, the default) or evaluation mode (0), as torch's module.train()/eval(): only
+ * BatchNorm differs (batch statistics and running updates vs the running statistics). Mode
+ * SAL_MODE_PROBE (2) normalises with batch statistics but leaves the running statistics as
+ * they are: saliency scores are computed on a model without changing it. */
+#define SAL_MODE_PROBE 2
 void sal_model_set_training(sal_model *m, int training);
 int sal_model_training(const sal_model *m);
 

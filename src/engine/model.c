@@ -111,7 +111,9 @@ double sal_model_train_flops(const sal_model *m) { return 2.0 * m->train_macs; }
 int sal_model_classes(const sal_model *m) { return m->spec.classes; }
 int sal_model_max_batch(const sal_model *m) { return m->spec.max_batch; }
 const sal_model_spec *sal_model_get_spec(const sal_model *m) { return &m->spec; }
-void sal_model_set_training(sal_model *m, int training) { m->training = training != 0; }
+void sal_model_set_training(sal_model *m, int training) {
+    m->training = training == SAL_MODE_PROBE ? SAL_MODE_PROBE : training != 0;
+}
 int sal_model_training(const sal_model *m) { return m->training; }
 
 size_t sal_model_arena_bytes(const sal_model *m, size_t *unplanned) {
@@ -187,7 +189,8 @@ static void forward_node(sal_model *m, sal_node *n, int B) {
         if (m->training)
             sal_batchnorm_forward_train(y->buf, n->mean, n->rstd, S(m, n->rm), S(m, n->rv),
                                         S(m, n->nbt), x->buf, W(m, n->wt), W(m, n->bt), B, x->c,
-                                        HW, SAL_NORM_EPS, SAL_BN_MOMENTUM);
+                                        HW, SAL_NORM_EPS,
+                                        m->training == SAL_MODE_PROBE ? -1.0f : SAL_BN_MOMENTUM);
         else
             sal_batchnorm_forward_eval(y->buf, x->buf, S(m, n->rm), S(m, n->rv), W(m, n->wt),
                                        W(m, n->bt), B, x->c, HW, SAL_NORM_EPS);
@@ -237,8 +240,13 @@ static void backward_node(sal_model *m, const sal_node *n, int B) {
                                n->rstd, W(m, n->wt), B, x->c, HW, n->groups, m->part);
         break;
     case OP_BN:
-        sal_batchnorm_backward(dx, acc, G(m, n->wt), G(m, n->bt), y->grad, x->buf, n->mean,
-                               n->rstd, W(m, n->wt), B, x->c, HW);
+        if (m->training)
+            sal_batchnorm_backward(dx, acc, G(m, n->wt), G(m, n->bt), y->grad, x->buf, n->mean,
+                                   n->rstd, W(m, n->wt), B, x->c, HW);
+        else
+            sal_batchnorm_backward_eval(dx, acc, G(m, n->wt), G(m, n->bt), y->grad, x->buf,
+                                        S(m, n->rm), S(m, n->rv), W(m, n->wt), B, x->c, HW,
+                                        SAL_NORM_EPS);
         break;
     case OP_ADD:
         for (int k = 0; k < 2; k++) {

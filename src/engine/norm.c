@@ -95,7 +95,7 @@ void sal_groupnorm_backward(float *dx, int accumulate, float *dgamma, float *dbe
         }
         /* dx = r dy gamma - r mean(dxhat) - r^3 (x - mu) mean(dxhat (x - mu)) */
         const float k3 = (float)(-r * a / gsize), k2 = (float)(-(double)r * r * r * q / gsize);
-        for (int c = 0; c < cpg; c++)
+        for (int c = 0; dx && c < cpg; c++)
             dx_plane(dx + base + (size_t)c * HW, accumulate, dy + base + (size_t)c * HW,
                      x + base + (size_t)c * HW, mu, r * gamma[c0 + c], k2, k3, HW);
     }
@@ -126,11 +126,12 @@ void sal_batchnorm_forward_train(float *y, float *mean, float *rstd, float *run_
         float sc = r * gamma[c], sh = beta[c] - (float)mu * sc;
         for (int b = 0; b < B; b++)
             affine(y + ((size_t)b * C + c) * HW, x + ((size_t)b * C + c) * HW, sc, sh, HW);
+        if (momentum < 0) continue;
         double unbiased = n > 1 ? var * n / (n - 1) : var;
         run_mean[c] = (float)((1.0 - momentum) * run_mean[c] + momentum * mu);
         run_var[c] = (float)((1.0 - momentum) * run_var[c] + momentum * unbiased);
     }
-    *nbt += 1.0f;
+    if (momentum >= 0) *nbt += 1.0f;
 }
 
 void sal_batchnorm_forward_eval(float *y, const float *x, const float *run_mean,
@@ -157,8 +158,27 @@ void sal_batchnorm_backward(float *dx, int accumulate, float *dgamma, float *dbe
         dbeta[c] = (float)sd, dgamma[c] = (float)(sdx * r);
         const double g = gamma[c];
         const float k3 = (float)(-r * g * sd / n), k2 = (float)(-(double)r * r * r * g * sdx / n);
-        for (int b = 0; b < B; b++)
+        for (int b = 0; dx && b < B; b++)
             dx_plane(dx + ((size_t)b * C + c) * HW, accumulate, dy + ((size_t)b * C + c) * HW,
                      x + ((size_t)b * C + c) * HW, mu, r * gamma[c], k2, k3, HW);
+    }
+}
+
+void sal_batchnorm_backward_eval(float *dx, int accumulate, float *dgamma, float *dbeta,
+                                 const float *dy, const float *x, const float *run_mean,
+                                 const float *run_var, const float *gamma, int B, int C, int HW,
+                                 float eps) {
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        /* y = (x - mean) r gamma + beta with fixed mean and r: no term through the statistics */
+        const float mu = run_mean[c], r = 1.0f / sqrtf(run_var[c] + eps);
+        double sd = 0, sdx = 0;
+        for (int b = 0; b < B; b++)
+            dsums(dy + ((size_t)b * C + c) * HW, x + ((size_t)b * C + c) * HW, mu, HW, &sd, &sdx);
+        dbeta[c] = (float)sd, dgamma[c] = (float)(sdx * r);
+        if (!dx) continue;
+        for (int b = 0; b < B; b++)
+            dx_plane(dx + ((size_t)b * C + c) * HW, accumulate, dy + ((size_t)b * C + c) * HW,
+                     x + ((size_t)b * C + c) * HW, mu, r * gamma[c], 0.0f, 0.0f, HW);
     }
 }

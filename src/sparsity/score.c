@@ -36,6 +36,10 @@ void sal_sp_accum_mean_grad(sal_model *m, const sal_dataset *ds, const int *ids,
     const sal_params *p = sal_model_params(m);
     if (batch > sal_model_max_batch(m)) batch = sal_model_max_batch(m);
     if (batch < 1 || nids < 1) return;
+    /* Batch statistics, as the training that follows sees them, but no running update: a score
+     * leaves the model it probes as it was. */
+    const int mode = sal_model_training(m);
+    if (mode == 1) sal_model_set_training(m, SAL_MODE_PROBE); /* eval mode stays eval */
     for (int b0 = 0; b0 < nids; b0 += batch) {
         int b = nids - b0 < batch ? nids - b0 : batch;
         sal_dataset_batch(ds, ids + b0, b, x, y);
@@ -52,6 +56,7 @@ void sal_sp_accum_mean_grad(sal_model *m, const sal_dataset *ds, const int *ids,
             for (size_t i = 0; i < p->n; i++) acc_d[i] += wgt * g[i];
         }
     }
+    sal_model_set_training(m, mode);
 }
 
 void sal_score_snip(sal_model *m, const sal_dataset *ds, const int *ids, int nids, int batch,

@@ -55,6 +55,11 @@ sal_status sal_mask_synflow(sal_model *m, double density, sal_sparsity_scope sco
         goto done;
     }
     memcpy(w0, p->w, n * sizeof *w0);
+    /* BatchNorm on its running statistics, as SynFlow's reference code prunes in eval mode: the
+     * data-free objective must not depend on a batch of one all-ones input (nor change the
+     * statistics). GroupNorm has no such mode and normalises that input as it is. */
+    const int mode = sal_model_training(m);
+    sal_model_set_training(m, 0);
     for (size_t i = 0; i < nin; i++) ones[i] = 1.0f;
     for (int i = 0; i < classes; i++) dl[i] = 1.0f;
     for (size_t i = 0; i < n; i++) mask[i] = 1.0f;
@@ -72,6 +77,7 @@ sal_status sal_mask_synflow(sal_model *m, double density, sal_sparsity_scope sco
         }
     }
     memcpy(p->w, w0, n * sizeof *w0); /* bit-exact restore */
+    sal_model_set_training(m, mode);
 done:
     free(w0);
     free(score);
