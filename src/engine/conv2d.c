@@ -74,23 +74,32 @@ static inline void add_row(float *restrict dst, const float *restrict src, int n
 }
 
 /* pad (G, C, Hp, Wp) <- in (G, C, H, W) with a zero border of width s->pad */
-static void pad_input(float *pad, const float *in, int G, const sal_conv_shape *s) {
+/* Planes [gc0, gc1) of the G*C: each is written whole, so ranges can go to threads. */
+static void pad_planes(float *pad, const float *in, int gc0, int gc1, const sal_conv_shape *s) {
     const int Hp = padded_h(s), Wp = padded_w(s);
     if (s->pad == 0) {
-        memcpy(pad, in, sizeof(float) * (size_t)G * s->C * s->H * s->W);
+        memcpy(pad + (size_t)gc0 * s->H * s->W, in + (size_t)gc0 * s->H * s->W,
+               sizeof(float) * (size_t)(gc1 - gc0) * s->H * s->W);
         return;
     }
-    memset(pad, 0, sizeof(float) * (size_t)G * s->C * Hp * Wp);
-    for (int gc = 0; gc < G * s->C; gc++)
+    for (int gc = gc0; gc < gc1; gc++) {
+        memset(pad + (size_t)gc * Hp * Wp, 0, sizeof(float) * (size_t)Hp * Wp);
         for (int y = 0; y < s->H; y++)
             copy_row(pad + ((size_t)gc * Hp + y + s->pad) * Wp + s->pad,
                      in + ((size_t)gc * s->H + y) * s->W, s->W);
+    }
 }
 
-/* col (C*K*K, G*OHW): row (c, ky, kx), column (g, oy, ox), from the padded input. */
-static void im2col(float *col, const float *pad, int G, const sal_conv_shape *s) {
+static void pad_input(float *pad, const float *in, int G, const sal_conv_shape *s) {
+    pad_planes(pad, in, 0, G * s->C, s);
+}
+
+/* col (C*K*K, G*OHW): row (c, ky, kx), column (g, oy, ox), from the padded input; channels
+ * [c0, c1) only, so that channel ranges can go to threads (see the spill note below). */
+static void im2col_channels(float *col, const float *pad, int G, const sal_conv_shape *s, int c0,
+                            int c1) {
     const int OHW = s->OH * s->OW, N = G * OHW, Hp = padded_h(s), Wp = padded_w(s);
-    for (int c = 0; c < s->C; c++)
+    for (int c = c0; c < c1; c++)
         for (int ky = 0; ky < s->K; ky++)
             for (int kx = 0; kx < s->K; kx++) {
                 float *dst = col + (size_t)((c * s->K + ky) * s->K + kx) * N;
@@ -102,8 +111,16 @@ static void im2col(float *col, const float *pad, int G, const sal_conv_shape *s)
                      * next row, and the last one lands in the guard. Masked stores are slow on
                      * Zen 4 (im2col measured ~10 cycles per 10..28-float row with them). */
                     if (s->stride == 1) {
+                        /* Rows whose spill would cross into the next channel's rows (another
+                         * thread's: the last few when OW < 16) are copied masked instead. */
+                        const float *chan_end = col + (size_t)(c + 1) * s->K * s->K * N;
+                        const int span = (s->OW + 15) & ~15;
                         for (int oy = 0; oy < s->OH; oy++, dst += s->OW) {
                             const float *src = plane + (size_t)oy * Wp;
+                            if (dst + span > chan_end) {
+                                copy_row(dst, src, s->OW);
+                                continue;
+                            }
                             for (int i = 0; i < s->OW; i += 16)
                                 _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
                         }
@@ -120,6 +137,10 @@ static void im2col(float *col, const float *pad, int G, const sal_conv_shape *s)
                     }
                 }
             }
+}
+
+static void im2col(float *col, const float *pad, int G, const sal_conv_shape *s) {
+    im2col_channels(col, pad, G, s, 0, s->C);
 }
 
 #ifdef __AVX512F__
@@ -469,7 +490,8 @@ void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, co
     const int direct = use_direct_dw(s), ntiles = (CKK + SAL_CONV_DW_TILE - 1) / SAL_CONV_DW_TILE;
     for (int b0 = 0; b0 < B; b0 += s->group) {
         const int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
-        pad_input(sc0.pad, in + b0 * in_stride, G, s);
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int gc = 0; gc < G * s->C; gc++) pad_planes(sc0.pad, in + b0 * in_stride, gc, gc + 1, s);
 #ifdef __AVX512F__
         if (direct) {
             direct_dw(dw, dout + b0 * out_stride, sc0.pad, G, b0 != 0, s, threads);
@@ -477,15 +499,25 @@ void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, co
         }
 #endif
         (void)direct;
-        stage_dout(sc0.stage, dout, b0, G, s);
-        im2col(sc0.col, sc0.pad, G, s);
-        /* dw[:, j0:j1] (O, J) (+)= dout (O, N) @ col[j0:j1]^T (N, J) */
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (int k = 0; k < ntiles; k++) {
-            const int j0 = k * SAL_CONV_DW_TILE;
-            const int J = CKK - j0 < SAL_CONV_DW_TILE ? CKK - j0 : SAL_CONV_DW_TILE;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, J, N, 1.0f, sc0.stage, N,
-                        sc0.col + (size_t)j0 * N, N, b0 == 0 ? 0.0f : 1.0f, dw + j0, CKK);
+        /* Every piece below is a copy or a whole dot product: which thread does it cannot
+         * change a bit. */
+#pragma omp parallel num_threads(threads)
+        {
+#pragma omp for schedule(static)
+            for (int o = 0; o < s->O; o++)
+                for (int g = 0; g < G; g++)
+                    memcpy(sc0.stage + (size_t)o * N + (size_t)g * OHW,
+                           dout + (b0 + g) * out_stride + (size_t)o * OHW, sizeof(float) * OHW);
+#pragma omp for schedule(static)
+            for (int c = 0; c < s->C; c++) im2col_channels(sc0.col, sc0.pad, G, s, c, c + 1);
+            /* dw[:, j0:j1] (O, J) (+)= dout (O, N) @ col[j0:j1]^T (N, J) */
+#pragma omp for schedule(static)
+            for (int k = 0; k < ntiles; k++) {
+                const int j0 = k * SAL_CONV_DW_TILE;
+                const int J = CKK - j0 < SAL_CONV_DW_TILE ? CKK - j0 : SAL_CONV_DW_TILE;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, J, N, 1.0f, sc0.stage,
+                            N, sc0.col + (size_t)j0 * N, N, b0 == 0 ? 0.0f : 1.0f, dw + j0, CKK);
+            }
         }
     }
     if (!din) return;
