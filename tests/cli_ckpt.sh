@@ -88,7 +88,7 @@ for alg in "dpsgd --set topology.graph=onepeer-exponential" "localsgd --set trai
 done
 
 # --- ResNet-20 with BatchNorm: the running statistics travel and resume with the model ---
-r=(--set model.arch=resnet20 --set model.norm=batch --set data.synth_train=96 --set data.synth_test=32
+r=(--set model.arch=resnet20 --set model.norm=batch --set data.synth_train=48 --set data.synth_test=16
    --set data.clients=6 --set train.batch=16 --set run.rounds=3 --set checkpoint.every=1
    --set checkpoint.keep=10)
 for alg in fedavg dpsgd; do

@@ -34,7 +34,7 @@ check '! grep -q "^0,.*,0\.1,\|^1,,," "$tmp/r3/metrics.csv"' "malformed rows"
 
 # --- SSFL with ResNet-20 (BatchNorm: its statistics travel too) on 3 and 5 ranks, and on 1 and 2
 # threads: the same metrics bit for bit; bytes per upload are nnz weights + the state floats ---
-rn=(--set model.arch=resnet20 --set model.norm=batch --set data.synth_train=120 --set data.synth_test=40
+rn=(--set model.arch=resnet20 --set model.norm=batch --set data.synth_train=60 --set data.synth_test=20
     --set train.batch=12 --set data.clients=6 --set run.rounds=2 --set sparsity.method=snip
     --set sparsity.density=0.2)
 for v in "3 1" "5 1" "3 2"; do
