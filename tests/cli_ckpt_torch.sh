@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cli_ckpt_torch.sh - a checkpoint is a PyTorch model: scripts/ckpt_eval_torch.py loads
-# (strictly, /state included: ResNet-20 with GroupNorm and BatchNorm, centralized and SSFL)
+# (strictly, /state included: ResNet-20 with GroupNorm and BatchNorm, centralized and SSFL;
+# ResNet-18 and -50 with GroupNorm)
 # OUT/ckpt/latest into the reference module (tests/fixtures/gen_fixtures.py) and gets the test
 # accuracy salient recorded for that round, to within one sample, after a short centralized
 # LeNet-5 run and an SSFL run (MLP, density 0.1, 3 ranks) on Fashion-MNIST; a checkpoint whose
@@ -55,6 +56,17 @@ for norm in group batch; do
   rc=$?
   echo "resnet20-$norm centralized: torch $(field torch_test_acc "$tmp/r$norm.out"), salient $(field salient_test_acc "$tmp/r$norm.out")"
   check '[[ $rc == 0 && $(field match "$tmp/r$norm.out") == yes ]]' "resnet20-$norm: rc $rc: $(cat "$tmp/r$norm.out")"
+done
+# resnet18 and resnet50 (GroupNorm, as SSFL's code): one short round each, loaded strictly
+for arch in resnet18 resnet50; do
+  "$bin" train "$src/jobs/configs/lenet5-fmnist.ini" "${tiny[@]}" --set model.arch=$arch \
+    --set data.train_limit=32 --set data.test_limit=64 --set data.clients=1 --set train.batch=16 \
+    --set run.rounds=1 \
+    --out "$tmp/$arch" 2>"$tmp/$arch.err"
+  $py "$evalpy" "$tmp/$arch/ckpt/latest" >"$tmp/$arch.out" 2>&1
+  rc=$?
+  echo "$arch-gn centralized: torch $(field torch_test_acc "$tmp/$arch.out"), salient $(field salient_test_acc "$tmp/$arch.out")"
+  check '[[ $rc == 0 && $(field match "$tmp/$arch.out") == yes ]]' "$arch: rc $rc: $(cat "$tmp/$arch.out")"
 done
 mpirun -np 3 "$bin" train "$src/jobs/configs/ssfl-fmnist.ini" "${tiny[@]}" --set model.norm=batch \
   --set data.clients=4 --set data.partition=iid --set train.sample_fraction=1 \
