@@ -231,7 +231,8 @@ static void check_resnet(const char *file, sal_arch arch, sal_norm norm) {
     const rec *x = sal_fix_find(recs, nrec, "x"), *y = sal_fix_find(recs, nrec, "y");
     int B = x->dims[0], labels[64];
     sal_err err;
-    sal_model_spec spec = {arch, norm, x->dims[1], x->dims[2], x->dims[3], 10, B, 1};
+    sal_model_spec spec = {arch, norm, x->dims[1], x->dims[2], x->dims[3], 10, B, 1,
+                           SAL_INIT_KAIMING, 0};
     sal_model *m = sal_model_create_spec(&spec, &err);
     CHECK_MSG(m != NULL, "%s", err.msg);
     if (!m) return;
@@ -310,7 +311,7 @@ static void check_resnet_shapes(void) {
         {SAL_ARCH_RESNET50, SAL_NORM_BATCH, 23520842, 53173, 161, 159},
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
-        sal_model_spec s = {want[i].arch, want[i].norm, 3, 32, 32, 10, 2, 1};
+        sal_model_spec s = {want[i].arch, want[i].norm, 3, 32, 32, 10, 2, 1, SAL_INIT_KAIMING, 0};
         sal_model *m = sal_model_create_spec(&s, NULL);
         CHECK(m != NULL);
         if (!m) continue;
@@ -326,7 +327,8 @@ static void check_resnet_shapes(void) {
         CHECK(planned > 0 && planned < unplanned); /* lifetimes let buffers share memory */
         sal_model_free(m);
     }
-    sal_model_spec s18 = {SAL_ARCH_RESNET18, SAL_NORM_BATCH, 3, 32, 32, 10, 1, 1};
+    sal_model_spec s18 = {SAL_ARCH_RESNET18, SAL_NORM_BATCH, 3, 32, 32, 10, 1, 1,
+                          SAL_INIT_KAIMING, 0};
     sal_model *m = sal_model_create_spec(&s18, NULL);
     const sal_params *p = sal_model_params(m);
     CHECK(sal_params_find(p, "layer2.0.shortcut.0.weight") >= 0);
@@ -336,7 +338,8 @@ static void check_resnet_shapes(void) {
     CHECK(sal_params_find(p, "layer1.0.shortcut.0.weight") < 0); /* identity shortcut */
     sal_model_free(m);
     /* the ResNets take Fashion-MNIST's 1x28x28 too (28 -> 14 -> 7 -> 4) */
-    sal_model_spec f = {SAL_ARCH_RESNET20, SAL_NORM_GROUP, 1, 28, 28, 10, 2, 1};
+    sal_model_spec f = {SAL_ARCH_RESNET20, SAL_NORM_GROUP, 1, 28, 28, 10, 2, 1,
+                        SAL_INIT_KAIMING, 0};
     m = sal_model_create_spec(&f, NULL);
     CHECK(m != NULL);
     sal_model_free(m);
@@ -353,7 +356,7 @@ static void check_threads(sal_arch arch, sal_norm norm, int c, int hw, int B) {
     for (size_t i = 0; i < (size_t)B * c * hw * hw; i++) x[i] = (float)sal_rng_normal(&r);
     for (int i = 0; i < B; i++) y[i] = (i * 7) % 10;
     for (int t = 1; t <= 3; t++) {
-        sal_model_spec spec = {arch, norm, c, hw, hw, 10, B, t};
+        sal_model_spec spec = {arch, norm, c, hw, hw, 10, B, t, SAL_INIT_KAIMING, 0};
         sal_model *m = sal_model_create_spec(&spec, NULL);
         CHECK(m != NULL);
         if (!m) break;

@@ -651,7 +651,8 @@ static void check_saliency(const char *name, sal_arch arch) {
  * update) and SynFlow (eval mode) leave running statistics, batch count and weights as they
  * were; and SNIP's scores are those of batch statistics, not of the running ones. */
 static void test_scores_leave_state(void) {
-    sal_model_spec spec = {SAL_ARCH_RESNET20, SAL_NORM_BATCH, 1, 12, 12, 10, 4, 1};
+    sal_model_spec spec = {SAL_ARCH_RESNET20, SAL_NORM_BATCH, 1, 12, 12, 10, 4, 1,
+                           SAL_INIT_KAIMING, 0};
     sal_model *m = sal_model_create_spec(&spec, NULL);
     CHECK(m != NULL);
     if (!m) return;

@@ -26,8 +26,17 @@ typedef enum sal_arch {
 /* The normalisation of the ResNets (the small models have none). */
 typedef enum sal_norm {
     SAL_NORM_GROUP, /* GroupNorm(min(32, C), C), as SSFL's code: no state, no batch coupling */
-    SAL_NORM_BATCH  /* BatchNorm2d: batch statistics in training, running ones in evaluation */
+    SAL_NORM_BATCH, /* BatchNorm2d: batch statistics in training, running ones in evaluation */
+    SAL_NORM_NONE   /* no normalisation layer (and no norm tensors): the plain ReLU ResNets for
+                     * which RISOTTO's isometry is exact, and Fixup-style training without BN */
 } sal_norm;
+
+/* How sal_model_init draws the weights. */
+typedef enum sal_init_scheme {
+    SAL_INIT_KAIMING, /* PyTorch's default for Conv2d/Linear (see sal_model_init) */
+    SAL_INIT_RISOTTO  /* RISOTTO (Gadhikar and Burkholz 2023): looks-linear, delta-orthogonal,
+                       * residual and skip balanced; BasicBlock ResNets only (init_risotto.c) */
+} sal_init_scheme;
 
 typedef struct sal_model_spec {
     sal_arch arch;
@@ -37,6 +46,9 @@ typedef struct sal_model_spec {
     int max_batch; /* the largest batch a forward pass accepts */
     int threads;   /* OpenMP threads of this model's kernels ([run] threads; 0 = 1); results
                     * are bitwise the same for any count */
+    sal_init_scheme init; /* what sal_model_init draws (0 = kaiming) */
+    int input_grad;       /* 1: backward also writes the gradient of the input, read by
+                           * sal_model_input_grad (Jacobians, saliency maps); 0: skipped */
 } sal_model_spec;
 
 typedef struct sal_model sal_model; /* opaque */
@@ -53,10 +65,19 @@ void sal_model_free(sal_model *m); /* accepts NULL */
 /* The flat parameter/gradient/mask buffers; borrowed, valid until sal_model_free. */
 sal_params *sal_model_params(sal_model *m);
 
-/* PyTorch's default initialisation for Conv2d/Linear (Kaiming-uniform with a = sqrt(5), i.e.
- * weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn from stream (seed, INIT);
- * norm weights 1 and biases 0, BatchNorm running mean 0, variance 1, batch count 0. */
+/* Initialise the parameters as spec.init says, from stream (seed, INIT, id): bitwise the same
+ * weights for the same seed. kaiming (id 0): PyTorch's default for Conv2d/Linear
+ * (Kaiming-uniform with a = sqrt(5), i.e. weights and biases ~ U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in))). risotto (id 1): sal_model_init_risotto. Both: norm weights 1 and biases 0,
+ * BatchNorm running mean 0, variance 1, batch count 0. */
 void sal_model_init(sal_model *m, uint64_t seed);
+
+/* RISOTTO's weights for a resnet20/resnet18 (init_risotto.c), whatever spec.init says; the
+ * conv and linear biases 0. Returns SAL_ECONFIG (message naming [model] init) for another
+ * architecture, SAL_ENOMEM without memory for its scratch matrices; the model is then
+ * unchanged. sal_model_create_spec refuses spec.init = risotto where this would fail for the
+ * architecture, so sal_model_init never meets that case. */
+sal_status sal_model_init_risotto(sal_model *m, uint64_t seed, sal_err *err);
 
 /* Training mode (1, the default) or evaluation mode (0), as torch's module.train()/eval(): only
  * BatchNorm differs (batch statistics and running updates vs the running statistics). Mode
@@ -79,6 +100,11 @@ void sal_model_backward(sal_model *m);
  * logits: dlogits is (B, classes) for that forward's B, borrowed (copied before use). Used by
  * SynFlow, whose objective is the sum of the logits rather than the loss. */
 void sal_model_backward_from(sal_model *m, const float *dlogits);
+
+/* Gradient of the last backward's scalar with respect to the input (B, c, h, w) of the last
+ * forward, for a model created with spec.input_grad = 1 (NULL otherwise); borrowed, valid until
+ * the next forward. */
+const float *sal_model_input_grad(const sal_model *m);
 
 /* Logits (B, classes) of the last forward; borrowed. */
 const float *sal_model_logits(const sal_model *m);

@@ -110,6 +110,7 @@ int sal_g_linear(sal_model *m, const char *name, int in, int O) {
 
 int sal_g_norm(sal_model *m, const char *name, int in) {
     if (in < 0 || m->build_failed) return -1;
+    if (m->spec.norm == SAL_NORM_NONE) return in; /* no node and no tensors: names stay put */
     const sal_value x = *val(m, in);
     int batch = m->spec.norm == SAL_NORM_BATCH;
     sal_node *n = push(m, batch ? OP_BN : OP_GN, name, &in, 1, x.c, x.h, x.w);

@@ -72,6 +72,12 @@ int sal_g_avgpool(sal_model *m, int in);
 int sal_g_flatten(sal_model *m, int in);
 int sal_g_add(sal_model *m, int a, int b);
 
+/* ---- initialisation (model.c, init_risotto.c) ---- */
+/* Norm weights 1 and biases 0, BatchNorm state (0, 1, 0): what every scheme shares. */
+void sal_model_init_norms(sal_model *m);
+/* The one line that refuses [model] init = risotto for an architecture it does not cover. */
+extern const char sal_risotto_unsupported[];
+
 /* Append the nodes of spec.arch (arch.c). 0, or -1 with m->build_msg set. */
 int sal_arch_build(sal_model *m);
 

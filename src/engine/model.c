@@ -60,6 +60,11 @@ sal_model *sal_model_create_spec(const sal_model_spec *spec, sal_err *err) {
                  spec->c, spec->h, spec->w, spec->classes, spec->max_batch);
         return NULL;
     }
+    if (spec->init == SAL_INIT_RISOTTO && spec->arch != SAL_ARCH_RESNET20 &&
+        spec->arch != SAL_ARCH_RESNET18) {
+        sal_fail(err, SAL_ECONFIG, "%s", sal_risotto_unsupported);
+        return NULL;
+    }
     sal_model *m = calloc(1, sizeof *m);
     if (!m) return sal_fail(err, SAL_ENOMEM, "model: out of memory"), NULL;
     m->spec = *spec;
@@ -86,7 +91,7 @@ sal_model *sal_model_create_spec(const sal_model_spec *spec, sal_err *err) {
 
 sal_model *sal_model_create(sal_arch arch, int c, int h, int w, int classes, int max_batch,
                             sal_err *err) {
-    sal_model_spec s = {arch, SAL_NORM_GROUP, c, h, w, classes, max_batch, 1};
+    sal_model_spec s = {arch, SAL_NORM_GROUP, c, h, w, classes, max_batch, 1, SAL_INIT_KAIMING, 0};
     return sal_model_create_spec(&s, err);
 }
 
@@ -106,6 +111,7 @@ void sal_model_free(sal_model *m) {
 
 sal_params *sal_model_params(sal_model *m) { return &m->params; }
 const float *sal_model_logits(const sal_model *m) { return m->values[m->nvalues - 1].buf; }
+const float *sal_model_input_grad(const sal_model *m) { return m->values[0].grad; }
 double sal_model_forward_macs(const sal_model *m) { return m->macs; }
 double sal_model_train_flops(const sal_model *m) { return 2.0 * m->train_macs; }
 int sal_model_classes(const sal_model *m) { return m->spec.classes; }
@@ -129,7 +135,23 @@ static void fill(float *x, size_t n, float v) {
     for (size_t i = 0; i < n; i++) x[i] = v;
 }
 
+/* Norm weights 1, biases 0; BatchNorm's running mean 0, variance 1, count 0: both schemes. */
+void sal_model_init_norms(sal_model *m) {
+    sal_params *p = &m->params;
+    for (int t = 0; t < p->ntensors; t++)
+        if (p->t[t].init != SAL_INIT_FANIN)
+            fill(sal_params_w(p, t), p->t[t].numel, p->t[t].init == SAL_INIT_ONE ? 1.0f : 0.0f);
+    for (int t = 0; t < p->nstate; t++)
+        fill(sal_params_s(p, t), p->st[t].numel, p->st[t].init == SAL_INIT_ONE ? 1.0f : 0.0f);
+}
+
 void sal_model_init(sal_model *m, uint64_t seed) {
+    /* create refused risotto where it cannot apply; what is left to fail is memory for its
+     * scratch matrices, and then the model keeps PyTorch's default rather than zeros */
+    if (m->spec.init == SAL_INIT_RISOTTO) {
+        sal_err e;
+        if (sal_model_init_risotto(m, seed, &e) == SAL_OK) return;
+    }
     sal_rng r;
     sal_rng_seed(&r, seed, SAL_STREAM_INIT, 0);
     sal_params *p = &m->params;

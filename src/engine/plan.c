@@ -58,7 +58,9 @@ static size_t place(const buf *placed, int np, const buf *b) {
 int sal_plan(sal_model *m) {
     sal_value *v = m->values;
     const int N = m->nnodes, END = 2 * N + 1;
-    /* Which values need a gradient: those downstream of a parameter. */
+    /* Which values need a gradient: those downstream of a parameter, and the input when the
+     * caller asked for its gradient. */
+    v[0].needs_grad = m->spec.input_grad != 0;
     for (int i = 0; i < N; i++) {
         sal_node *n = &m->nodes[i];
         int need = n->wt >= 0;
@@ -122,13 +124,14 @@ int sal_plan(sal_model *m) {
         }
         b[nb++] = f;
     }
-    for (int r = 1; r < m->nvalues; r++) {
+    for (int r = 0; r < m->nvalues; r++) { /* value 0's gradient: spec.input_grad */
         if (!v[r].needs_grad || v[r].galias >= 0) continue;
         buf g = {.start = END, .end = 0, .value = r, .grad = 1};
-        for (int u = 1; u < m->nvalues; u++) {
+        for (int u = 0; u < m->nvalues; u++) {
             if (!v[u].needs_grad || root(v, u, 1) != r) continue;
             if (u == m->nvalues - 1 && N < g.start) g.start = N; /* written by the loss */
-            int t = 2 * N - v[u].producer; /* read by its producer's backward */
+            /* read by its producer's backward; the input's by the caller, after the pass */
+            int t = u == 0 ? END : 2 * N - v[u].producer;
             if (t > g.end) g.end = t;
             for (int i = 0; i < N; i++)
                 for (int k = 0; k < m->nodes[i].nin; k++)
@@ -159,6 +162,7 @@ int sal_plan(sal_model *m) {
     /* Resolve pointers: roots into the arena, aliases to their roots. */
     char *base = m->arena;
     v[0].buf = m->x;
+    v[0].grad = v[0].needs_grad ? (float *)(base + v[root(v, 0, 1)].goff) : NULL;
     for (int u = 1; u < m->nvalues; u++) {
         int r = root(v, u, 0);
         v[u].buf = r == 0 ? m->x : (float *)(base + v[r].off); /* a view of the input */
