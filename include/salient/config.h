@@ -55,7 +55,8 @@ typedef struct sal_config {
     int synth_train, synth_test;
     /* [model] */
     sal_arch arch;
-    sal_norm norm;            /* the resnets' GroupNorm or BatchNorm */
+    sal_norm norm;            /* the resnets' GroupNorm, BatchNorm or none */
+    sal_init_scheme init;     /* kaiming (PyTorch's default) or risotto */
     /* [train] */
     sal_algorithm algorithm;
     int local_epochs;

@@ -24,7 +24,7 @@ double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, in
 sal_model *sal_model_from_config(const sal_config *cfg, const sal_dataset *train, sal_err *err) {
     sal_model_spec s = {.arch = cfg->arch, .norm = cfg->norm, .c = train->c, .h = train->h,
                         .w = train->w, .classes = train->classes, .max_batch = cfg->batch,
-                        .threads = cfg->threads};
+                        .threads = cfg->threads, .init = cfg->init};
     return sal_model_create_spec(&s, err);
 }
 

@@ -67,7 +67,10 @@ _Static_assert(SAL_ARCH_MLP == 0 && SAL_ARCH_LENET5 == 1 && SAL_ARCH_CNN == 2 &&
                    SAL_ARCH_LINEAR == 3 && SAL_ARCH_RESNET20 == 4 && SAL_ARCH_RESNET18 == 5 &&
                    SAL_ARCH_RESNET50 == 6,
                "[model] arch names follow sal_arch");
-_Static_assert(SAL_NORM_GROUP == 0 && SAL_NORM_BATCH == 1, "[model] norm names follow sal_norm");
+_Static_assert(SAL_NORM_GROUP == 0 && SAL_NORM_BATCH == 1 && SAL_NORM_NONE == 2,
+               "[model] norm names follow sal_norm");
+_Static_assert(SAL_INIT_KAIMING == 0 && SAL_INIT_RISOTTO == 1,
+               "[model] init names follow sal_init_scheme");
 _Static_assert(SAL_ALGO_CENTRALIZED == 0 && SAL_ALGO_FEDAVG == 1 && SAL_ALGO_ALLREDUCE == 2 &&
                    SAL_ALGO_LOCALSGD == 3 && SAL_ALGO_DPSGD == 4,
                "[train] algorithm names follow sal_algorithm");
@@ -142,9 +145,13 @@ static const key_def keys[] = {
          "network architecture; the resnets are SSFL's CIFAR ResNets (docs/architecture.md)",
          "mlp", "lenet5", "cnn", "linear", "resnet20", "resnet18", "resnet50"),
     ENUM("model", "norm", norm, sal_norm, "group",
-         "resnets' normalisation: group = GroupNorm(min(32, C)) as SSFL's code; batch = "
-         "BatchNorm2d (running statistics averaged like weights)",
-         "group", "batch"),
+         "resnets' norm: group = GroupNorm(min(32, C)) as SSFL's code; batch = BatchNorm2d; "
+         "none",
+         "group", "batch", "none"),
+    ENUM("model", "init", init, sal_init_scheme, "kaiming",
+         "kaiming = PyTorch's default; risotto = dynamical isometry, resnet20/18 (exact: norm "
+         "none)",
+         "kaiming", "risotto"),
 
     ENUM("train", "algorithm", algorithm, sal_algorithm, "centralized",
          "centralized: 1 rank; fedavg: rank 0 serves; allreduce, localsgd, dpsgd: every rank works",
@@ -940,6 +947,12 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
                         "config: [data] clients = %d, more than the %lld training samples (%s); "
                         "every client needs at least one",
                         c->clients, n_train, n_from);
+    if (c->init == SAL_INIT_RISOTTO && c->arch != SAL_ARCH_RESNET20 &&
+        c->arch != SAL_ARCH_RESNET18)
+        return sal_fail(err, SAL_ECONFIG,
+                        "config: [model] init = risotto is defined for the BasicBlock ResNets "
+                        "(arch = resnet20 or resnet18), not arch = %s; set init = kaiming",
+                        sal_config_enum_name("model", "arch", c->arch));
     if (c->algorithm == SAL_ALGO_CENTRALIZED && c->method != SAL_SPARSE_NONE)
         return sal_fail(err, SAL_ECONFIG,
                         "config: [sparsity] method = %s needs a distributed [train] algorithm "
