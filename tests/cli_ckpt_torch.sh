@@ -60,7 +60,7 @@ done
 # resnet18 and resnet50 (GroupNorm, as SSFL's code): one short round each, loaded strictly
 for arch in resnet18 resnet50; do
   "$bin" train "$src/jobs/configs/lenet5-fmnist.ini" "${tiny[@]}" --set model.arch=$arch \
-    --set data.train_limit=32 --set data.test_limit=64 --set data.clients=1 --set train.batch=16 \
+    --set data.train_limit=16 --set data.test_limit=32 --set data.clients=1 --set train.batch=16 \
     --set run.rounds=1 \
     --out "$tmp/$arch" 2>"$tmp/$arch.err"
   $py "$evalpy" "$tmp/$arch/ckpt/latest" >"$tmp/$arch.out" 2>&1
