@@ -469,9 +469,16 @@ static void stage_dout(float *stage, const float *dout, int b0, int G, const sal
                    dout + (b0 + g) * out_stride + (size_t)o * OHW, sizeof(float) * OHW);
 }
 
-/* Columns of dw per GEMM tile: a fixed split, whatever the thread count, so that every entry
- * comes from the same GEMM call (and the same summation order) for 1 thread or 16. */
-#define SAL_CONV_DW_TILE 128
+/* Columns of dw per GEMM tile: a split fixed by the shape, whatever the thread count, so that
+ * every entry comes from the same GEMM call (and the same summation order) for 1 thread or 16.
+ * About 128 columns a tile (each call repacks dout), in a multiple of 4 tiles so that 2 and 4
+ * threads get equal shares (ResNet-18's 576 columns were 5 tiles: 3 for one thread, 2 for the
+ * other), 16-aligned. */
+static int dw_tile(int CKK) {
+    int ntiles = (CKK + 127) / 128;
+    ntiles = (ntiles + 3) & ~3;
+    return ((CKK + ntiles - 1) / ntiles + 15) & ~15;
+}
 
 void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, const float *dout,
                             const float *in, const float *w, int B, const sal_conv_shape *s,
@@ -487,7 +494,7 @@ void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, co
     /* dw: the groups in order (each adds to dw), the work of each spread over threads by
      * output-channel pairs (direct) or by fixed column tiles of dw (GEMM). */
     const parts sc0 = scratch_parts(scratch, s, 0);
-    const int direct = use_direct_dw(s), ntiles = (CKK + SAL_CONV_DW_TILE - 1) / SAL_CONV_DW_TILE;
+    const int direct = use_direct_dw(s), tile = dw_tile(CKK), ntiles = (CKK + tile - 1) / tile;
     for (int b0 = 0; b0 < B; b0 += s->group) {
         const int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -513,8 +520,7 @@ void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, co
             /* dw[:, j0:j1] (O, J) (+)= dout (O, N) @ col[j0:j1]^T (N, J) */
 #pragma omp for schedule(static)
             for (int k = 0; k < ntiles; k++) {
-                const int j0 = k * SAL_CONV_DW_TILE;
-                const int J = CKK - j0 < SAL_CONV_DW_TILE ? CKK - j0 : SAL_CONV_DW_TILE;
+                const int j0 = k * tile, J = CKK - j0 < tile ? CKK - j0 : tile;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->O, J, N, 1.0f, sc0.stage,
                             N, sc0.col + (size_t)j0 * N, N, b0 == 0 ? 0.0f : 1.0f, dw + j0, CKK);
             }
