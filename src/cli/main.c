@@ -4,7 +4,9 @@
 
 #include "cli.h"
 
-#define SALIENT_VERSION "0.1.0"
+#ifndef SALIENT_VERSION /* CMake passes project(VERSION), which the modulefile is named after */
+#define SALIENT_VERSION "unknown"
+#endif
 
 int main(int argc, char **argv) {
     if (argc < 2) {
