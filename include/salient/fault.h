@@ -9,7 +9,39 @@
 #ifndef SALIENT_FAULT_H
 #define SALIENT_FAULT_H
 
+#include "salient/status.h"
+
 /* Called by the training loops at the start of each round (after sal_wd_round). */
 void sal_fault_round(int round, int rank);
+
+/* Faults at named sites of the communication library, for tests of what the other ranks see
+ * when one rank fails inside a collective (docs/reliability.md). SALIENT_FAULT=SITE[:R] arms
+ * SITE on rank R (default 0) of the collective's communicator, for every call of the process:
+ *   nomem-allgather, nomem-recdbl, nomem-dense, nomem-ring, nomem-masked
+ *       that collective's scratch cannot be allocated, as if malloc returned NULL (nomem-ring:
+ *       sal_allreduce_ring and the sparse allreduce's ring alike)
+ *   nonfinite-topk
+ *       the top-k residual holds a NaN as sal_topk_allreduce starts (a diverged gradient)
+ * Every rank must see the same setting (mpirun passes the environment to all of them): the
+ * ranks other than R take the path that grows scratch too, which is where they agree. An
+ * unknown SITE arms nothing. */
+typedef enum sal_fault_site {
+    SAL_FAULT_NOMEM_ALLGATHER,
+    SAL_FAULT_NOMEM_RECDBL,
+    SAL_FAULT_NOMEM_DENSE,
+    SAL_FAULT_NOMEM_RING,
+    SAL_FAULT_NOMEM_MASKED,
+    SAL_FAULT_NONFINITE_TOPK,
+    SAL_FAULT_SITES
+} sal_fault_site;
+
+/* The rank at which site is armed, or -1 (SALIENT_FAULT is read once; a load and a compare
+ * per call after that). */
+int sal_fault_at(sal_fault_site site);
+
+/* Arms a fault as SALIENT_FAULT would (spec "SITE[:R]"), replacing the environment's, or
+ * disarms every site (spec NULL). For tests, which call it alike on every rank.
+ * SAL_EINVAL, with the list of sites, for an unknown SITE or a bad R. */
+sal_status sal_fault_set(const char *spec, sal_err *err);
 
 #endif

@@ -1,9 +1,11 @@
 /* fault.c - see fault.h. */
 #include "salient/fault.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "salient/watchdog.h"
 
@@ -26,4 +28,52 @@ void sal_fault_round(int round, int rank) {
         fflush(stderr);
         raise(SIGKILL);
     }
+}
+
+static const char *site_names[SAL_FAULT_SITES] = {
+    "nomem-allgather", "nomem-recdbl", "nomem-dense", "nomem-ring", "nomem-masked",
+    "nonfinite-topk"};
+
+/* -2: SALIENT_FAULT not read yet; else the armed site's rank (-1 where none). */
+static int fault_rank[SAL_FAULT_SITES] = {-2};
+
+static sal_status parse(const char *spec, int *at, sal_err *err) {
+    for (int s = 0; s < SAL_FAULT_SITES; s++) at[s] = -1;
+    if (!spec || !*spec) return SAL_OK;
+    const char *colon = strchr(spec, ':');
+    size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+    int rank = 0;
+    if (colon) {
+        char *end;
+        long r = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || r < 0 || r > INT_MAX)
+            return sal_fail(err, SAL_EINVAL, "fault '%s': the rank after ':' must be >= 0", spec);
+        rank = (int)r;
+    }
+    for (int s = 0; s < SAL_FAULT_SITES; s++) {
+        if (strlen(site_names[s]) == len && !strncmp(spec, site_names[s], len)) {
+            at[s] = rank;
+            return SAL_OK;
+        }
+    }
+    return sal_fail(err, SAL_EINVAL,
+                    "fault '%s': unknown site (nomem-allgather, nomem-recdbl, nomem-dense, "
+                    "nomem-ring, nomem-masked, nonfinite-topk)",
+                    spec);
+}
+
+int sal_fault_at(sal_fault_site site) {
+    if (fault_rank[0] == -2) {
+        int at[SAL_FAULT_SITES];
+        parse(getenv("SALIENT_FAULT"), at, NULL); /* on an error every site stays -1 */
+        memcpy(fault_rank, at, sizeof at);
+    }
+    return (unsigned)site < SAL_FAULT_SITES ? fault_rank[site] : -1;
+}
+
+sal_status sal_fault_set(const char *spec, sal_err *err) {
+    int at[SAL_FAULT_SITES];
+    sal_status st = parse(spec, at, err);
+    if (!st) memcpy(fault_rank, at, sizeof at);
+    return st;
 }
