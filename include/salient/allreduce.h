@@ -36,9 +36,9 @@ typedef struct sal_coll_opts {
     /* Recursive doubling turns a set dense once it holds >= dense_switch x n entries; in
      * (0, 0.5]. 0.5 is where 8-byte pairs cost as many bytes as 4-byte dense floats. */
     double dense_switch;
-    /* Sparse collectives check the input contract (below) and agree on the outcome, so that a
-     * bad set on one rank is an error on every rank, not a hang. For allgather and auto the
-     * agreement rides on the count exchange (free); recdbl pays one 4-byte MPI_Allreduce. */
+    /* Sparse collectives check the input contract (below): an O(k) scan of each rank's set.
+     * The outcome rides on the count exchange every sparse call starts with, so a bad set on
+     * one rank is an error on every rank, not a hang; 0 skips the scan only. */
     int check_inputs;
 } sal_coll_opts;
 
@@ -61,7 +61,8 @@ const sal_comm_stats *sal_coll_total(const sal_coll *c);
 
 /* ---- dense and masked ---------------------------------------------------------------------
  * Every rank calls with the same n (and the same mask or index list). in == out is allowed.
- * n <= INT_MAX (MPI counts are int). */
+ * n <= INT_MAX (MPI counts are int). Scratch (the ring's slots, the masked values) that cannot
+ * be allocated is SAL_ENOMEM on every rank, with the failing rank's line ("rank R: ..."). */
 
 /* out (n) = sum over ranks of in (n). MPI_Allreduce; the summation order is MPI's. */
 sal_status sal_allreduce_dense(sal_coll *c, const float *in, float *out, size_t n, sal_err *err);
@@ -143,8 +144,11 @@ typedef struct sal_sparse_result {
  *    the same bits); differs from rank order in rounding only. Sparse until the merged set
  *    reaches dense_switch x n, dense from then on.
  *  dense: MPI_Allreduce's order. Always a dense result.
- * Errors (the same status on every rank): SAL_EINVAL for a set that breaks the contract (with
- * check_inputs; the failing rank's message names the entry), SAL_ENOMEM, SAL_EMPI. */
+ * Every sparse call starts with one MPI_Allgather of the ranks' counts (4 bytes sent, 4(P-1)
+ * received, counted in the bytes).
+ * Errors: SAL_EINVAL for a set that breaks the contract (with check_inputs), SAL_ENOMEM for
+ * scratch that cannot be allocated, both returned by every rank with the same message, that of
+ * the lowest failing rank: "rank R: ..." naming the entry or the allocation; SAL_EMPI. */
 sal_status sal_allreduce_sparse(sal_coll *c, sal_sparse_algo algo, const uint32_t *idx,
                                 const float *val, size_t k, size_t n, sal_sparse_result *res,
                                 sal_err *err);

@@ -47,30 +47,46 @@ sal_status sal_coll_create(MPI_Comm comm, const sal_coll_opts *opts, sal_coll **
           o.cost.delta >= 0))
         return sal_fail(err, SAL_EINVAL,
                         "collectives: cost alpha/beta/beta_coll/gamma/delta must be >= 0");
-    sal_coll *c = calloc(1, sizeof *c);
-    if (!c) return sal_coll_nomem(err, "collectives", sizeof *c);
-    c->opts = o;
-    int rc = MPI_Comm_dup(comm, &c->comm);
-    if (rc != MPI_SUCCESS) {
-        free(c);
-        return sal_coll_mpi_error(err, rc, "collectives: MPI_Comm_dup");
-    }
+    MPI_Comm dup;
+    int rc = MPI_Comm_dup(comm, &dup);
+    if (rc != MPI_SUCCESS) return sal_coll_mpi_error(err, rc, "collectives: MPI_Comm_dup");
     /* A failed call returns to us, so that the caller gets a message instead of an abort. */
-    MPI_Comm_set_errhandler(c->comm, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(c->comm, &c->rank);
-    MPI_Comm_size(c->comm, &c->size);
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    int P;
+    MPI_Comm_size(dup, &P);
+    sal_err local;
+    if (!err) err = &local;
+    /* Allocate, then agree: a rank that cannot must not leave the others with a context. */
+    sal_coll *c = calloc(1, sizeof *c);
+    if (c) {
+        c->comm = dup;
+        c->counts = malloc((size_t)P * sizeof *c->counts);
+        c->displs = malloc((size_t)P * sizeof *c->displs);
+        c->heap = malloc((size_t)P * sizeof *c->heap);
+        c->pos = malloc((size_t)P * sizeof *c->pos);
+    }
+    sal_status mine = SAL_OK;
+    if (!c || !c->counts || !c->displs || !c->heap || !c->pos)
+        mine = sal_coll_nomem(err, "collectives", sizeof *c + (size_t)P * 24);
+    sal_status st = sal_comm_agree(dup, mine, err);
+    if (st) {
+        if (c) free(c->counts), free(c->displs), free(c->heap), free(c->pos), free(c);
+        MPI_Comm_free(&dup);
+        return st;
+    }
+    c->opts = o;
+    MPI_Comm_rank(dup, &c->rank);
+    c->size = P;
     MPI_Type_contiguous(8, MPI_BYTE, &c->pair_t);
     MPI_Type_commit(&c->pair_t);
     MPI_Type_contiguous(4, MPI_BYTE, &c->word_t);
     MPI_Type_commit(&c->word_t);
-    const size_t P = (size_t)c->size;
-    c->counts = malloc(P * sizeof *c->counts);
-    c->displs = malloc(P * sizeof *c->displs);
-    c->heap = malloc(P * sizeof *c->heap);
-    c->pos = malloc(P * sizeof *c->pos);
-    if (!c->counts || !c->displs || !c->heap || !c->pos) {
+    /* One element of each scratch buffer, so that no call hands a NULL buffer to memset/MPI,
+     * even for n = 0. */
+    const sal_coll_need one = {1, 1, 1, 1, 1, 1, 1};
+    if ((st = sal_coll_grow(c, &one, SAL_FAULT_SITES, "collectives", err))) {
         sal_coll_free(c);
-        return sal_coll_nomem(err, "collectives", P * 24);
+        return st;
     }
     *out = c;
     return SAL_OK;
@@ -81,7 +97,7 @@ void sal_coll_free(sal_coll *c) {
     MPI_Type_free(&c->pair_t);
     MPI_Type_free(&c->word_t);
     MPI_Comm_free(&c->comm);
-    free(c->packed), free(c->pa), free(c->pb), free(c->dense), free(c->rbuf);
+    free(c->packed), free(c->pa), free(c->pb), free(c->dense), free(c->rbuf), free(c->ring);
     free(c->out_idx), free(c->out_val), free(c->counts), free(c->displs), free(c->heap);
     free(c->pos);
     free(c);
@@ -104,11 +120,6 @@ int sal_coll_reserve(void *p, size_t *cap, size_t need, size_t elem) {
     *pp = q;
     *cap = want;
     return 0;
-}
-
-int sal_coll_reserve_out(sal_coll *c, size_t need) {
-    return sal_coll_reserve(&c->out_idx, &c->out_icap, need, sizeof *c->out_idx) ||
-           sal_coll_reserve(&c->out_val, &c->out_vcap, need, sizeof *c->out_val);
 }
 
 void sal_coll_begin(sal_coll *c) {
@@ -160,13 +171,13 @@ sal_status sal_allreduce_dense(sal_coll *c, const float *in, float *out, size_t 
 sal_status sal_allreduce_masked(sal_coll *c, const float *in, float *out, const float *mask,
                                 size_t n, sal_err *err) {
     if (check_n(n, "masked allreduce", err)) return SAL_EINVAL;
-    if (sal_coll_reserve(&c->packed, &c->packed_cap, n, sizeof *c->packed))
-        return sal_coll_nomem(err, "masked allreduce", n * sizeof(float));
+    const sal_coll_need need = {.packed = n};
+    sal_status st = sal_coll_grow(c, &need, SAL_FAULT_NOMEM_MASKED, "masked allreduce", err);
+    if (st) return st;
     double t0 = MPI_Wtime();
     sal_coll_begin(c);
     size_t nnz = sal_pack_masked(in, mask, n, c->packed);
-    sal_status st =
-        sal_coll_reduce_floats(c, c->packed, nnz, "masked allreduce: MPI_Allreduce", err);
+    st = sal_coll_reduce_floats(c, c->packed, nnz, "masked allreduce: MPI_Allreduce", err);
     if (!st) sal_unpack_masked(c->packed, mask, n, out);
     sal_coll_end(c, t0);
     return st;
@@ -184,13 +195,14 @@ size_t sal_mask_indices(const float *mask, size_t n, uint32_t *idx) {
 sal_status sal_allreduce_masked_idx(sal_coll *c, const float *in, float *out, const uint32_t *idx,
                                     size_t nnz, sal_err *err) {
     if (check_n(nnz, "masked allreduce", err)) return SAL_EINVAL;
-    if (sal_coll_reserve(&c->packed, &c->packed_cap, nnz, sizeof *c->packed))
-        return sal_coll_nomem(err, "masked allreduce", nnz * sizeof(float));
+    const sal_coll_need need = {.packed = nnz};
+    sal_status st = sal_coll_grow(c, &need, SAL_FAULT_NOMEM_MASKED, "masked allreduce", err);
+    if (st) return st;
     double t0 = MPI_Wtime();
     sal_coll_begin(c);
     float *restrict buf = c->packed;
     for (size_t j = 0; j < nnz; j++) buf[j] = in[idx[j]];
-    sal_status st = sal_coll_reduce_floats(c, buf, nnz, "masked allreduce: MPI_Allreduce", err);
+    st = sal_coll_reduce_floats(c, buf, nnz, "masked allreduce: MPI_Allreduce", err);
     if (!st)
         for (size_t j = 0; j < nnz; j++) out[idx[j]] = buf[j];
     sal_coll_end(c, t0);
@@ -198,14 +210,6 @@ sal_status sal_allreduce_masked_idx(sal_coll *c, const float *in, float *out, co
 }
 
 /* ---- sparse: contract, dispatch, auto ---- */
-
-sal_status sal_sparse_bad_rank(sal_err *err, sal_status mine, int r) {
-    if (mine) return mine; /* err already names our own bad entry */
-    return sal_fail(err, SAL_EINVAL,
-                    "sparse allreduce: rank %d's set breaks the input contract (that rank "
-                    "reports which entry)",
-                    r);
-}
 
 const char *sal_sparse_algo_name(sal_sparse_algo a) {
     switch (a) {
@@ -242,12 +246,13 @@ void sal_sparse_result_to_dense(const sal_sparse_result *r, float *out) {
     for (size_t j = 0; j < r->nnz; j++) out[r->idx[j]] = r->val[j];
 }
 
-/* auto: one MPI_Allgather of the counts (4 bytes a rank) gives every rank the same K, hence the
- * same choice; it also carries the input check (-1 = "my set is bad") and, when allgather wins,
- * is the count exchange that allgather needs anyway. */
-static sal_status sparse_auto(sal_coll *c, const uint32_t *idx, const float *val, size_t k,
-                              size_t n, sal_status mine, sal_sparse_result *res, sal_err *err) {
-    int cnt = mine ? -1 : (int)k;
+/* Every sparse call starts with one MPI_Allgather of the ranks' counts (4 bytes a rank): it
+ * gives every rank the same K, hence auto the same choice and every rank the same scratch
+ * need, is the count exchange that allgather needs anyway, and carries each rank's outcome so
+ * far (-status where its set broke the contract or its top-k failed): a failure on one rank is
+ * the same error on all of them, for no extra message. */
+static sal_status preflight(sal_coll *c, size_t k, sal_status mine, uint64_t *K, sal_err *err) {
+    int cnt = mine ? -(int)mine : (int)k;
     if (c->size > 1) {
         int rc = MPI_Allgather(&cnt, 1, MPI_INT, c->counts, 1, MPI_INT, c->comm);
         if (rc != MPI_SUCCESS)
@@ -257,68 +262,98 @@ static sal_status sparse_auto(sal_coll *c, const uint32_t *idx, const float *val
     } else {
         c->counts[0] = cnt;
     }
-    uint64_t K = 0;
+    *K = 0;
     for (int r = 0; r < c->size; r++) {
-        if (c->counts[r] < 0) return sal_sparse_bad_rank(err, mine, r);
-        K += (uint64_t)c->counts[r];
+        if (c->counts[r] < 0) return sal_comm_spread(c->comm, r, (sal_status)-c->counts[r], err);
+        *K += (uint64_t)c->counts[r];
     }
-    sal_cost_estimate est;
-    sal_cost_sparse(&c->opts.cost, c->opts.dense_switch, c->size, n, K, &est);
-    switch (sal_cost_pick(&est)) {
+    return SAL_OK;
+}
+
+/* The scratch algorithm a needs for K entries over the ranks (the same on every rank), all of
+ * it reserved before the first message. Bounds: a recursive-doubling set (and a merge of two)
+ * is a union of the ranks' sets, so at most K entries, and sparse only below sal_dense_at(n)
+ * <= n/2 + 1 entries, so a merge of two holds fewer than n; pa and pb swap, as do dense and
+ * rbuf, so each pair gets the same size. */
+static sal_coll_need sparse_need(const sal_coll *c, sal_sparse_algo a, uint64_t K, size_t n) {
+    sal_coll_need need = {0};
+    const size_t at = sal_dense_at(c, n), m = K < n ? (size_t)K : n;
+    switch (a) {
     case SAL_AR_ALLGATHER:
-        return sal_sparse_allgather(c, idx, val, k, n, c->counts, SAL_OK, res, err);
-    case SAL_AR_RECDBL: return sal_sparse_recdbl(c, idx, val, k, n, res, err);
-    case SAL_AR_RING: return sal_sparse_ring(c, idx, val, k, n, res, err);
-    default: return sal_sparse_dense(c, idx, val, k, n, res, err);
+        need.pb = (size_t)K;
+        if (K >= at)
+            need.dense = n;
+        else
+            need.out = (size_t)K;
+        break;
+    case SAL_AR_RECDBL:
+        need.pa = need.pb = m;
+        need.dense = need.rbuf = n;
+        need.out = m < at ? m : at;
+        break;
+    case SAL_AR_RING:
+        need.dense = n;
+        need.ring = sal_ring_scratch(n, c->size, SAL_RING_SEGMENT);
+        break;
+    default: need.dense = n;
     }
+    return need;
 }
 
-/* recdbl and dense have no exchange to carry the check on: one MPI_Allreduce (min) of the first
- * failing rank. */
-static sal_status agree(sal_coll *c, sal_status mine, sal_err *err) {
-    if (c->size == 1) return mine;
-    int bad = mine ? c->rank : c->size, first = bad;
-    int rc = MPI_Allreduce(&bad, &first, 1, MPI_INT, MPI_MIN, c->comm);
-    if (rc != MPI_SUCCESS) return sal_coll_mpi_error(err, rc, "sparse allreduce: MPI_Allreduce");
-    c->last.bytes_sent += 4;
-    c->last.bytes_recv += 4;
-    if (first == c->size) return SAL_OK;
-    return sal_sparse_bad_rank(err, mine, first);
-}
+static const sal_fault_site fault_of[] = {SAL_FAULT_SITES, SAL_FAULT_NOMEM_ALLGATHER,
+                                          SAL_FAULT_NOMEM_RECDBL, SAL_FAULT_NOMEM_DENSE,
+                                          SAL_FAULT_NOMEM_RING};
+static const char *what_of[] = {"sparse allreduce", "sparse allreduce (allgather)",
+                                "sparse allreduce (recdbl)", "sparse allreduce (dense)",
+                                "sparse allreduce (ring)"};
 
-sal_status sal_allreduce_sparse(sal_coll *c, sal_sparse_algo algo, const uint32_t *idx,
-                                const float *val, size_t k, size_t n, sal_sparse_result *res,
-                                sal_err *err) {
+sal_status sal_sparse_run(sal_coll *c, sal_sparse_algo algo, const uint32_t *idx, const float *val,
+                          size_t k, size_t n, sal_status mine, sal_sparse_result *res,
+                          sal_err *err) {
+    sal_err local;
+    if (!err) err = &local; /* a failing rank's message must exist to reach the others */
     if (check_n(n, "sparse allreduce", err)) return SAL_EINVAL;
     if ((unsigned)algo > SAL_AR_RING)
         return sal_fail(err, SAL_EINVAL, "sparse allreduce: unknown algorithm %d", (int)algo);
     double t0 = MPI_Wtime();
     sal_coll_begin(c);
-    /* Each rank checks its own set; each algorithm then makes the outcome collective. */
-    sal_status mine = SAL_OK;
-    if (c->opts.check_inputs) {
+    if (!mine && c->opts.check_inputs) {
         sal_err e;
         mine = sal_sparse_check(idx, k, n, &e);
-        if (mine) sal_fail(err, mine, "sparse allreduce: rank %d: %s", c->rank, e.msg);
+        if (mine) sal_fail(err, mine, "sparse allreduce: %s", e.msg);
     }
-    sal_status st;
-    switch (algo) {
-    case SAL_AR_AUTO: st = sparse_auto(c, idx, val, k, n, mine, res, err); break;
-    case SAL_AR_ALLGATHER:
-        st = sal_sparse_allgather(c, idx, val, k, n, NULL, mine, res, err);
-        break;
-    case SAL_AR_RECDBL:
-        st = c->opts.check_inputs ? agree(c, mine, err) : SAL_OK;
-        if (!st) st = sal_sparse_recdbl(c, idx, val, k, n, res, err);
-        break;
-    case SAL_AR_RING:
-        st = c->opts.check_inputs ? agree(c, mine, err) : SAL_OK;
-        if (!st) st = sal_sparse_ring(c, idx, val, k, n, res, err);
-        break;
-    default:
-        st = c->opts.check_inputs ? agree(c, mine, err) : SAL_OK;
-        if (!st) st = sal_sparse_dense(c, idx, val, k, n, res, err);
+    uint64_t K = 0;
+    sal_status st = preflight(c, k, mine, &K, err);
+    if (!st) {
+        if (algo == SAL_AR_AUTO) {
+            sal_cost_estimate est;
+            sal_cost_sparse(&c->opts.cost, c->opts.dense_switch, c->size, n, K, &est);
+            algo = sal_cost_pick(&est);
+        }
+        if (algo == SAL_AR_ALLGATHER && K > INT_MAX)
+            st = sal_fail(err, SAL_EINVAL,
+                          "sparse allreduce (allgather): %llu entries over the ranks exceed "
+                          "INT_MAX (MPI displacements are int); use recdbl or dense",
+                          (unsigned long long)K);
+    }
+    if (!st) {
+        const sal_coll_need need = sparse_need(c, algo, K, n);
+        st = sal_coll_grow(c, &need, fault_of[algo], what_of[algo], err);
+    }
+    if (!st) {
+        switch (algo) {
+        case SAL_AR_ALLGATHER: st = sal_sparse_allgather(c, idx, val, k, n, K, res, err); break;
+        case SAL_AR_RECDBL: st = sal_sparse_recdbl(c, idx, val, k, n, res, err); break;
+        case SAL_AR_RING: st = sal_sparse_ring(c, idx, val, k, n, res, err); break;
+        default: st = sal_sparse_dense(c, idx, val, k, n, res, err);
+        }
     }
     sal_coll_end(c, t0);
     return st;
+}
+
+sal_status sal_allreduce_sparse(sal_coll *c, sal_sparse_algo algo, const uint32_t *idx,
+                                const float *val, size_t k, size_t n, sal_sparse_result *res,
+                                sal_err *err) {
+    return sal_sparse_run(c, algo, idx, val, k, n, SAL_OK, res, err);
 }

@@ -96,6 +96,23 @@ static int finish_recv(ring *g, size_t t) {
     return MPI_SUCCESS;
 }
 
+/* Segments per block, floats per segment and the window for n floats on P ranks. */
+static void ring_shape(size_t n, int P, size_t seg_bytes, size_t *nseg, size_t *seg, size_t *W) {
+    size_t s = seg_bytes / sizeof(float), maxblock = n / (size_t)P + (n % (size_t)P != 0);
+    if (s > (size_t)INT_MAX) s = (size_t)INT_MAX;
+    *nseg = (maxblock + s - 1) / s;
+    *seg = (maxblock + *nseg - 1) / *nseg; /* the longest of a block's near-equal segments */
+    *W = *nseg < WINDOW ? *nseg : WINDOW;
+}
+
+/* W segments (4 MiB at the default), not n. */
+size_t sal_ring_scratch(size_t n, int P, size_t seg_bytes) {
+    if (P == 1 || n == 0) return 0;
+    size_t nseg, seg, W;
+    ring_shape(n, P, seg_bytes, &nseg, &seg, &W);
+    return W * seg;
+}
+
 sal_status sal_ring_run(sal_coll *c, const float *in, float *out, size_t n, size_t seg_bytes,
                         sal_err *err) {
     const int P = c->size;
@@ -105,16 +122,8 @@ sal_status sal_ring_run(sal_coll *c, const float *in, float *out, size_t n, size
     }
     ring g = {.c = c, .in = in, .out = out, .n = n, .P = P, .r = c->rank, .hops = 2 * (P - 1)};
     g.left = (g.r + P - 1) % P, g.right = (g.r + 1) % P;
-    size_t seg = seg_bytes / sizeof(float), maxblock = n / (size_t)P + (n % (size_t)P != 0);
-    if (seg > (size_t)INT_MAX) seg = (size_t)INT_MAX;
-    g.nseg = (maxblock + seg - 1) / seg;
-    g.seg = (maxblock + g.nseg - 1) / g.nseg; /* the longest of a block's near-equal segments */
-    g.W = g.nseg < WINDOW ? g.nseg : WINDOW;
-    /* Scratch is W segments (4 MiB at the default), not n: a local failure, before anything
-     * is sent, as in the masked allreduce. */
-    if (sal_coll_reserve(&c->rbuf, &c->rbuf_cap, g.W * g.seg, sizeof *c->rbuf))
-        return sal_coll_nomem(err, "ring allreduce", g.W * g.seg * sizeof(float));
-    g.slot = c->rbuf;
+    ring_shape(n, P, seg_bytes, &g.nseg, &g.seg, &g.W);
+    g.slot = c->ring; /* grown by the caller (sal_coll_grow) */
     MPI_Request sreq[WINDOW], rreq[WINDOW];
     for (size_t k = 0; k < WINDOW; k++) sreq[k] = rreq[k] = MPI_REQUEST_NULL;
     g.sreq = sreq, g.rreq = rreq;
@@ -141,9 +150,13 @@ sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size
     if (seg_bytes < sizeof(float))
         return sal_fail(err, SAL_EINVAL, "ring allreduce: segment of %zu bytes (at least 4)",
                         seg_bytes);
+    /* The scratch depends on n and P alone, so every rank grows it in the same calls. */
+    const sal_coll_need need = {.ring = sal_ring_scratch(n, c->size, seg_bytes)};
+    sal_status st = sal_coll_grow(c, &need, SAL_FAULT_NOMEM_RING, "ring allreduce", err);
+    if (st) return st;
     double t0 = MPI_Wtime();
     sal_coll_begin(c);
-    sal_status st = sal_ring_run(c, in, out, n, seg_bytes, err);
+    st = sal_ring_run(c, in, out, n, seg_bytes, err);
     sal_coll_end(c, t0);
     return st;
 }
@@ -155,15 +168,9 @@ sal_status sal_allreduce_ring_seg(sal_coll *c, const float *in, float *out, size
  * ring row of bench). */
 sal_status sal_sparse_ring(sal_coll *c, const uint32_t *idx, const float *val, size_t k, size_t n,
                            sal_sparse_result *res, sal_err *err) {
-    sal_status st;
-    if (k == n) {
-        if (sal_coll_reserve(&c->dense, &c->dense_cap, n, sizeof *c->dense))
-            return sal_coll_nomem(err, "sparse allreduce (ring)", n * sizeof(float));
-    } else if ((st = sal_sparse_scatter(c, idx, val, k, n, "sparse allreduce (ring)", err))) {
-        return st;
-    }
+    if (k != n) sal_sparse_scatter(c, idx, val, k, n);
     float *d = c->dense;
-    st = sal_ring_run(c, k == n ? val : d, d, n, SAL_RING_SEGMENT, err);
+    sal_status st = sal_ring_run(c, k == n ? val : d, d, n, SAL_RING_SEGMENT, err);
     if (st) return st;
     *res = (sal_sparse_result){.algo = SAL_AR_RING, .dense = 1, .n = n, .nnz = n, .val = d};
     return SAL_OK;

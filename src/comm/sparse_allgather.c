@@ -2,7 +2,6 @@
  * (MPI_Allgather of the counts, MPI_Allgatherv of the pairs) and sums them itself. One round of
  * latency, P x the bytes of one set: the right choice for small sets (SparCML's
  * SSAR_Split_allgather, arXiv 1802.08021, sec. 4) and for few ranks. */
-#include <limits.h>
 #include <string.h>
 
 #include "allreduce_internal.h"
@@ -61,35 +60,12 @@ static size_t merge_all(sal_coll *c, const sal_pair *all) {
 }
 
 sal_status sal_sparse_allgather(sal_coll *c, const uint32_t *idx, const float *val, size_t k,
-                                size_t n, const int *counts, sal_status mine,
-                                sal_sparse_result *res, sal_err *err) {
+                                size_t n, uint64_t K, sal_sparse_result *res, sal_err *err) {
     const int P = c->size;
-    if (!counts) {
-        int cnt = mine ? -1 : (int)k;
-        if (P > 1) {
-            int rc = MPI_Allgather(&cnt, 1, MPI_INT, c->counts, 1, MPI_INT, c->comm);
-            if (rc != MPI_SUCCESS)
-                return sal_coll_mpi_error(err, rc, "sparse allreduce: MPI_Allgather");
-            c->last.bytes_sent += 4;
-            c->last.bytes_recv += 4 * (uint64_t)(P - 1);
-        } else {
-            c->counts[0] = cnt;
-        }
-        for (int r = 0; r < P; r++)
-            if (c->counts[r] < 0) return sal_sparse_bad_rank(err, mine, r);
+    for (int r = 0, at = 0; r < P; r++) { /* K <= INT_MAX: checked by the caller */
+        c->displs[r] = at;
+        at += c->counts[r];
     }
-    uint64_t K = 0;
-    for (int r = 0; r < P; r++) {
-        c->displs[r] = (int)K;
-        K += (uint64_t)c->counts[r];
-        if (K > INT_MAX)
-            return sal_fail(err, SAL_EINVAL,
-                            "sparse allreduce (allgather): %llu entries over the ranks exceed "
-                            "INT_MAX (MPI displacements are int); use recdbl or dense",
-                            (unsigned long long)K);
-    }
-    if (sal_coll_reserve(&c->pb, &c->pb_cap, K, sizeof *c->pb))
-        return sal_coll_nomem(err, "sparse allreduce (allgather)", K * sizeof(sal_pair));
     /* Our pairs go straight to their place in the gathered buffer (MPI_IN_PLACE, no copy). */
     sal_pair *restrict all = c->pb, *restrict own = c->pb + c->displs[c->rank];
     for (size_t j = 0; j < k; j++) own[j] = (sal_pair){idx[j], val[j]};
@@ -104,16 +80,12 @@ sal_status sal_sparse_allgather(sal_coll *c, const uint32_t *idx, const float *v
     if (K >= sal_dense_at(c, n)) {
         /* Nearly dense: adding into a zeroed buffer in rank order gives the same sums as the
          * merge (0 + v == v) in O(K + n) instead of O(K log P). */
-        if (sal_coll_reserve(&c->dense, &c->dense_cap, n, sizeof *c->dense))
-            return sal_coll_nomem(err, "sparse allreduce (allgather)", n * sizeof(float));
         memset(c->dense, 0, n * sizeof *c->dense);
         sal_pairs_add_dense(all, K, c->dense);
         *res = (sal_sparse_result){
             .algo = SAL_AR_ALLGATHER, .dense = 1, .n = n, .nnz = n, .val = c->dense};
         return SAL_OK;
     }
-    if (sal_coll_reserve_out(c, K))
-        return sal_coll_nomem(err, "sparse allreduce (allgather)", K * sizeof(sal_pair));
     size_t nnz = merge_all(c, all);
     *res = (sal_sparse_result){
         .algo = SAL_AR_ALLGATHER, .n = n, .nnz = nnz, .idx = c->out_idx, .val = c->out_val};

@@ -80,8 +80,6 @@ static sal_status combine(state *s, int words, sal_err *err) {
         sal_pairs_add_dense(theirs, nr, c->dense);
         return SAL_OK;
     }
-    if (sal_coll_reserve(&c->pb, &c->pb_cap, s->nc + nr, sizeof *c->pb))
-        return sal_coll_nomem(err, "sparse allreduce (recdbl)", (s->nc + nr) * sizeof(sal_pair));
     s->nc = sal_pairs_merge(c->pa, s->nc, theirs, nr, c->pb);
     sal_pair *t = c->pa;
     c->pa = c->pb, c->pb = t;
@@ -127,8 +125,6 @@ static sal_status recv_final(state *s, int from, sal_err *err) {
         return SAL_OK;
     }
     s->nc = (size_t)words / 2;
-    if (sal_coll_reserve(&c->pa, &c->pa_cap, s->nc, sizeof *c->pa))
-        return sal_coll_nomem(err, "sparse allreduce (recdbl)", s->nc * sizeof(sal_pair));
     memcpy(c->pa, c->rbuf, s->nc * sizeof(sal_pair));
     s->dense = 0;
     return SAL_OK;
@@ -138,10 +134,13 @@ sal_status sal_sparse_recdbl(sal_coll *c, const uint32_t *idx, const float *val,
                              sal_sparse_result *res, sal_err *err) {
     const int P = c->size, rank = c->rank;
     state s = {c, n, sal_dense_at(c, n), k, 0};
-    if (sal_coll_reserve(&c->pa, &c->pa_cap, k, sizeof *c->pa) ||
-        sal_coll_reserve(&c->dense, &c->dense_cap, n, sizeof *c->dense) ||
-        sal_coll_reserve(&c->rbuf, &c->rbuf_cap, n, sizeof *c->rbuf))
-        return sal_coll_nomem(err, "sparse allreduce (recdbl)", (k + 2 * n) * 8);
+    /* The scratch was grown for this call (sparse_need in allreduce.c): pa and pb hold any
+     * set or merge of two, dense and rbuf n floats; nothing here allocates. This run swaps pa
+     * with pb and dense with rbuf on some ranks only, so from now on each of a pair is only
+     * known to hold the smaller of the two sizes agreed for them. */
+    sal_coll_need *r = &c->ready;
+    r->pa = r->pb = r->pa < r->pb ? r->pa : r->pb;
+    r->dense = r->rbuf = r->dense < r->rbuf ? r->dense : r->rbuf;
     for (size_t j = 0; j < k; j++) c->pa[j] = (sal_pair){idx[j], val[j]};
     if (n > 0 && k >= s.at) go_dense(&s);
     sal_status st = SAL_OK;
@@ -178,8 +177,6 @@ sal_status sal_sparse_recdbl(sal_coll *c, const uint32_t *idx, const float *val,
             .algo = SAL_AR_RECDBL, .dense = 1, .n = n, .nnz = n, .val = c->dense};
         return SAL_OK;
     }
-    if (sal_coll_reserve_out(c, s.nc))
-        return sal_coll_nomem(err, "sparse allreduce (recdbl)", s.nc * sizeof(sal_pair));
     for (size_t j = 0; j < s.nc; j++) c->out_idx[j] = c->pa[j].i, c->out_val[j] = c->pa[j].v;
     *res = (sal_sparse_result){
         .algo = SAL_AR_RECDBL, .n = n, .nnz = s.nc, .idx = c->out_idx, .val = c->out_val};
