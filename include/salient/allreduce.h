@@ -9,6 +9,7 @@
 
 #include "salient/comm.h"
 #include "salient/status.h"
+#include "salient/topk_ef.h"
 
 /* A collectives context: a private duplicate of the communicator (our messages never match the
  * caller's), the options, the byte accounting, and grow-only scratch buffers that are reused
@@ -152,6 +153,17 @@ typedef struct sal_sparse_result {
 sal_status sal_allreduce_sparse(sal_coll *c, sal_sparse_algo algo, const uint32_t *idx,
                                 const float *val, size_t k, size_t n, sal_sparse_result *res,
                                 sal_err *err);
+
+/* One step of top-k sparsified gradient summation (Deep Gradient Compression's exchange):
+ * sal_topk_ef_step(ef, g, k, idx, val) on every rank, then sal_allreduce_sparse of the
+ * selected sets (idx, val: room for k each, filled here) over n = sal_topk_ef_size(ef).
+ * A rank whose step fails (its residual is not finite: the gradient diverged) fails the call on
+ * every rank with its message ("rank R: top-k: accumulated gradient [i] is nan ..."), through
+ * the count exchange the sparse allreduce makes anyway: no extra message, and no rank goes on
+ * alone into the next collective. */
+sal_status sal_topk_allreduce(sal_coll *c, sal_sparse_algo algo, sal_topk_ef *ef, const float *g,
+                              size_t k, uint32_t *idx, float *val, sal_sparse_result *res,
+                              sal_err *err);
 
 /* Write a result as n dense floats into out (n). */
 void sal_sparse_result_to_dense(const sal_sparse_result *r, float *out);

@@ -322,14 +322,10 @@ static sal_status comm_step(worker *w, sal_err *err) {
             size_t k = (size_t)llround(cfg->topk_density * (double)n);
             k = k < 1 ? 1 : k;
             sal_sparse_result res;
-            /* A rank whose residual went non-finite still joins the collective (with an empty
-             * set) so that no rank is left waiting in it; the error is reported after. */
-            sal_status bad = sal_topk_ef_step(w->ef, p->g, k, w->tk_idx, w->tk_val, err);
-            sal_err err2;
-            st = sal_allreduce_sparse(w->coll, SAL_AR_AUTO, w->tk_idx, w->tk_val, bad ? 0 : k, n,
-                                      &res, bad ? &err2 : err);
+            /* A rank whose residual went non-finite fails the step on every rank, at once. */
+            st = sal_topk_allreduce(w->coll, SAL_AR_AUTO, w->ef, p->g, k, w->tk_idx, w->tk_val,
+                                    &res, err);
             if (!st) sal_sparse_result_to_dense(&res, p->g);
-            if (bad) st = bad;
         } else if (cfg->compress == SAL_COMPRESS_MASK) {
             st = sal_allreduce_masked_idx(w->coll, p->g, p->g, w->mask_idx, w->nnz, err);
         } else {
