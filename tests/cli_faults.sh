@@ -4,6 +4,7 @@
 # rank, host, the operation, the round and the peer waited for; metrics.csv keeps only complete
 # rows, the last checkpoint is intact, and --resume latest ends with the metrics of a run that
 # never failed. For dpsgd (a collective) and fedavg (the server waiting for a client's upload).
+# And a rank that fails inside a collective (SALIENT_FAULT) ends the run at once, with its line.
 # Usage: cli_faults.sh SALIENT SRCDIR
 bin=$1 src=$2
 source "$(dirname "$0")/lib.sh"
@@ -85,6 +86,26 @@ if mkdir -p "$full" && mount -t tmpfs -o size=20m tmpfs "$full" 2>/dev/null; the
 else
   echo "cli_faults: disk-full case SKIPPED (cannot mount a tmpfs here)"
 fi
+
+# --- one rank's failure inside a collective is every rank's, at once: a top-k residual gone NaN
+# and ring scratch that cannot be allocated, on one rank (SALIENT_FAULT, src/core/fault.c). The
+# run ends within seconds with the failing rank's line, not after [run] comm_timeout (600 s) ---
+a=(--set train.algorithm=allreduce --set data.clients=3)
+for f in "nonfinite-topk:1 --set comm.compress=topk" "nomem-ring:2 --set comm.allreduce=ring"; do
+  read -r fault extra <<<"$f"
+  t0=$SECONDS
+  # shellcheck disable=SC2086
+  SALIENT_FAULT=$fault timeout 120 mpirun -np 3 "$bin" train "$smoke" "${a[@]}" $extra \
+    --out "$tmp/agree" 2>"$tmp/agree.err"
+  rc=$? took=$((SECONDS - t0))
+  line=$(grep "^salient train:" "$tmp/agree.err")
+  case $fault in
+    nonfinite-topk:1) want="salient train: rank 1: top-k: accumulated gradient \[0\] is nan" ;;
+    *) want="salient train: rank 2: ring allreduce: out of memory for [0-9]+ bytes of scratch" ;;
+  esac
+  check '[[ $rc == 1 && $took -le 30 && $line =~ ^$want ]]' \
+    "SALIENT_FAULT=$fault: rc $rc after $took s, line '$line' (want rc 1 within 30 s, '$want')"
+done
 
 # --- comm_timeout = 0 is off; a bad value is refused ---
 "$bin" train "$smoke" --set run.comm_timeout=-1 --out "$tmp/bad" 2>"$tmp/bad.err"
