@@ -325,6 +325,8 @@ f=(--set train.algorithm=fedavg --set data.clients=4 --set train.sample_fraction
    --set sparsity.density=0.5 --set run.rounds=2 "${c[@]}")
 "${mpi[@]}" -np 3 "$bin" train "$smoke" "${f[@]}" --out "$T/frun" 2>/dev/null
 expect ranks "fedavg resume: changed density" 2 "written with \[sparsity\] density = 0\.5, not 0\.3" "$T/frun" -- "${mpi[@]}" -np 3 "$bin" train "$smoke" "${f[@]}" --set sparsity.density=0.3 --set run.rounds=3 --out "$T/frun" --resume latest
+# an MPI without thread support (Open MPI always has it: the test hook plays the library)
+expect ranks "MPI_THREAD_SINGLE only" 1 "^salient train: rank 0: the MPI library provides MPI_THREAD_SINGLE, but salient needs MPI_THREAD_FUNNELED" "$x" -- env SALIENT_TEST_MPI_THREAD_SINGLE=1 "$bin" train "$smoke" --out "$x"
 expect ranks "topo: random-regular odd N*d" 2 "random-regular\(N=5, d=3, seed=1\): N\*d = 15 is odd.*change --nodes or --degree" - -- "$bin" topo --graph random-regular --nodes 5 --degree 3
 expect ranks "topo: hypercube of 12" 2 "hypercube\(N=12\): N must be a power of two \(8 or 16 are the nearest\)" - -- "$bin" topo --graph hypercube --nodes 12
 expect ranks "topo: disconnected erdos-renyi" 2 "erdos-renyi\(N=10, p=0, seed=1\) is not connected; raise p or change seed" - -- "$bin" topo --graph erdos-renyi --nodes 10 --p 0

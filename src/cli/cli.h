@@ -27,6 +27,11 @@ void sal_cli_out_dir(char *dir, size_t n, const sal_cli_args *a, const sal_confi
  * printed before MPI_Init, which every rank would otherwise print once. */
 FILE *sal_cli_err(void);
 
+/* MPI_Init_thread(MPI_THREAD_FUNNELED) for command cmd (argc/argv may be NULL). Returns 0, or,
+ * where the library provides less, prints one line on every rank, finalizes MPI and returns the
+ * exit code (1). Every command that uses MPI starts it here. */
+int sal_cli_mpi_init(const char *cmd, int *argc, char ***argv);
+
 int sal_cmd_train(int argc, char **argv);
 int sal_cmd_data(int argc, char **argv);
 int sal_cmd_compare(int argc, char **argv);

@@ -406,7 +406,8 @@ int sal_cmd_bench(int argc, char **argv) {
     opts o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc == 1 ? 0 : rc;
-    MPI_Init(NULL, NULL);
+    rc = sal_cli_mpi_init("bench", NULL, NULL);
+    if (rc) return rc;
     int rank, P;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &P);

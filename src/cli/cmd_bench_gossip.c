@@ -132,7 +132,8 @@ int sal_bench_gossip(int argc, char **argv) {
         if (first_rank()) fprintf(stderr, "salient bench gossip: %s\n", err.msg);
         return 2;
     }
-    MPI_Init(NULL, NULL);
+    int rc = sal_cli_mpi_init("bench gossip", NULL, NULL);
+    if (rc) return rc;
     int rank, P;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &P);

@@ -212,7 +212,11 @@ int sal_cmd_compare(int argc, char **argv) {
     }
     char dir[SAL_PATH_MAX - 80]; /* room for /<name>/metrics.csv under it */
     sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "compare-");
-    MPI_Init(NULL, NULL);
+    rc = sal_cli_mpi_init("compare", NULL, NULL);
+    if (rc) {
+        free(rest);
+        return rc;
+    }
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);

@@ -209,7 +209,8 @@ static sal_status report(const sal_graph_spec *spec, int rank, int size, sal_err
 }
 
 int sal_cmd_topo(int argc, char **argv) {
-    MPI_Init(NULL, NULL);
+    int rc = sal_cli_mpi_init("topo", NULL, NULL);
+    if (rc) return rc;
     int rank, size, code = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);

@@ -34,7 +34,8 @@ int sal_cmd_train(int argc, char **argv) {
 
     /* MPI only for training: `salient data` and --help run without a launcher. Every rank parsed
      * the same config; rank 0 owns the output directory and is the one that speaks. */
-    MPI_Init(&argc, &argv);
+    rc = sal_cli_mpi_init("train", &argc, &argv);
+    if (rc) return rc;
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
