@@ -79,7 +79,7 @@ for D in $densities; do
   dens+=("$D")
 done
 ((${#dens[@]})) || jl_die "--densities is empty"
-[[ -f $cfg ]] || jl_die "config '$cfg' not found (paths are relative to $PWD)"
+[[ -e $cfg ]] || jl_die "config '$cfg' not found (paths are relative to $PWD)" # salient data says what else is wrong
 cfg=$(jl_abspath "$cfg")
 bin=$(jl_find_bin "$repo")
 [[ -x $bin ]] || jl_die "no salient binary at '$bin': build it (cmake --build build) or set SALIENT_BIN"

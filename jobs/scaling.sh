@@ -84,7 +84,7 @@ else
 fi
 [[ -z $time_limit ]] || jl_is_time "$time_limit" || jl_die "--time '$time_limit': HH:MM:SS, MM:SS, MM or D-HH:MM:SS"
 [[ $name =~ ^[A-Za-z0-9._-]+$ ]] || jl_die "--name '$name': letters, digits, . _ - only"
-[[ -f $cfg ]] || jl_die "config '$cfg' not found (paths are relative to $PWD)"
+[[ -e $cfg ]] || jl_die "config '$cfg' not found (paths are relative to $PWD)" # salient data says what else is wrong
 cfg=$(jl_abspath "$cfg")
 bin=$(jl_find_bin "$repo")
 [[ -x $bin ]] || jl_die "no salient binary at '$bin': build it (cmake --build build) or set SALIENT_BIN"

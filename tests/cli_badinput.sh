@@ -133,8 +133,21 @@ expect config "uint64 overflow" 2 "\[run\] seed = '18446744073709551616': out of
 cfg enum '[model]\narch = resnet\n'
 expect config "enum unknown" 2 "enum\.ini:2: \[model\] arch = 'resnet': expected one of mlp\|lenet5\|cnn\|linear" "$x" -- "$bin" train "$T/enum.ini" --out "$x"
 expect config "enum case" 2 "\[data\] dataset = 'Synthetic': expected one of fashion-mnist\|mnist\|cifar10\|synthetic" "$x" -- "$bin" train "$smoke" --set data.dataset=Synthetic --out "$x"
-cfg inline '[data]\ndataset = synthetic # a comment\n'
-expect config "enum with inline comment" 2 "inline\.ini:2: \[data\] dataset = 'synthetic # a comment': expected one of" "$x" -- "$bin" train "$T/inline.ini" --out "$x"
+cfg inline '[data]\ndataset = synthetic#a comment\n'
+expect config "comment glued to a value" 2 "inline\.ini:2: \[data\] dataset = 'synthetic#a comment': contains '#'; a comment needs a blank before it" "$x" -- "$bin" train "$T/inline.ini" --out "$x"
+cfg hashpath '[run]\nout = runs/exp#2\n'
+expect config "'#' in a path" 2 "hashpath\.ini:2: \[run\] out = 'runs/exp#2': contains '#'" "$x" -- "$bin" train "$T/hashpath.ini" --out "$x"
+cfg semipath '[data]\ndataset = mnist\npath = /srv/a;b\n'
+expect config "';' in a path" 2 "semipath\.ini:3: \[data\] path = '/srv/a;b': contains ';'" "$x" -- "$bin" train "$T/semipath.ini" --out "$x"
+expect config "--out with '#'" 2 "output directory '.*/x[0-9]+/a#b': .*\[run\] out = '.*a#b': contains '#'" - -- "$bin" train "$smoke" --out "$x/a#b"
+cfg quote1 '[run]\nout = "runs/x\n'
+expect config "unmatched quote" 2 "quote1\.ini:2: \[run\] out = '\"runs/x': the quote \" has no partner at the end; remove it" "$x" -- "$bin" train "$T/quote1.ini" --out "$x"
+cfg quote2 "[data]\ndataset = mnist\npath = \"'/srv/x'\"\n"
+expect config "nested quotes" 2 "quote2\.ini:3: \[data\] path = ''/srv/x'': starts or ends with a quote" "$x" -- "$bin" train "$T/quote2.ini" --out "$x"
+: >"$T/empty.ini"
+expect config "empty file" 2 "config file '.*empty\.ini' sets no keys \(it is empty or holds only comments and section lines\)" "$x" -- "$bin" train "$T/empty.ini" --out "$x"
+cfg nokeys '# a config\n[run]\n; nothing yet\n[train]\n'
+expect config "no keys, only comments" 2 "config file '.*nokeys\.ini' sets no keys" "$x" -- "$bin" train "$T/nokeys.ini" --out "$x"
 expect config "string too long" 2 "\[run\] out = 'a+\.\.\.': too long \(1100 characters\); expected at most 1023" "$x" -- "$bin" train "$smoke" --set "run.out=$(printf 'a%.0s' {1..1100})" --out "$x"
 expect config "string with newline" 2 "\[run\] out = '.*': contains a control character" "$x" -- "$bin" train "$smoke" --set $'run.out=/tmp/y\n[train]\nlr = 5' --out "$x"
 cfg sec '[trian]\nlr = 0.1\n'
@@ -168,7 +181,9 @@ expect config "file > 1 MiB" 2 "config file '.*big\.ini' is larger than 1048576 
 expect config "endless file" 2 "config file '/dev/zero' is larger than 1048576 bytes" "$x" -- "$bin" train /dev/zero --out "$x"
 expect config "missing file" 2 "cannot read config file '.*nope\.ini': No such file" "$x" -- "$bin" train "$T/nope.ini" --out "$x"
 mkdir -p "$T/dir.ini"
-expect config "directory as file" 2 "cannot read config file '.*dir\.ini': Is a directory" "$x" -- "$bin" train "$T/dir.ini" --out "$x"
+expect config "directory as file" 2 "cannot read config file '.*dir\.ini': it is a directory; give the path of a \.ini file" "$x" -- "$bin" train "$T/dir.ini" --out "$x"
+mkfifo "$T/fifo.ini" # no writer: opening it would block for ever
+expect config "FIFO as file" 2 "cannot read config file '.*fifo\.ini': it is a FIFO \(named pipe\), not a file" "$x" -- "$bin" train "$T/fifo.ini" --out "$x"
 expect config "--set no =" 2 "--set 'train\.lr': expected section\.key=value, e\.g\. --set train\.lr=0\.1" "$x" -- "$bin" train "$smoke" --set train.lr --out "$x"
 expect config "--set no section" 2 "--set 'trainlr=0\.1': expected section\.key=value" "$x" -- "$bin" train "$smoke" --set trainlr=0.1 --out "$x"
 expect config "--set no key" 2 "--set '=1': expected section\.key=value" "$x" -- "$bin" train "$smoke" --set =1 --out "$x"
@@ -382,6 +397,8 @@ if [[ $(id -u) == 0 ]]; then command -v setpriv >/dev/null && asuser=(setpriv --
 if [[ $(id -u) != 0 || ${#asuser[@]} != 0 ]] && "${asuser[@]}" test -x "$bin" -a -r "$smoke"; then
   expect output "read-only parent" 2 "cannot create directory '.*pub/ro/run': Permission denied \(set --out DIR\)" - -- "${asuser[@]}" "$bin" train "$smoke" --out "$T/pub/ro/run"
   expect output "read-only out dir" 2 "pub/ro.*Permission denied" "$T/pub/ro" -- "${asuser[@]}" "$bin" train "$smoke" --out "$T/pub/ro"
+  cp "$smoke" "$T/pub/secret.ini" && chmod 000 "$T/pub/secret.ini"
+  expect config "unreadable config" 2 "cannot read config file '.*pub/secret\.ini': permission denied \(it exists; give the user running salient read access\)" - -- "${asuser[@]}" "$bin" train "$T/pub/secret.ini" --out "$T/pub/srun"
 fi
 
 # ============================== numeric ==============================

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -281,6 +282,20 @@ static void test_errors(void) {
         {long_path, SAL_ECONFIG,
          {"run.ini:2: [data] path = 'ppp", "too long (1024 characters); expected at most 1023"}},
         {"[run]\nout = a\x01z\n", SAL_ECONFIG, {"[run] out = 'a?z'", "control character"}},
+        /* '#' or ';' glued to a value is no comment, and no part of a path either */
+        {"[run]\nout = runs/a#b\n", SAL_ECONFIG,
+         {"run.ini:2: [run] out = 'runs/a#b': contains '#'; a comment needs a blank before it"}},
+        {"[data]\npath = a;b\n", SAL_ECONFIG, {"[data] path = 'a;b': contains ';'"}},
+        {"[train]\nlr = 0.1#fast\n", SAL_ECONFIG, {"[train] lr = '0.1#fast': contains '#'"}},
+        {"[data]\ndataset = synthetic;x\n", SAL_ECONFIG, {"[data] dataset", "contains ';'"}},
+        /* quotes: one matching pair is removed, anything else refused */
+        {"[run]\nout = \"runs/x\n", SAL_ECONFIG,
+         {"run.ini:2: [run] out = '\"runs/x': the quote \" has no partner at the end"}},
+        {"[run]\nout = runs/x'\n", SAL_ECONFIG, {"[run] out", "starts or ends with a quote"}},
+        {"[run]\nout = \"'x'\"\n", SAL_ECONFIG, {"[run] out", "starts or ends with a quote"}},
+        {"[run]\nout = \"\n", SAL_ECONFIG, {"[run] out", "has no partner"}},
+        {"[run]\nout = \" x\"\n", SAL_ECONFIG, {"[run] out", "blanks at the start or end"}},
+        {"[train]\nlr = \"0.1'\n", SAL_ECONFIG, {"[train] lr", "has no partner"}},
         /* the first error wins, even after good keys, and the config stays as it was */
         {"[run]\nseed = 9\nrounds = 9\n[train]\nbatch = -3\nlr = x\n", SAL_ECONFIG,
          {"run.ini:5: [train] batch"}},
@@ -305,7 +320,6 @@ static void test_errors(void) {
         "[run]\nrounds = 2147483647\n", "[run]\nseed = 0\n", "[run]\nseed = +5\n",
         "[train]\nlr = 100\n", "[train]\nlr = 1e-300\n", "[train]\nmomentum = 0.999999\n",
         "[train]\nweight_decay = 0\n", "[data]\nalpha = 1e300\n", "[data]\npath = \n",
-        "[data]\npath = a;b\n", /* ';' not after a blank is no comment */
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         sal_config c;
@@ -326,6 +340,31 @@ static void test_errors(void) {
     CHECK(strlen(c.path) == 1023);
     CHECK(round_trips(&c));
     free(p);
+    /* Comments after a value, with '#' as with ';', and quotes around one. */
+    const struct {
+        const char *text, *out;
+        double lr;
+    } values[] = {
+        {"[run]\nout = runs/x # where it goes\n[train]\nlr = 0.2 ; fast\n", "runs/x", 0.2},
+        {"[run]   # the run\nout = runs/x\t# tab\n[train] ; training\nlr = 0.2# x\n", NULL, 0},
+        {"[run]\nout = \"runs/a b\"  # quoted\n[train]\nlr = '0.3'\n", "runs/a b", 0.3},
+        {"[run]\nout = ''\n[train]\nlr = \"0.3\"\n", "", 0.3},
+        {"[run]\nout = \"run's\"\n", "run's", 0.05},
+        {"[run]\nout = #\n", "", 0.05},
+    };
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        fresh(&c);
+        sal_status st = sal_config_load_string(&c, values[i].text, "v.ini", &err);
+        if (!values[i].out) { /* "0.2# x": the '#' is glued, so refused */
+            CHECK_MSG(st == SAL_ECONFIG && strstr(err.msg, "v.ini:4: [train] lr = '0.2#"),
+                      "value case %zu: %s", i, err.msg);
+            continue;
+        }
+        CHECK_MSG(st == SAL_OK, "value case %zu: %s", i, err.msg);
+        CHECK_MSG(!strcmp(c.out, values[i].out), "value case %zu: out '%s'", i, c.out);
+        CHECK_MSG(c.lr == values[i].lr, "value case %zu: lr %g", i, c.lr);
+        CHECK(round_trips(&c));
+    }
     /* No name: a placeholder, not a crash. */
     CHECK(sal_config_load_string(&c, "[run]\nx=1\n", NULL, &err) == SAL_ECONFIG);
     CHECK(strstr(err.msg, "unknown key 'x'"));
@@ -380,9 +419,31 @@ static void test_files(void) {
     CHECK_MSG(strstr(err.msg, "cannot read config file '") && strstr(err.msg, "missing.ini") &&
                   strstr(err.msg, "No such file or directory"),
               "%s", err.msg);
-    /* A directory. */
+    /* A directory, a FIFO (which would block open() with no writer): said, not "missing". */
     CHECK(sal_config_load(&c, dir, &err) == SAL_EIO);
-    CHECK_MSG(strstr(err.msg, "cannot read config file"), "%s", err.msg);
+    CHECK_MSG(strstr(err.msg, "cannot read config file") && strstr(err.msg, "is a directory"),
+              "%s", err.msg);
+    snprintf(path, sizeof path, "%s/fifo.ini", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(sal_config_load(&c, path, &err) == SAL_EIO);
+    CHECK_MSG(strstr(err.msg, "fifo.ini': it is a FIFO (named pipe), not a file"), "%s", err.msg);
+    unlink(path);
+
+    /* A file that sets nothing is refused, not run as the default job; the config is kept. */
+    const char *empty[] = {"", "\n\n", "# only a comment\n; another\n", "[run]\n[train]\n"};
+    snprintf(path, sizeof path, "%s/empty.ini", dir);
+    for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+        FILE *e = fopen(path, "w");
+        fputs(empty[i], e);
+        fclose(e);
+        fresh(&c);
+        sal_config before = c;
+        CHECK_MSG(sal_config_load(&c, path, &err) == SAL_ECONFIG &&
+                      strstr(err.msg, "empty.ini' sets no keys"),
+                  "empty case %zu: %s", i, err.msg);
+        CHECK(same(&c, &before));
+    }
+    unlink(path);
 
     /* A real file: messages carry its path. */
     snprintf(path, sizeof path, "%s/run.ini", dir);
@@ -466,9 +527,13 @@ static void test_set(void) {
         {"", "expected section.key=value"},
         {"trian.batch=3", "--set trian.batch=3: unknown section [trian]"},
         {"train.bach=3", "--set train.bach=3: unknown key 'bach' in [train]"},
-        {"run.out=a ;b", "would begin a comment"},
-        {"run.out=;b", "would begin a comment"},
-        {"data.path=;", "would begin a comment"},
+        {"run.out=a ;b", "contains ';'"},
+        {"run.out=;b", "contains ';'"},
+        {"data.path=;", "contains ';'"},
+        {"run.out=a#b", "contains '#'; a comment needs a blank before it"},
+        {"run.out=#x", "contains '#'"},
+        {"run.out=\"x", "the quote \" has no partner"},
+        {"run.out=x\"", "starts or ends with a quote"},
         {"run.out=a\nb", "control character"},
         {"model.arch=resnet", "expected one of mlp|lenet5|cnn"},
         {"trainnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn.lr=1",
@@ -555,7 +620,7 @@ static void test_round_trip(void) {
         "train.lr=0.1", "train.weight_decay=1e-5", "train.momentum=0.30000000000000004",
         "data.alpha=4.9406564584124654e-324", "train.sample_fraction=0.3333333333333333",
         "sparsity.density=1e-300", "train.lr_gamma=0.7", "run.seed=18446744073709551615",
-        "run.rounds=2147483647", "data.path=/data/fashion mnist/v1", "run.out=runs/a b;c=d",
+        "run.rounds=2147483647", "data.path=/data/fashion mnist/v1", "run.out=runs/a b=c:d",
         "data.dataset=cifar10", "data.partition=dirichlet", "model.arch=mlp",
         "train.lr_schedule=step", "sparsity.scope=layerwise", "train.momentum=-0",
     };
@@ -640,7 +705,7 @@ static void test_help(void) {
  * finds here). Each must round-trip; the ones that cannot are refused in test_set. */
 static void test_round_trip_edges(void) {
     const char *ok[] = {
-        "run.out=#x", "run.out=[x]", "run.out=a:b", "run.out=x =y", "run.out=a;b",
+        "run.out=[x]", "run.out=a:b", "run.out=x =y", "run.out=\"q\"", "run.out=it's",
         "run.out=\xc2\xa0x\xc2\xa0", "run.out=  padded  ", "data.alpha=1e-320",
         "data.alpha=0x1p-3", "train.lr=+1", "run.seed=+0", "model.arch= cnn ",
     };
@@ -656,6 +721,12 @@ static void test_round_trip_edges(void) {
     sal_err err = {""};
     CHECK(sal_config_set(&c, "run.out=  padded  ", &err) == SAL_OK && !strcmp(c.out, "padded"));
     CHECK(sal_config_set(&c, "data.alpha=0x1p-3", &err) == SAL_OK && c.alpha == 0.125);
+    CHECK(sal_config_set(&c, "run.out=\"q\"", &err) == SAL_OK && !strcmp(c.out, "q"));
+    /* Code may fill a field with what no file could carry: validate refuses it. */
+    snprintf(c.out, sizeof c.out, "runs/a #b");
+    CHECK(sal_config_validate(&c, &err) == SAL_ECONFIG && strstr(err.msg, "[run] out"));
+    snprintf(c.out, sizeof c.out, "\"q\"");
+    CHECK(sal_config_validate(&c, &err) == SAL_ECONFIG && strstr(err.msg, "quote"));
 }
 
 /* [comm] cost_* default to the collectives' own defaults, so that a config that does not set

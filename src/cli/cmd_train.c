@@ -31,6 +31,12 @@ int sal_cmd_train(int argc, char **argv) {
     char dir[SAL_PATH_MAX];
     sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "");
     snprintf(cfg.out, sizeof cfg.out, "%s", dir); /* config.ini records where it went */
+    sal_err oerr;
+    if (sal_config_validate(&cfg, &oerr)) { /* a name config.ini could not carry back */
+        FILE *ef = sal_cli_err();
+        if (ef) fprintf(ef, "salient train: output directory '%s': %s\n", dir, oerr.msg);
+        return 2;
+    }
 
     /* MPI only for training: `salient data` and --help run without a launcher. Every rank parsed
      * the same config; rank 0 owns the output directory and is the one that speaks. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
@@ -445,6 +446,17 @@ typedef union parsed {
 static bool parse_value(const key_def *k, const char *text, parsed *v, strbuf *why) {
     char *end = NULL;
     const char *problem = NULL;
+    /* A file's comment starts at a '#' or ';' after a blank (inih strips it); one glued to a
+     * value is a slip ("0.1#fast") or a path that config.ini could not carry back (a later
+     * edit adding a blank would cut it silently). Either way it is refused, never kept. */
+    const char *hash = strpbrk(text, "#;");
+    if (hash) {
+        sb_printf(why,
+                  "contains '%c'; a comment needs a blank before it (key = value  # note), and "
+                  "a value cannot hold '#' or ';'",
+                  *hash);
+        return false;
+    }
     switch (k->type) {
     case KEY_INT: {
         /* Reject what strtol would skip or stop at: blanks, "3.5", "1e3", "12abc". */
@@ -491,9 +503,10 @@ static bool parse_value(const key_def *k, const char *text, parsed *v, strbuf *w
         break;
     }
     case KEY_STRING: {
-        /* What a written file could not carry back: inih strips blanks at either end, ends the
-         * line at a newline, and takes ';' after a blank (or where the value starts) as the
-         * start of a comment. Refusing those here keeps write -> load exact. */
+        /* What a written file could not carry back: inih strips blanks at either end and ends
+         * the line at a newline, '#' and ';' are refused above, and one pair of quotes around a
+         * value is removed when a file or --set is read. Refusing those here keeps write ->
+         * load exact. */
         size_t n = strlen(text);
         if (n > k->size - 1) {
             sb_printf(why, "too long (%zu characters); expected at most %zu", n, k->size - 1);
@@ -502,11 +515,12 @@ static bool parse_value(const key_def *k, const char *text, parsed *v, strbuf *w
         for (size_t i = 0; i < n && !problem; i++) {
             unsigned char ch = (unsigned char)text[i];
             if (ch < 0x20 || ch == 0x7f) problem = "contains a control character";
-            else if (ch == ';' && (i == 0 || text[i - 1] == ' '))
-                problem = "a ';' at the start or after a space would begin a comment";
         }
         if (!problem && n && (text[0] == ' ' || text[n - 1] == ' '))
             problem = "has blanks at the start or end";
+        if (!problem && n && (strchr("\"'", text[0]) || strchr("\"'", text[n - 1])))
+            problem = "starts or ends with a quote; values need no quotes (one pair around the "
+                      "whole value is removed)";
         if (problem) {
             sb_printf(why, "%s", problem);
             return false;
@@ -559,6 +573,25 @@ static sal_status apply_value(sal_config *c, const key_def *k, const char *text,
 }
 
 /* The shortest decimal text that reads back as exactly x (at most 17 digits suffice). */
+/* A value as a file or --set gives it: one pair of matching quotes around the whole value is
+ * removed (out = "runs/a b" is the path runs/a b, as most INI readers and shells have it), an
+ * unmatched one refused; the rest goes to apply_value. */
+static sal_status apply_text(sal_config *c, const key_def *k, const char *text, const char *where,
+                             sal_err *err) {
+    size_t n = strlen(text);
+    if (n == 0 || !strchr("\"'", text[0])) return apply_value(c, k, text, where, err);
+    if (n < 2 || text[n - 1] != text[0]) {
+        char shown[SHOW_MAX + 4];
+        return sal_fail(err, SAL_ECONFIG,
+                        "%s: [%s] %s = '%s': the quote %c has no partner at the end; remove it "
+                        "(values need no quotes)",
+                        where, k->section, k->key, show(text, shown, sizeof shown), text[0]);
+    }
+    char inner[CONFIG_MAX_LINE];
+    snprintf(inner, sizeof inner, "%.*s", (int)(n - 2), text + 1);
+    return apply_value(c, k, inner, where, err);
+}
+
 static void format_double(double x, char *buf, size_t cap) {
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, cap, "%.*g", prec, x);
@@ -638,6 +671,7 @@ typedef struct parse_ctx {
     sal_status st;
     sal_err *err;
     int seen[NKEYS];       /* line where each key was set; 0 = not in this file */
+    int nkeys;             /* keys set */
     sal_config work;       /* the caller's config is only replaced when the whole text is good */
 } parse_ctx;
 
@@ -650,7 +684,7 @@ static int record(parse_ctx *x, sal_status st) {
 /* Check a "[section]" line as soon as it is read: inih only reports sections to the handler
  * with their first key, which would let an empty misspelled section pass and put the message on
  * the wrong line. Mirrors inih's rules: leading blanks skipped, ']' ends the name unless a ';'
- * after a blank (an inline comment) comes first, in which case inih reports the syntax. */
+ * or '#' after a blank (an inline comment) comes first, in which case inih reports the syntax. */
 static void check_section_line(parse_ctx *x, const char *line) {
     const char *s = line;
     if (x->line == 1 && !strncmp(s, "\xEF\xBB\xBF", 3)) s += 3; /* UTF-8 byte order mark */
@@ -658,7 +692,7 @@ static void check_section_line(parse_ctx *x, const char *line) {
     if (*s != '[') return;
     const char *name = ++s;
     bool was_space = false;
-    while (*s && *s != ']' && !(was_space && *s == ';')) {
+    while (*s && *s != ']' && !(was_space && (*s == ';' || *s == '#'))) {
         was_space = isspace((unsigned char)*s);
         s++;
     }
@@ -740,7 +774,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
                                   "override with --set %s.%s=...",
                                   where, section, name, x->seen[idx], section, name));
     x->seen[idx] = x->line;
-    sal_status st = apply_value(&x->work, k, value, where, x->err);
+    sal_status st = apply_text(&x->work, k, value, where, x->err);
+    if (st == SAL_OK) x->nkeys++;
     return st == SAL_OK ? 1 : record(x, st);
 }
 
@@ -750,16 +785,25 @@ static int on_key(void *user, const char *section, const char *name, const char 
  * them. Not thread-safe: configs are loaded once, by main, before any thread starts. */
 typedef struct ini_options {
     int max_line;
-    bool multiline, stop_on_first_error;
+    bool multiline, stop_on_first_error, inline_comments;
+    char *inline_prefixes;
 } ini_options;
 
 static ini_options ini_options_swap(ini_options o) {
-    ini_options old = {ini_max_line, ini_allow_multiline, ini_stop_on_first_error};
+    ini_options old = {ini_max_line, ini_allow_multiline, ini_stop_on_first_error,
+                       ini_allow_inline_comments, ini_inline_comment_prefixes};
     ini_max_line = o.max_line;
     ini_allow_multiline = o.multiline;
     ini_stop_on_first_error = o.stop_on_first_error;
+    ini_allow_inline_comments = o.inline_comments;
+    ini_inline_comment_prefixes = o.inline_prefixes;
     return old;
 }
+
+/* Debian builds inih with inline comments on but only ';' as their prefix, so "lr = 0.1 # fast"
+ * would give the value "0.1 # fast" (and a path would keep the comment). A line may begin with
+ * either; after a value, a blank then '#' or ';' starts a comment too. */
+static char inline_prefixes[] = ";#";
 
 /* The text of line n (1-based) for a message, cut and made printable. */
 static const char *line_text(const char *text, int n, char *buf, size_t cap) {
@@ -777,8 +821,10 @@ static const char *line_text(const char *text, int n, char *buf, size_t cap) {
     return buf;
 }
 
-sal_status sal_config_load_string(sal_config *c, const char *text, const char *name,
-                                  sal_err *err) {
+/* sal_config_load_string, also counting the keys the text set into *nkeys. */
+static sal_status load_text(sal_config *c, const char *text, const char *name, int *nkeys,
+                            sal_err *err) {
+    *nkeys = 0;
     if (!c || !text) return sal_fail(err, SAL_EINVAL, "sal_config_load_string: NULL argument");
     if (!name) name = "<string>";
     parse_ctx *x = calloc(1, sizeof *x);
@@ -788,7 +834,8 @@ sal_status sal_config_load_string(sal_config *c, const char *text, const char *n
     x->err = err;
     memcpy(&x->work, c, sizeof *c);
 
-    ini_options old = ini_options_swap((ini_options){CONFIG_MAX_LINE, false, true});
+    ini_options old =
+        ini_options_swap((ini_options){CONFIG_MAX_LINE, false, true, true, inline_prefixes});
     int ret = ini_parse_stream(read_line, x, on_key, x);
     ini_options_swap(old);
 
@@ -809,14 +856,44 @@ sal_status sal_config_load_string(sal_config *c, const char *text, const char *n
         st = x->st;
     } else {
         memcpy(c, &x->work, sizeof *c);
+        *nkeys = x->nkeys;
     }
     free(x);
     return st;
 }
 
+sal_status sal_config_load_string(sal_config *c, const char *text, const char *name,
+                                  sal_err *err) {
+    int nkeys;
+    return load_text(c, text, name, &nkeys, err);
+}
+
+/* Why `path` is no config file to read, in words, or NULL when it may be one. A FIFO would block
+ * open() until a writer comes, and under mpirun only one rank could read it. */
+static const char *not_a_file(const char *path, char *buf, size_t cap) {
+    struct stat sb;
+    if (stat(path, &sb)) return NULL; /* fopen says why (missing, permission) */
+    if (S_ISDIR(sb.st_mode)) return "it is a directory; give the path of a .ini file";
+    const char *what = S_ISFIFO(sb.st_mode)   ? "a FIFO (named pipe)"
+                       : S_ISSOCK(sb.st_mode) ? "a socket"
+                                              : NULL;
+    if (!what) return NULL; /* a file, or a device such as /dev/zero that the size limit stops */
+    snprintf(buf, cap,
+             "it is %s, not a file; every MPI rank reads the config, so write it to a file", what);
+    return buf;
+}
+
 sal_status sal_config_load(sal_config *c, const char *path, sal_err *err) {
     if (!c || !path) return sal_fail(err, SAL_EINVAL, "sal_config_load: NULL argument");
+    char what[160];
+    const char *why = not_a_file(path, what, sizeof what);
+    if (why) return sal_fail(err, SAL_EIO, "cannot read config file '%s': %s", path, why);
     FILE *f = fopen(path, "rb");
+    if (!f && errno == EACCES)
+        return sal_fail(err, SAL_EIO,
+                        "cannot read config file '%s': permission denied (it exists; give the "
+                        "user running salient read access)",
+                        path);
     if (!f)
         return sal_fail(err, SAL_EIO, "cannot read config file '%s': %s", path, strerror(errno));
     /* Read in chunks rather than trusting the file size: the path may be a pipe. */
@@ -852,11 +929,19 @@ sal_status sal_config_load(sal_config *c, const char *path, sal_err *err) {
     else if (memchr(buf, '\0', n))
         st = sal_fail(err, SAL_ECONFIG, "config file '%s' contains a NUL byte; not a text file?",
                       path);
+    int nkeys = 0;
     if (st == SAL_OK) {
         buf[n] = '\0';
-        st = sal_config_load_string(c, buf, path, err);
+        st = load_text(c, buf, path, &nkeys, err);
     }
     free(buf);
+    /* An empty file (a failed copy, a truncated upload, the wrong name) would otherwise run the
+     * default job in silence; c is unchanged, as with every other refusal. */
+    if (st == SAL_OK && nkeys == 0)
+        st = sal_fail(err, SAL_ECONFIG,
+                      "config file '%s' sets no keys (it is empty or holds only comments and "
+                      "section lines); set at least one (e.g. [run] seed = 1 for the defaults)",
+                      path);
     return st;
 }
 
@@ -899,7 +984,7 @@ sal_status sal_config_set(sal_config *c, const char *assignment, sal_err *err) {
     if (!section_exists(section)) return unknown_section(err, where, section);
     const key_def *k = find_key(section, key);
     if (!k) return unknown_key(err, where, section, key);
-    return apply_value(c, k, val, where, err);
+    return apply_text(c, k, val, where, err);
 }
 
 sal_status sal_config_validate(const sal_config *c, sal_err *err) {
