@@ -39,8 +39,9 @@ run_one() { # arch method density
   [[ $2 == dense ]] && d=()
   echo "== $1 $2 density $3" >&2
   # shellcheck disable=SC2046
+  # a directory without summary.json is a run that failed or was stopped: run it again (--force)
   mpirun -np "$ranks" "$build/bin/salient" train "$config" --set "model.arch=$1" \
-    --set "run.rounds=$rounds" $(sets "$2") "${d[@]}" ${EXTRA:-} --out "$dir" 2>"$dir.log" ||
+    --set "run.rounds=$rounds" $(sets "$2") "${d[@]}" ${EXTRA:-} --out "$dir" --force 2>"$dir.log" ||
     { echo "failed: $1 $2 $3 (see $dir.log)" >&2; return 1; }
 }
 

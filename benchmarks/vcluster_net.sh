@@ -215,10 +215,11 @@ if [[ $do_train == 1 ]]; then
   common=(--set run.rounds="$rounds")
   "$vc" rate --dir "$vcdir/vc" all "$train_rate" 2>/dev/null || { echo "vcluster_net.sh: cannot set $train_rate" >&2; exit 1; }
   vc_load "before training on the cluster"
+  # --force: a rerun with the same KEEP directory replaces the runs it made there before
   for m in ssfl dense; do
     extra=(); [[ $m == dense ]] && extra=("${dense[@]}")
     VC_RETRY_CLEAN=$o/$m-vc vc_launch "$m on 5 nodes" 600 "$o/$m-vc.out" "$o/$m-vc.log" srun -N5 -n5 \
-      "${srun_args[@]}" "$bin" train "$cfg" "${common[@]}" "${extra[@]}" --out "$o/$m-vc" || exit 1
+      "${srun_args[@]}" "$bin" train "$cfg" "${common[@]}" "${extra[@]}" --out "$o/$m-vc" --force || exit 1
   done
   "$vc" down --dir "$vcdir/vc" >/dev/null 2>&1
   # back to this machine's plain Open MPI settings
@@ -227,7 +228,7 @@ if [[ $do_train == 1 ]]; then
   for m in ssfl dense; do
     extra=(); [[ $m == dense ]] && extra=("${dense[@]}")
     VC_RETRY_CLEAN=$o/$m-local vc_launch "$m on one node" 600 "$o/$m-local.out" "$o/$m-local.log" \
-      mpirun --oversubscribe -np 5 "$bin" train "$cfg" "${common[@]}" "${extra[@]}" --out "$o/$m-local" || exit 1
+      mpirun --oversubscribe -np 5 "$bin" train "$cfg" "${common[@]}" "${extra[@]}" --out "$o/$m-local" --force || exit 1
   done
   vc_load "after training"
 

@@ -3,7 +3,8 @@
 # unknown sections and keys, malformed and oversized config files, bad --set and options,
 # cross-key conflicts; missing, truncated and corrupt IDX and CIFAR-10 files; missing, damaged
 # and foreign HDF5 checkpoints and resumes that would change the math; wrong rank counts and
-# graphs; bad topo/bench/compare arguments; unwritable output directories; a diverging run.
+# graphs; bad topo/bench/compare arguments; unwritable output directories, ones that hold a
+# run's results and ones another run holds; a diverging run.
 # Each case checks the exit code (2 for bad input, 1 for a diverged run: docs/user-guide.md),
 # that stderr is exactly one line naming the file or [section] key (and the fix where there is
 # one), that stdout is empty, and that nothing was written under the final names (a fresh
@@ -401,6 +402,24 @@ if [[ $(id -u) != 0 || ${#asuser[@]} != 0 ]] && "${asuser[@]}" test -x "$bin" -a
   expect config "unreadable config" 2 "cannot read config file '.*pub/secret\.ini': permission denied \(it exists; give the user running salient read access\)" - -- "${asuser[@]}" "$bin" train "$T/pub/secret.ini" --out "$T/pub/srun"
 fi
 
+# a directory that holds a run's results (train and compare), or that another run holds
+expect output "rerun into a run's directory" 2 "^salient train: output directory '.*/run' already holds results \(metrics\.csv\); continue that run with --resume latest, overwrite it with --force, or choose another --out$" "$T/run" -- "$bin" train "$smoke" --out "$T/run"
+expect output "fedavg rerun into a run's directory" 2 "output directory '.*/frun' already holds results \(metrics\.csv\)" "$T/frun" -- "${mpi[@]}" -np 3 "$bin" train "$smoke" "${f[@]}" --out "$T/frun"
+"$bin" compare "$smoke" --algorithms allreduce --out "$T/cmp" 2>/dev/null
+expect output "compare into a compare's directory" 2 "^salient compare: output directory '.*/cmp' already holds results \(compare\.csv\); overwrite them with --force, or choose another --out$" "$T/cmp" -- "$bin" compare "$smoke" --algorithms allreduce --out "$T/cmp"
+mkdir -p "$T/cmp2" && cp -a "$T/cmp/allreduce" "$T/cmp2/"
+expect output "compare over a run's directory" 2 "output directory '.*/cmp2/allreduce' already holds results \(metrics\.csv\)" "$T/cmp2" -- "$bin" compare "$smoke" --algorithms localsgd,allreduce --out "$T/cmp2"
+expect output "--resume with --force" 2 "^salient train: --resume continues the run in the output directory and --force overwrites it; give one of them$" "$T/run" -- "$bin" train "$smoke" --out "$T/run" --resume latest --force
+# a run holding busy/'s lock, stopped so that the directory stays still while the case runs; not
+# a child of this shell (the queue's `wait` would wait for it)
+( "$bin" train "$smoke" --set run.rounds=1000000 --set checkpoint.every=0 --out "$T/busy" >/dev/null 2>&1 & echo $! >"$T/busy.pid" )
+busy=$(cat "$T/busy.pid")
+trap 'kill -KILL "$busy" 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 300); do [[ -s $T/busy/metrics.csv ]] && break; sleep 0.1; done
+kill -STOP "$busy"
+expect output "directory in use" 2 "^salient train: output directory '.*/busy' is in use: process $busy holds its lock '.*/busy/\.salient\.lock'; wait for that run to end, or choose another --out$" "$T/busy" -- "$bin" train "$smoke" --out "$T/busy" --force
+expect output "directory in use (compare)" 2 "output directory '.*/busy' is in use: process $busy holds its lock" "$T/busy" -- "$bin" compare "$smoke" --algorithms allreduce --out "$T/busy" --force
+
 # ============================== numeric ==============================
 # a diverged run: exit 1 and one error line naming lr, after the banner; no summary.json
 diverge "centralized lr=100" "round 1: training loss is not finite \(diverged\); lower \[train\] lr \(now 100\)" -- "$bin" train "$smoke" --set train.lr=100 --out "$x"
@@ -408,6 +427,7 @@ diverge "allreduce lr=100" "round 1: the loss is not finite \(diverged\); lower 
 diverge "fedavg lr=100" "round 1: .*not finite \(diverged\); lower \[train\] lr \(now 100\)" -- "${mpi[@]}" -np 3 "$bin" train "$smoke" --set train.algorithm=fedavg --set data.clients=4 --set train.lr=100 --out "$x"
 
 wait
+kill -KILL "$busy"
 for v in "$tmp"/verdict.[0-9][0-9][0-9][0-9]; do
   if [[ $(cat "$v") == ok ]]; then ok; else bad "$(cat "$v")"; fi
 done

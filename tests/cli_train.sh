@@ -33,6 +33,39 @@ check '! cmp -s "$tmp/a.cols" "$tmp/c.cols"' "a different seed gave the same met
 cut -d, -f1-7,12 "$tmp/d/metrics.csv" >"$tmp/d.cols"
 check 'cmp -s "$tmp/a.cols" "$tmp/d.cols"' "re-running the written config.ini differs"
 
+# --- a directory that holds a run's results is refused and kept; --force overwrites it ---
+snapdir() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0r md5sum && find . -type l -printf '%p -> %l\n' | sort); }
+"$bin" train "$smoke" --set run.rounds=4 --set checkpoint.every=1 --set checkpoint.keep=10 --out "$tmp/o" 2>/dev/null
+before=$(snapdir "$tmp/o")
+"$bin" train "$smoke" --out "$tmp/o" >"$tmp/o.out" 2>"$tmp/o.err"
+rc=$?
+check '[[ $rc == 2 && $(wc -l <"$tmp/o.err") == 1 && ! -s $tmp/o.out ]] && grep -q "^salient train: output directory .*/o. already holds results (metrics.csv); continue that run with --resume latest, overwrite it with --force, or choose another --out$" "$tmp/o.err"' \
+  "a rerun into a run's directory: rc $rc: $(cat "$tmp/o.err")"
+check '[[ -n $before && $(snapdir "$tmp/o") == "$before" ]]' "a refused rerun changed the run's directory"
+"$bin" train "$smoke" --out "$tmp/o" --force 2>/dev/null
+rc=$?
+check '[[ $rc == 0 ]] && cmp -s <(cut -d, -f1-7,12 "$tmp/o/metrics.csv") "$tmp/a.cols"' "--force: rc $rc, or its metrics differ from a fresh run's"
+# the old run's later checkpoints are gone, so keep and --resume latest see the new run's only
+check '[[ ! -e $tmp/o/ckpt/round-000004.h5 && ! -e $tmp/o/ckpt/round-000003.h5 && $(readlink "$tmp/o/ckpt/latest") == round-000002.h5 ]]' \
+  "--force left the old run's checkpoints: $(ls "$tmp/o/ckpt" | tr '\n' ' ')"
+
+# --- two runs into one directory at once: the second is refused, naming the lock's holder ---
+"$bin" train "$smoke" --set run.rounds=1000000 --set checkpoint.every=0 --out "$tmp/busy" 2>/dev/null &
+busy=$!
+for _ in $(seq 300); do [[ -s $tmp/busy/metrics.csv ]] && break; sleep 0.1; done
+"$bin" train "$smoke" --out "$tmp/busy" --force >/dev/null 2>"$tmp/busy.err"
+rc=$?
+check '[[ $rc == 2 && $(wc -l <"$tmp/busy.err") == 1 ]] && grep -q "output directory .*/busy. is in use: process $busy holds its lock .*/busy/\.salient\.lock.; wait for that run to end, or choose another --out" "$tmp/busy.err"' \
+  "a second run into a busy directory: rc $rc: $(cat "$tmp/busy.err")"
+kill -TERM "$busy"
+wait "$busy"
+rc=$?
+check '[[ $rc == 0 && -e $tmp/busy/ckpt/latest ]]' "the first run did not stop with a checkpoint after the second was refused (rc $rc)"
+"$bin" train "$smoke" --set checkpoint.every=0 --set run.rounds=$(($(tail -1 "$tmp/busy/metrics.csv" | cut -d, -f1) + 1)) \
+  --out "$tmp/busy" --resume latest 2>"$tmp/busy2.err"
+rc=$?
+check '[[ $rc == 0 ]]' "the lock outlived its run: resume failed (rc $rc): $(tail -1 "$tmp/busy2.err")"
+
 # --- help lists every key with defaults ---
 "$bin" --help >"$tmp/help" 2>&1
 check '[[ $? == 0 ]]' "salient --help failed"

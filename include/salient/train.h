@@ -25,10 +25,24 @@ sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress,
  * cheap: commands call it before any work, sal_train calls it again. */
 sal_status sal_train_check_ranks(const sal_config *cfg, int nranks, sal_err *err);
 
+/* What sal_train_prepare_out does with a run's results already in out_dir (rundir.h). */
+enum {
+    SAL_OUT_RESUME = 1,    /* keep them: --resume continues that run */
+    SAL_OUT_FORCE = 2,     /* remove them first: --force */
+    SAL_OUT_NO_RESUME = 4, /* the command has no --resume: the refusal does not offer it */
+    SAL_OUT_CHECK = 8,     /* only check: no lock, nothing removed (several directories are
+                            * checked before any is claimed, so a refusal leaves them all) */
+};
+
 /* Rank 0, before a run: create out_dir (mkdir -p), prove it writable with a temporary file,
- * and refuse an output name taken by the wrong kind of file (metrics.csv a directory, ckpt a
- * file). Creates no final name. */
-sal_status sal_train_prepare_out(const char *out_dir, sal_err *err);
+ * refuse an output name taken by the wrong kind of file (metrics.csv a directory, ckpt a
+ * file), refuse a directory another run holds, and refuse one that holds a run's results
+ * unless flags has SAL_OUT_RESUME or SAL_OUT_FORCE (which removes them). Then take the
+ * directory's lock: *lock_fd (>= 0 on SAL_OK, owned by the caller) holds it until closed or the
+ * process ends. A refusal here leaves out_dir as it was (a new directory aside); creates no
+ * final name. A run refused later (data, checkpoint) leaves at most the empty lock file. */
+sal_status sal_train_prepare_out(const char *out_dir, unsigned flags, int *lock_fd,
+                                 sal_err *err);
 
 /* Test-set accuracy (returned) and mean loss (*loss) of model m on all of ds, in batches of at
  * most the model's max batch `batch`, in evaluation mode (BatchNorm on its running statistics;

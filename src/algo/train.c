@@ -9,6 +9,7 @@
 
 #include "algos.h"
 #include "salient/fsutil.h"
+#include "salient/rundir.h"
 #include "salient/topo.h"
 
 sal_status sal_train_check_ranks(const sal_config *cfg, int P, sal_err *err) {
@@ -56,7 +57,8 @@ sal_status sal_train_check_ranks(const sal_config *cfg, int P, sal_err *err) {
     return st;
 }
 
-sal_status sal_train_prepare_out(const char *dir, sal_err *err) {
+sal_status sal_train_prepare_out(const char *dir, unsigned flags, int *lock_fd, sal_err *err) {
+    *lock_fd = -1;
     sal_status st = sal_mkdir_p(dir, err);
     if (st) return st;
     char path[SAL_PATH_MAX + 32];
@@ -79,7 +81,30 @@ sal_status sal_train_prepare_out(const char *dir, sal_err *err) {
                         dir, strerror(errno));
     close(fd);
     unlink(path);
-    return SAL_OK;
+    /* Before anything is created: a directory in use is the likelier story than its results. */
+    long holder = sal_rundir_holder(dir);
+    if (holder > 0)
+        return sal_fail(err, SAL_EIO,
+                        "output directory '%s' is in use: process %ld holds its lock '%s/%s'; "
+                        "wait for that run to end, or choose another --out",
+                        dir, holder, dir, SAL_RUNDIR_LOCK);
+    const char *found = sal_rundir_results(dir);
+    if (found && !(flags & (SAL_OUT_RESUME | SAL_OUT_FORCE)))
+        return sal_fail(err, SAL_ECONFIG,
+                        "output directory '%s' already holds results (%s); %s", dir,
+                        found,
+                        flags & SAL_OUT_NO_RESUME
+                            ? "overwrite them with --force, or choose another --out"
+                            : "continue that run with --resume latest, overwrite it with --force, "
+                              "or choose another --out");
+    if (flags & SAL_OUT_CHECK) return SAL_OK;
+    st = sal_rundir_lock(dir, lock_fd, err);
+    if (!st && found && (flags & SAL_OUT_FORCE)) st = sal_rundir_clear(dir, err);
+    if (st && *lock_fd >= 0) {
+        close(*lock_fd);
+        *lock_fd = -1;
+    }
+    return st;
 }
 
 static int fill_config(FILE *f, const void *cfg) { return sal_config_write(cfg, f); }

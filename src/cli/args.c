@@ -8,12 +8,15 @@
 void sal_cli_print_usage(FILE *f) {
     fprintf(f, "usage: salient <command> [options]\n\n"
                "commands:\n"
-               "  train CONFIG.ini [--set section.key=value]... [--out DIR] [--resume latest|FILE]\n"
+               "  train CONFIG.ini [--set section.key=value]... [--out DIR]\n"
+               "                   [--resume latest|FILE | --force]\n"
                "        train a model; writes DIR/config.ini, DIR/metrics.csv, DIR/summary.json\n"
                "        and HDF5 checkpoints DIR/ckpt/round-N.h5; --resume continues from one\n"
                "        (DIR: --out, else [run] out, else runs/<config name>); algorithm=fedavg\n"
-               "        runs under mpirun -np P (P >= 2: rank 0 serves, ranks 1.. host clients)\n"
-               "  compare CONFIG.ini --algorithms A,B,... [--target ACC] [--out DIR]\n"
+               "        runs under mpirun -np P (P >= 2: rank 0 serves, ranks 1.. host clients).\n"
+               "        A DIR that holds a run's results is refused unless --resume continues\n"
+               "        it or --force overwrites it; one run at a time holds DIR/.salient.lock\n"
+               "  compare CONFIG.ini --algorithms A,B,... [--target ACC] [--out DIR] [--force]\n"
                "        run several algorithms on one config and tabulate them (under mpirun)\n"
                "  topo --graph NAME --nodes N     a gossip graph's properties and spectral gap\n"
                "  bench allreduce|pack|gossip ... micro-benchmarks of the communication library\n"
@@ -58,7 +61,9 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
     /* the file first, then every --set in order, so overrides win whatever their position */
     for (int i = 0; i < argc; i++) {
         int resume = !strcmp(argv[i], "--resume") && !strcmp(cmd, "train");
-        if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--out") || resume) {
+        if (!strcmp(argv[i], "--force") && (!strcmp(cmd, "train") || !strcmp(cmd, "compare"))) {
+            args->force = 1;
+        } else if (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--out") || resume) {
             if (i + 1 >= argc) {
                 REPORT("salient %s: %s needs a value (e.g. --set train.lr=0.1, --out runs/x, "
                        "--resume latest)\n", cmd, argv[i]);
@@ -76,6 +81,11 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
             REPORT("salient %s: unexpected argument '%s' (one CONFIG.ini only)\n", cmd, argv[i]);
             return 2;
         }
+    }
+    if (args->force && args->resume) {
+        REPORT("salient %s: --resume continues the run in the output directory and --force "
+               "overwrites it; give one of them\n", cmd);
+        return 2;
     }
     if (!args->config_path) {
         REPORT("salient %s: missing CONFIG.ini (e.g. salient %s jobs/configs/lenet5-fmnist.ini)\n",

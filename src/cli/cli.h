@@ -8,10 +8,11 @@ typedef struct sal_cli_args {
     const char *config_path;
     const char *out;     /* --out DIR, or NULL */
     const char *resume;  /* train --resume latest|FILE, or NULL */
+    int force;           /* train/compare --force: overwrite the results in the output directory */
     int help;            /* --help given */
 } sal_cli_args;
 
-/* Parse "CONFIG.ini [--set s.k=v]... [--out DIR] [--help]" into cfg (defaults, file, then the
+/* Parse "CONFIG.ini [--set s.k=v]... [--out DIR] [--force] [--help]" into cfg (defaults, file, then the
  * overrides in order) and validate. Prints one error line and returns the exit code (2) on bad
  * input; 0 on success. */
 int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cli_args *args);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "salient/fsutil.h"
@@ -148,7 +149,7 @@ static int fill_summary(FILE *f, const void *p) {
 
 static const char *usage =
     "usage: mpirun -np P salient compare CONFIG.ini --algorithms A[,B...] [--target ACC]\n"
-    "                                    [--set section.key=value]... [--out DIR]\n\n"
+    "                                    [--set section.key=value]... [--out DIR] [--force]\n\n"
     "Runs each algorithm of the list on the same config, data split and seed, one after\n"
     "another on the P launched ranks: allreduce (allreduce:none|mask|topk picks [comm]\n"
     "compress), localsgd, dpsgd (dpsgd:GRAPH picks the [topology] graph, e.g. dpsgd:ring,\n"
@@ -160,7 +161,9 @@ static const char *usage =
     "  compute_s,comm_s\n"
     "rounds_to_target and bytes_to_target: the first evaluated round whose test accuracy\n"
     "reaches --target (default 0.8) and the bytes moved up to it; empty if never.\n"
-    "DIR: --out, else [run] out, else runs/compare-<config name>.\n";
+    "DIR: --out, else [run] out, else runs/compare-<config name>. A DIR (or DIR/<name>) that\n"
+    "already holds results is refused, nothing written, unless --force overwrites them; while\n"
+    "the comparison runs, rank 0 holds DIR/.salient.lock and each DIR/<name>/.salient.lock.\n";
 
 int sal_cmd_compare(int argc, char **argv) {
     const char *list = NULL;
@@ -249,8 +252,17 @@ int sal_cmd_compare(int argc, char **argv) {
             sal_fail(&err, st, "%s: %.400s", specs[a].name, msg);
         }
     }
-    if (!st && rank == 0)
-        for (int a = 0; !st && a < nspec; a++) st = sal_train_prepare_out(cs[a].out, &err);
+    /* DIR and each DIR/<name>: locked, and refused where they hold results (unless --force) */
+    int locks[MAX_ALGOS + 1];
+    for (int a = 0; a <= MAX_ALGOS; a++) locks[a] = -1;
+    unsigned how = SAL_OUT_NO_RESUME | (args.force ? SAL_OUT_FORCE : 0);
+    for (int pass = 0; pass < 2; pass++) { /* check them all, then claim them */
+        unsigned h = how | (pass == 0 ? SAL_OUT_CHECK : 0);
+        if (!st && rank == 0) st = sal_train_prepare_out(dir, h, &locks[nspec], &err);
+        if (!st && rank == 0)
+            for (int a = 0; !st && a < nspec; a++)
+                st = sal_train_prepare_out(cs[a].out, h, &locks[a], &err);
+    }
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     st = (sal_status)code;
@@ -276,6 +288,8 @@ int sal_cmd_compare(int argc, char **argv) {
     }
     if (st && err.msg[0]) fprintf(stderr, "salient compare: %s\n", err.msg);
     MPI_Finalize();
+    for (int a = 0; a <= MAX_ALGOS; a++)
+        if (locks[a] >= 0) close(locks[a]);
     free(cs);
     free(rest);
     return st ? sal_status_exit_code(st) : 0;

@@ -2,6 +2,7 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "salient/ckpt.h"
@@ -16,7 +17,7 @@ int sal_cmd_train(int argc, char **argv) {
     if (rc) return rc;
     if (args.help) {
         printf("usage: salient train CONFIG.ini [--set section.key=value]... [--out DIR]\n"
-               "                     [--resume latest|FILE.h5]\n"
+               "                     [--resume latest|FILE.h5 | --force]\n"
                "       mpirun -np P salient train CONFIG.ini ...   (algorithm = fedavg, P >= 2)\n\n"
                "Trains as the config says and writes DIR/config.ini (every key resolved),\n"
                "DIR/metrics.csv (one row per round), DIR/summary.json, DIR/ckpt/round-N.h5\n"
@@ -24,7 +25,12 @@ int sal_cmd_train(int argc, char **argv) {
                "for fedavg, DIR/mask.csv; rank 0 prints a progress line per round to stderr.\n"
                "--resume continues from a checkpoint exactly as if the run had not stopped\n"
                "(latest = DIR/ckpt/latest). On SIGTERM or SIGUSR1 the run finishes its round,\n"
-               "writes a checkpoint and exits 0. Keys:\n\n");
+               "writes a checkpoint and exits 0.\n"
+               "A DIR that already holds a run's results (metrics.csv, summary.json, ckpt/, ...)\n"
+               "is refused, nothing written, unless --resume continues that run or --force\n"
+               "overwrites it (its results and checkpoints are removed first). While a run\n"
+               "goes on, rank 0 holds DIR/.salient.lock: a second run into DIR is refused,\n"
+               "naming the process that holds it. Keys:\n\n");
         sal_config_print_help(stdout);
         return 0;
     }
@@ -55,7 +61,9 @@ int sal_cmd_train(int argc, char **argv) {
     /* Everything that can be refused cheaply, before any data is read; config.ini and the
      * other outputs are written by sal_train once its setup worked. */
     if (!st) st = sal_train_check_ranks(&cfg, size, &err);
-    if (!st && rank == 0) st = sal_train_prepare_out(dir, &err);
+    int lock_fd = -1; /* rank 0: held until the process ends */
+    unsigned how = args.resume ? SAL_OUT_RESUME : args.force ? SAL_OUT_FORCE : 0;
+    if (!st && rank == 0) st = sal_train_prepare_out(dir, how, &lock_fd, &err);
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (code == SAL_OK) {
@@ -73,5 +81,6 @@ int sal_cmd_train(int argc, char **argv) {
         fprintf(stderr, "salient: results in %s/ (metrics.csv, summary.json, config.ini, ckpt/)\n",
                 dir);
     MPI_Finalize();
+    if (lock_fd >= 0) close(lock_fd);
     return st ? sal_status_exit_code(st) : 0;
 }
