@@ -2,14 +2,20 @@
 # ssfl_results.sh - the sparsity / accuracy / bytes table of SSFL against dense FedAvg and the
 # pruning-at-init baselines (issue 3), on Fashion-MNIST with jobs/configs/ssfl-fmnist.ini: 100
 # clients, balanced Dirichlet(0.3), 10% sampled per round. Runs every (model, method, density)
-# under mpirun, skipping runs whose summary.json exists (so it resumes), then writes the table
-# into docs/results.md between the ssfl-table markers and prints it.
-# usage: benchmarks/ssfl_results.sh [build=build] [runs=runs/ssfl-results] [ranks=4] [rounds=100]
+# under mpirun, skipping runs whose summary.json exists (so it resumes), then prints the table
+# and writes it to RUNS/ssfl-table.md; with --write-docs also into docs/results.md between the
+# ssfl-table markers (a tracked file: only when asked, so a trial run never rewrites it).
+# usage: benchmarks/ssfl_results.sh [--write-docs] [build=build] [runs=runs/ssfl-results] [ranks=4]
+#                                   [rounds=100]
 #        env ARCHS="lenet5 mlp" DENSITIES="0.5 0.2 0.1 0.05" METHODS="..." EXTRA="--set k=v ..."
 #            PAR=N runs N jobs at once (each takes `ranks` processes; ranks are not bound to
 #            cores, so that concurrent jobs do not pile onto the same ones)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+write_docs=0
+args=()
+for a in "$@"; do if [[ $a == --write-docs ]]; then write_docs=1; else args+=("$a"); fi; done
+set -- "${args[@]}"
 build=${1:-build} runs=${2:-runs/ssfl-results} ranks=${3:-4} rounds=${4:-100}
 archs=${ARCHS:-lenet5 mlp}
 densities=${DENSITIES:-0.5 0.2 0.1 0.05}
@@ -86,9 +92,11 @@ table=$(mktemp)
 } >"$table"
 cat "$table"
 
-# Replace the marked section of docs/results.md (written to a temporary name, then renamed).
+cp "$table" "$runs/ssfl-table.md"
+echo "wrote the table into $runs/ssfl-table.md" >&2
+# --write-docs: replace the marked section of docs/results.md (a temporary name, then renamed).
 doc=docs/results.md
-if grep -q '<!-- ssfl-table:begin -->' "$doc"; then
+if ((write_docs)) && grep -q '<!-- ssfl-table:begin -->' "$doc"; then
   awk -v t="$table" '
     /<!-- ssfl-table:begin -->/ { print; while ((getline l < t) > 0) print l; skip = 1; next }
     /<!-- ssfl-table:end -->/ { skip = 0 }
