@@ -247,7 +247,7 @@ if [[ -d $fmnist ]]; then
   expect data "IDX test images 32x32, train 28x28" 2 "d13/t10k-images-idx3-ubyte: .*32x32.*28x28|d13/t10k-images-idx3-ubyte: .*28x28.*32x32" "$x" -- "$bin" train "$smoke" "${fm[@]}" --set data.path="$T/d13" --out "$x"
   expect data "data: IDX count mismatch" 2 "salient data: .*d7/train-labels-idx1-ubyte\.gz: expected 60000 labels" - -- "$bin" data "$smoke" "${fm[@]}" --set data.path="$T/d7"
 else
-  echo "cli_badinput: $fmnist missing: IDX file cases skipped" >&2
+  skip_part "cli_badinput: the IDX file cases ($fmnist missing: apt-get install dataset-fashion-mnist)"
 fi
 # CIFAR-10: six files of 10000 records of 3073 bytes (sparse zeros: label 0, black images)
 mkcifar() {
@@ -400,6 +400,8 @@ if [[ $(id -u) != 0 || ${#asuser[@]} != 0 ]] && "${asuser[@]}" test -x "$bin" -a
   expect output "read-only out dir" 2 "pub/ro.*Permission denied" "$T/pub/ro" -- "${asuser[@]}" "$bin" train "$smoke" --out "$T/pub/ro"
   cp "$smoke" "$T/pub/secret.ini" && chmod 000 "$T/pub/secret.ini"
   expect config "unreadable config" 2 "cannot read config file '.*pub/secret\.ini': permission denied \(it exists; give the user running salient read access\)" - -- "${asuser[@]}" "$bin" train "$T/pub/secret.ini" --out "$T/pub/srun"
+else
+  skip_part "cli_badinput: the permission cases (root without setpriv cannot drop to another user)"
 fi
 
 # a directory that holds a run's results (train and compare), or that another run holds

@@ -6,14 +6,14 @@
 # accuracy salient recorded for that round, to within one sample, after a short centralized
 # LeNet-5 run and an SSFL run (MLP, density 0.1, 3 ranks) on Fashion-MNIST; a checkpoint whose
 # /model was altered does not match; synthetic data and non-checkpoints are refused (exit 2).
-# Skipped (exit 0 with a message) without python3-torch, python3-h5py or dataset-fashion-mnist.
+# Skipped (exit 77, "SKIPPED") without python3-torch, python3-h5py or dataset-fashion-mnist.
 # Usage: cli_ckpt_torch.sh SALIENT SRCDIR
 bin=$1 src=$2
 py=/usr/bin/python3
 if ! [[ -x $py ]] || ! OPENBLAS_NUM_THREADS=1 $py -c 'import torch, h5py' 2>/dev/null ||
    ! [[ -d /usr/share/datasets/fashion-mnist ]]; then
   echo "cli_ckpt_torch: SKIPPED (needs python3-torch, python3-h5py, dataset-fashion-mnist)"
-  exit 0
+  exit 77
 fi
 source "$(dirname "$0")/lib.sh"
 evalpy="$src/scripts/ckpt_eval_torch.py"

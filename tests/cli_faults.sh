@@ -84,7 +84,7 @@ if mkdir -p "$full" && mount -t tmpfs -o size=20m tmpfs "$full" 2>/dev/null; the
   mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --out "$tmp/roomy" --resume latest 2>/dev/null
   check 'cmp -s <(cols "$tmp/roomy") <(cols "$tmp/dref")' "disk full: the resume with room differs from an undisturbed run"
 else
-  echo "cli_faults: disk-full case SKIPPED (cannot mount a tmpfs here)"
+  skip_part "cli_faults: the disk-full case (cannot mount a tmpfs here: needs root)"
 fi
 
 # --- one rank's failure inside a collective is every rank's, at once: a top-k residual gone NaN

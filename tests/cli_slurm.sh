@@ -17,43 +17,11 @@ up=$("$src/scripts/slurm-local" up --dir "$tmp/slurm" 2>"$tmp/up.err")
 rc=$?
 if [[ $rc == 77 ]]; then
   echo "cli_slurm: SKIPPED ($(tail -1 "$tmp/up.err"))"
-  exit 0
+  exit 77
 fi
 if [[ $rc != 0 ]]; then
   bad "scripts/slurm-local up failed ($rc): $(tail -3 "$tmp/up.err" | tr '\n' ' ')"
-  # --- scaling study: one job per point, then a gather job (afterok on all) -> CSV + plots ---
-"$src/jobs/scaling.sh" --ranks "1 2" --out "$tmp/sc" "$src/jobs/configs/scaling-smoke.ini" >"$tmp/sc.out" 2>&1
-rc=$?
-gid=$(sed -n 's/^scaling.sh: gather: job \([0-9]*\) (after 2 point(s): afterok:[0-9]*:[0-9]*).*/\1/p' "$tmp/sc.out")
-check '[[ $rc == 0 && -n $gid ]]' "scaling.sh: rc $rc: $(cat "$tmp/sc.out")"
-# --- comparison study: a job array over densities, then its gather job ---
-"$src/jobs/compare-study.sh" --ntasks 3 --densities "1 0.1" --algorithms allreduce,dpsgd:ring \
-  --out "$tmp/cs" "$src/jobs/configs/compare-smoke.ini" >"$tmp/cs.out" 2>&1
-rc=$?
-aid=$(sed -n 's/^compare-study.sh: array job \([0-9]*\) .*/\1/p' "$tmp/cs.out")
-cid=$(sed -n "s/^compare-study.sh: gather: job \([0-9]*\) (afterok:$aid).*/\1/p" "$tmp/cs.out")
-check '[[ $rc == 0 && -n $aid && -n $cid ]]' "compare-study.sh: rc $rc: $(cat "$tmp/cs.out")"
-wait_job "$gid"
-wait_job "$cid"
-check '[[ $(head -1 "$tmp/sc/scaling.csv") == point,nodes,ranks,algorithm,rounds,round_s,compute_s,comm_s,wait_s,bytes_total,bytes_per_rank,final_test_acc,speedup,efficiency ]]' \
-  "scaling.csv header: $(head -1 "$tmp/sc/scaling.csv" 2>&1)"
-check '[[ $(cut -d, -f1,3 "$tmp/sc/scaling.csv" | tail -n +2 | tr "\n" " ") == "ranks-1,1 ranks-2,2 " ]]' \
-  "scaling.csv points: $(cut -d, -f1,3 "$tmp/sc/scaling.csv" 2>&1 | tr '\n' ' ')"
-check 'awk -F, "NR == 2 { exit !(\$13 == 1 && \$14 == 1) }" "$tmp/sc/scaling.csv"' "the first point's speedup and efficiency are not 1"
-check '[[ $(head -1 "$tmp/cs/study.csv") == density,algorithm,final_acc,best_acc,rounds_to_target,bytes_to_target,bytes_total,wall_s,compute_s,comm_s ]]' \
-  "study.csv header: $(head -1 "$tmp/cs/study.csv" 2>&1)"
-check '[[ $(cut -d, -f1,2 "$tmp/cs/study.csv" | tail -n +2 | tr "\n" " ") == "1,allreduce 1,dpsgd:ring 0.1,allreduce 0.1,dpsgd:ring " ]]' \
-  "study.csv rows: $(cut -d, -f1,2 "$tmp/cs/study.csv" 2>&1 | tr '\n' ' ')"
-# at density 0.1 the masked runs move about a tenth of the dense bytes
-check 'awk -F, "\$1 == 1 { d[\$2] = \$7 } \$1 == 0.1 { s[\$2] = \$7 } END { for (a in d) if (!(s[a] < 0.15 * d[a])) exit 1 }" "$tmp/cs/study.csv"' \
-  "density 0.1 did not cut the bytes to < 0.15x dense: $(cat "$tmp/cs/study.csv")"
-if command -v gnuplot >/dev/null; then
-  for f in sc/speedup.png sc/efficiency.png sc/round_time.png sc/bytes_per_rank.png cs/acc_vs_bytes.png cs/final_acc.png; do
-    check '[[ $(head -c 4 "$tmp/$f" | tail -c 3) == PNG ]]' "no plot $f"
-  done
-fi
-
-finish cli_slurm
+  finish cli_slurm
   exit 1
 fi
 eval "$up"
