@@ -16,9 +16,10 @@ static const char *level_name(int level) {
 }
 
 /* FUNNELED, not SINGLE: the process has threads besides main (the watchdog, core/watchdog.c;
- * the checkpoint's CRC thread, io/ckpt_write.c; OpenBLAS's workers), and MPI_THREAD_SINGLE
- * promises the library there are none. None of them calls MPI; only the main thread does, so
- * FUNNELED is all we ask (MULTIPLE would cost locking on every call for nothing). */
+ * the checkpoint's CRC thread, io/ckpt_write.c; the engine's OpenMP loops, [run] threads;
+ * OpenBLAS's workers), and MPI_THREAD_SINGLE promises the library there are none. None of them
+ * calls MPI (no file with an omp pragma calls MPI); only the main thread does, so FUNNELED is
+ * all we ask (MULTIPLE would cost locking on every call for nothing). */
 int sal_cli_mpi_init(const char *cmd, int *argc, char ***argv) {
     int provided = MPI_THREAD_SINGLE;
     MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
