@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "salient/layers.h"
+#include "sum.h"
 
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -45,17 +46,7 @@ void sal_grad_pass(float *dst, int accumulate, const float *src, size_t n) {
  * torch sums in float too; the difference is within a float rounding of the mean. */
 void sal_avgpool_forward(float *out, const float *in, int B, int C, int HW) {
     const float inv = 1.0f / (float)HW;
-    for (size_t bc = 0; bc < (size_t)B * C; bc++) {
-        const float *x = in + bc * HW;
-        float acc[16] = {0};
-        int i = 0;
-        for (; i + 16 <= HW; i += 16)
-            for (int j = 0; j < 16; j++) acc[j] += x[i + j];
-        for (; i < HW; i++) acc[i & 15] += x[i];
-        float s = 0.0f;
-        for (int j = 0; j < 16; j++) s += acc[j];
-        out[bc] = s * inv;
-    }
+    for (size_t bc = 0; bc < (size_t)B * C; bc++) out[bc] = sal_sum16(in + bc * HW, HW) * inv;
 }
 
 void sal_avgpool_backward(float *din, int accumulate, const float *dout, int B, int C, int HW) {

@@ -14,6 +14,7 @@
 #endif
 
 #include "salient/layers.h"
+#include "sum.h"
 
 /* Bytes of column buffer + staging we aim to keep in a core's L2 (1 MiB on the EPYC here). */
 #define SAL_CONV_L2_BUDGET (512 * 1024)
@@ -447,18 +448,6 @@ void sal_conv2d_forward(float *out, const float *in, const float *w, const float
     sal_conv2d_forward_mt(out, in, w, b, B, s, scratch, 1);
 }
 
-/* Sum of n floats in 16 independent lanes: vectorises without -ffast-math, fixed order. */
-static float sum_floats(const float *x, int n) {
-    float acc[16] = {0};
-    int i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int j = 0; j < 16; j++) acc[j] += x[i + j];
-    for (; i < n; i++) acc[i & 15] += x[i];
-    float s = 0.0f;
-    for (int j = 0; j < 16; j++) s += acc[j];
-    return s;
-}
-
 /* dout of samples [b0, b0 + G) as (O, G*OHW), the layout the GEMMs want. */
 static void stage_dout(float *stage, const float *dout, int b0, int G, const sal_conv_shape *s) {
     const int OHW = s->OH * s->OW, N = G * OHW;
@@ -488,7 +477,8 @@ void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, co
     if (db)
         for (int o = 0; o < s->O; o++) {
             float acc = 0.0f;
-            for (int b = 0; b < B; b++) acc += sum_floats(dout + b * out_stride + (size_t)o * OHW, OHW);
+            for (int b = 0; b < B; b++)
+                acc += sal_sum16(dout + b * out_stride + (size_t)o * OHW, OHW);
             db[o] = acc;
         }
     /* dw: the groups in order (each adds to dw), the work of each spread over threads by
