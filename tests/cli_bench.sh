@@ -41,7 +41,9 @@ check 'grep -q "auto chose dense;.*beta_coll 1e-10" "$tmp/bd.err"' \
 mpirun -np 2 "$bin" bench allreduce --n 1000 --density 0.1 --reps 2 --warmup 1 --algos recdbl \
   --min-time 0.05 >"$tmp/mt.csv" 2>"$tmp/mt.err"
 rc=$?
-check '[[ $rc == 0 ]] && awk "/rounds,/ { ok = \$3 > 2 && \$5 >= 0.05 } END { exit !ok }" "$tmp/mt.err" && [[ $(wc -l <"$tmp/mt.csv") == 2 ]]' \
+# (more than the 2 rounds, unless a loaded machine made those 2 already last the 0.05 s)
+med=$(awk -F, 'NR == 2 { print $6 }' "$tmp/mt.csv")
+check '[[ $rc == 0 ]] && awk -v med="${med:-0}" "/rounds,/ { ok = (\$3 > 2 || 2 * med >= 0.05) && \$5 >= 0.05 } END { exit !ok }" "$tmp/mt.err" && [[ $(wc -l <"$tmp/mt.csv") == 2 ]]' \
   "--min-time 0.05 with --reps 2: rc $rc, $(cat "$tmp/mt.err") $(cat "$tmp/mt.csv")"
 
 # --- pack ---
