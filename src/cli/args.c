@@ -18,6 +18,8 @@ void sal_cli_print_usage(FILE *f) {
                "        it or --force overwrites it; one run at a time holds DIR/.salient.lock\n"
                "  compare CONFIG.ini --algorithms A,B,... [--target ACC] [--out DIR] [--force]\n"
                "        run several algorithms on one config and tabulate them (under mpirun)\n"
+               "  plan CONFIG.ini [--nodes N] [--tasks-per-node R] [--threads T] [--set ...]\n"
+               "        predicted time of a round and of the run, before submitting it\n"
                "  topo --graph NAME --nodes N     a gossip graph's properties and spectral gap\n"
                "  bench allreduce|pack|gossip ... micro-benchmarks of the communication library\n"
                "  data CONFIG.ini [--set section.key=value]...\n"

@@ -37,6 +37,7 @@ int sal_cmd_train(int argc, char **argv);
 int sal_cmd_data(int argc, char **argv);
 int sal_cmd_compare(int argc, char **argv);
 int sal_cmd_ckpt(int argc, char **argv);  /* cmd_ckpt.c: inspect a checkpoint */ /* cmd_compare.c: several algorithms, one table */
+int sal_cmd_plan(int argc, char **argv);  /* cmd_plan.c: predicted round and run time */
 int sal_cmd_topo(int argc, char **argv);  /* cmd_topo.c: graph properties, spectral gap */
 int sal_cmd_bench(int argc, char **argv); /* cmd_bench.c: collective micro-benchmarks */
 int sal_bench_gossip(int argc, char **argv); /* cmd_bench_gossip.c: one gossip step */
