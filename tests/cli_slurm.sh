@@ -74,6 +74,21 @@ check 'cmp -s <(cols runs/salient-$id) <(cols "$tmp/ref-d")' "dpsgd under srun d
 check 'cmp -s <(cols runs/ssfl-$jid) <(cols "$tmp/ref-f")' "SSFL under srun differs from mpirun"
 check 'grep -q "4 ranks" slurm-salient-$id.out' "the job did not run the #SBATCH --ntasks=4 default"
 
+# --- ssfl-paper.sh: the plan printed, then one job whose log and plan land in the run's directory
+p=(--config "$smoke" --set train.algorithm=fedavg --set data.clients=4 --set run.rounds=2)
+"$src/jobs/ssfl-paper.sh" "${p[@]}" --out "$tmp/paper-t" --test-only >"$tmp/pt" 2>&1
+rc=$?
+check '[[ $rc == 0 && ! -e $tmp/paper-t ]] && grep -q "^ssfl-paper.sh: plan: predicted_wall_s: " "$tmp/pt" && grep -q "to start at" "$tmp/pt"' \
+  "ssfl-paper.sh --test-only: rc $rc: $(grep -v plan: "$tmp/pt")"
+"$src/jobs/ssfl-paper.sh" "${p[@]}" --out "$tmp/paper" --time 0:05:00 >"$tmp/ps" 2>&1
+rc=$?
+pid=$(sed -n 's/.*submitted job \([0-9]*\):.*/\1/p' "$tmp/ps")
+check '[[ $rc == 0 && -n $pid ]]' "ssfl-paper.sh: rc $rc: $(grep -v plan: "$tmp/ps")"
+wait_job "$pid"
+check '[[ -s $tmp/paper/summary.json && -s $tmp/paper/slurm-$pid.out && -s $tmp/paper/plan.txt ]]' \
+  "ssfl-paper.sh job $pid: $(ls "$tmp/paper" 2>&1 | tr '\n' ' ')"
+check '[[ -z $(ls slurm-*"$pid"* 2>/dev/null) ]]' "ssfl-paper.sh job $pid left its log outside its run directory"
+
 # --- preemption: SIGUSR1 to the batch shell -> checkpoint, requeue, resume, same metrics ---
 p=(--set train.algorithm=dpsgd --set data.clients=6 --set run.rounds=120 --set checkpoint.every=50)
 pid=$(sbatch --parsable -n 3 -J preempt "$train" "$smoke" "${p[@]}")
