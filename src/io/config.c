@@ -1,6 +1,7 @@
 /* config.c - the run configuration: one table of keys drives defaults, INI parsing (libinih),
  * --set overrides, range checks, the resolved config.ini and --help; see salient/config.h. */
 #include "salient/config.h"
+#include "salient/fmt.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -592,14 +593,6 @@ static sal_status apply_text(sal_config *c, const key_def *k, const char *text, 
     return apply_value(c, k, inner, where, err);
 }
 
-static void format_double(double x, char *buf, size_t cap) {
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, cap, "%.*g", prec, x);
-        double back = strtod(buf, NULL);
-        if (!memcmp(&back, &x, sizeof x)) return;
-    }
-}
-
 /* The field's value as the text a file holds; false if the field holds no valid value (an
  * enum out of range or a string without its NUL), which only code, not a file, can cause. */
 static bool format_value(const sal_config *c, const key_def *k, char *buf, size_t cap) {
@@ -618,7 +611,7 @@ static bool format_value(const sal_config *c, const key_def *k, char *buf, size_
         return true;
     case KEY_DOUBLE:
         memcpy(&d, f, sizeof d);
-        format_double(d, buf, cap);
+        sal_fmt_num(d, buf, cap);
         return true;
     case KEY_STRING: {
         const char *s = f;
@@ -1055,7 +1048,7 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
                         sal_config_enum_name("comm", "compress", c->compress));
     if (c->method == SAL_SPARSE_NONE && c->density != 1.0) {
         char d[32];
-        format_double(c->density, d, sizeof d);
+        sal_fmt_num(c->density, d, sizeof d);
         return sal_fail(err, SAL_ECONFIG,
                         "config: [sparsity] density = %s has no effect with [sparsity] method = "
                         "none (dense); set density = 1 or choose a method",

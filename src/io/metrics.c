@@ -1,13 +1,15 @@
 /* metrics.c - metrics.csv and summary.json (see metrics.h). */
-#include "salient/metrics.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "salient/fmt.h"
 #include "salient/fsutil.h"
+#include "salient/metrics.h"
+
+#define NUM(buf, x) sal_fmt_num((x), (buf), sizeof(buf))
 
 sal_status sal_metrics_open(sal_metrics *m, const char *dir, sal_err *err) {
     memset(m, 0, sizeof *m);
@@ -23,26 +25,29 @@ void sal_metrics_free(sal_metrics *m) {
     m->n = m->cap = 0;
 }
 
-/* Training metrics print with 17 significant digits (%.17g) so that two runs can be compared
- * bitwise from the CSV; timings need no more than microseconds. */
+/* Training metrics print in the shortest form that reads back bitwise (sal_fmt_num: 0.05, not
+ * 0.050000000000000003), so two runs can still be compared exactly from the CSV; timings need
+ * no more than microseconds. */
 static int fill_csv(FILE *f, const void *ctx) {
     const sal_metrics *m = ctx;
+    char a[SAL_NUM_MAX], b[SAL_NUM_MAX];
     fprintf(f, "round,test_acc,test_loss,train_loss,density,bytes_up,bytes_down,comm_s,wait_s,"
                "compute_s,wall_s,lr,samples_per_s,consensus,local_acc_mean,local_acc_min\n");
     for (int i = 0; i < m->n; i++) {
         const sal_round *r = &m->rows[i];
         fprintf(f, "%d,", r->round);
         if (r->evaluated)
-            fprintf(f, "%.17g,%.17g,", r->test_acc, r->test_loss);
+            fprintf(f, "%s,%s,", NUM(a, r->test_acc), NUM(b, r->test_loss));
         else
             fprintf(f, ",,");
-        fprintf(f, "%.17g,%.17g,%" PRIu64 ",%" PRIu64 ",%.6f,%.6f,%.6f,%.6f,%.17g,%.1f,",
-                r->train_loss, r->density, r->bytes_up, r->bytes_down, r->comm_s, r->wait_s,
-                r->compute_s, r->wall_s, r->lr, r->samples_per_s);
+        fprintf(f, "%s,%s,", NUM(a, r->train_loss), NUM(b, r->density));
+        fprintf(f, "%" PRIu64 ",%" PRIu64 ",%.6f,%.6f,%.6f,%.6f,%s,%.1f,", r->bytes_up,
+                r->bytes_down, r->comm_s, r->wait_s, r->compute_s, r->wall_s, NUM(a, r->lr),
+                r->samples_per_s);
         /* empty where they do not apply: no consensus without several models */
-        if (r->decentral) fprintf(f, "%.17g", r->consensus);
+        if (r->decentral) fprintf(f, "%s", NUM(a, r->consensus));
         if (r->decentral && r->evaluated)
-            fprintf(f, ",%.17g,%.17g\n", r->local_acc_mean, r->local_acc_min);
+            fprintf(f, ",%s,%s\n", NUM(a, r->local_acc_mean), NUM(b, r->local_acc_min));
         else
             fprintf(f, ",,\n");
     }
@@ -96,12 +101,13 @@ static int fill_summary(FILE *f, const void *ctx) {
     const sal_round *last = m->n ? &m->rows[m->n - 1] : NULL;
     fprintf(f, "{\n  %s,\n", s->identity);
     fprintf(f, "  \"rounds\": %d,\n", last ? last->round : 0); /* fedavg also has a round 0 */
-    fprintf(f, "  \"final_test_acc\": %.17g,\n  \"final_test_loss\": %.17g,\n", final_acc,
-            final_loss);
-    fprintf(f, "  \"best_test_acc\": %.17g,\n  \"best_round\": %d,\n", best, best_round);
-    fprintf(f, "  \"last5_test_acc\": %.17g,\n", last5);
-    fprintf(f, "  \"final_train_loss\": %.17g,\n", last ? last->train_loss : -1.0);
-    fprintf(f, "  \"density\": %.17g,\n", last ? last->density : 1.0);
+    char a[SAL_NUM_MAX], b[SAL_NUM_MAX];
+    fprintf(f, "  \"final_test_acc\": %s,\n  \"final_test_loss\": %s,\n", NUM(a, final_acc),
+            NUM(b, final_loss));
+    fprintf(f, "  \"best_test_acc\": %s,\n  \"best_round\": %d,\n", NUM(a, best), best_round);
+    fprintf(f, "  \"last5_test_acc\": %s,\n", NUM(a, last5));
+    fprintf(f, "  \"final_train_loss\": %s,\n", NUM(a, last ? last->train_loss : -1.0));
+    fprintf(f, "  \"density\": %s,\n", NUM(a, last ? last->density : 1.0));
     fprintf(f, "  \"bytes_up\": %" PRIu64 ",\n  \"bytes_down\": %" PRIu64 ",\n", up, down);
     fprintf(f, "  \"bytes_total\": %" PRIu64 ",\n", up + down);
     fprintf(f, "  \"comm_s\": %.6f,\n  \"wait_s\": %.6f,\n  \"compute_s\": %.6f,\n", comm, wait,

@@ -1,0 +1,24 @@
+/* fmt.c - shortest round-trip formatting of doubles (fmt.h). A loop over precisions rather than
+ * a Ryu-style algorithm: files get a few numbers per round, and %.*g + strtod are the C
+ * library's own, correctly rounded, conversions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "salient/fmt.h"
+
+char *sal_fmt_num(double x, char *buf, size_t cap) {
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, x);
+        double back = strtod(buf, NULL);
+        if (memcmp(&back, &x, sizeof x)) continue; /* -0.0 and 0.0 differ, as they should */
+        /* %g goes to an exponent once it exceeds the precision (600 -> 6e+02): write such
+         * numbers below 1e15 with all their integer digits instead (whole numbers there, as
+         * they are below 2^53; the extra digits are zeros and read back the same) */
+        const char *e = strchr(buf, 'e');
+        int ex = e ? atoi(e + 1) : -1;
+        if (ex >= prec && ex < 15) snprintf(buf, cap, "%.*g", ex + 1, x);
+        return buf;
+    }
+    return buf; /* nan: %.17g's "nan" or "-nan" */
+}
