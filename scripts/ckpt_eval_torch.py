@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Evaluate a salient checkpoint in PyTorch and compare with the accuracy salient recorded.
 
-usage: /usr/bin/python3 scripts/ckpt_eval_torch.py CKPT.h5 [--data DIR]
+usage: scripts/ckpt_eval_torch.py CKPT.h5 [--data DIR] [--save MODEL.pt]
+
+Runs under any python3 (a virtual environment's included): where that one lacks torch or
+h5py, it runs itself again under the first of /usr/bin/python3, /usr/local/bin/python3 that
+has both (Debian's python3-torch and python3-h5py are for /usr/bin/python3).
 
 Loads /model/<layer>/<leaf> and /state/<layer>/<leaf> (PyTorch names and shapes,
 docs/checkpoint-format.md) with load_state_dict(strict=True) into the reference module of the
@@ -16,6 +20,10 @@ mean and std held as float32), evaluates in float32 and prints:
   salient_test_acc: Y    test_acc of the /metrics row of round N
   match: yes|no          |X - Y| <= 1 / test_n: at most one sample may differ, since the two
                          sum in different orders (plus torch_test_loss / salient_test_loss)
+
+--save MODEL.pt also writes the loaded model's state dict with torch.save (written to a
+temporary name, then renamed; an existing file is refused), for torch.load +
+load_state_dict into the same module (scripts/salient_models.py) elsewhere.
 
 Exit status: 0 match, 1 mismatch, 2 usage or input error (one line on stderr): not a salient
 checkpoint, an unknown arch, tensors that do not fit the module, missing data files, no
@@ -52,9 +60,34 @@ class InputError(Exception):
     pass
 
 
+def reexec_with_torch():
+    """Run this script again under a python3 that has torch and h5py, if this one lacks them."""
+    try:
+        import h5py  # noqa: F401
+        import torch  # noqa: F401
+        return
+    except ImportError as e:
+        missing = str(e)
+    if os.environ.get("SALIENT_CKPT_EVAL_REEXEC"):  # already the second try
+        raise InputError("needs python3-torch and python3-h5py (%s)" % missing)
+    for py in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        # (a virtual environment's python3 is often a link to this very file: the probe, not
+        # the path, says whether it has the packages)
+        if not os.access(py, os.X_OK):
+            continue
+        probe = os.system("%s -c 'import torch, h5py' >/dev/null 2>&1" % py)
+        if probe == 0:
+            os.environ["SALIENT_CKPT_EVAL_REEXEC"] = "1"
+            sys.stdout.flush()
+            os.execv(py, [py, os.path.abspath(__file__)] + sys.argv[1:])
+    raise InputError("needs python3-torch and python3-h5py: %s under %s, and no other python3 "
+                     "here has them (apt-get install python3-torch python3-h5py)"
+                     % (missing, sys.executable))
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2
-        sys.stderr.write("%s: %s (usage: %s CKPT.h5 [--data DIR])\n" % (PROG, message, PROG))
+        sys.stderr.write("%s: %s (usage: %s CKPT.h5 [--data DIR] [--save MODEL.pt])\n" % (PROG, message, PROG))
         sys.exit(2)
 
 
@@ -208,7 +241,11 @@ def main(argv):
     ap = Parser(prog=PROG, description="Evaluate a salient checkpoint in PyTorch.")
     ap.add_argument("ckpt", help="checkpoint file (e.g. OUT/ckpt/latest)")
     ap.add_argument("--data", help="data set directory (default: [data] path, else the set's)")
+    ap.add_argument("--save", metavar="MODEL.pt", help="also write the model's state dict here")
     args = ap.parse_args(argv)
+    if args.save and os.path.lexists(args.save):
+        raise InputError("--save %s: the file exists; choose another name" % args.save)
+    reexec_with_torch()
     try:
         import h5py  # noqa: F401
         import numpy as np
@@ -257,6 +294,17 @@ def main(argv):
         state[k] = t.to(v.dtype)  # float32, or int64 for num_batches_tracked
     model.load_state_dict(state, strict=True)
     model.eval()
+    if args.save:
+        tmp = "%s.tmp.%d" % (args.save, os.getpid())
+        try:
+            torch.save(model.state_dict(), tmp)
+            os.link(tmp, args.save)  # fails where a file appeared meanwhile: never overwrite
+        except OSError as e:
+            raise InputError("--save %s: %s" % (args.save, e.strerror or e))
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        print("saved: %s" % args.save)
 
     correct, loss = evaluate(model, x, y)
     acc = correct / n

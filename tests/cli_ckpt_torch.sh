@@ -33,6 +33,24 @@ check '[[ $rc == 0 && $(field match "$tmp/c.out") == yes ]]' "lenet5: rc $rc: $(
 check '[[ $(field round "$tmp/c.out") == 2 && $(field test_n "$tmp/c.out") == 2000 ]]' \
   "lenet5: round/test_n: $(cat "$tmp/c.out")"
 
+# --save: the loaded model as a state dict that torch.load gives back, tensor for tensor; an
+# existing file is refused. Started by a python3 without torch (-S: no site-packages, as in a
+# bare virtual environment), the script runs itself again under one that has it.
+/usr/bin/python3 -S "$evalpy" "$tmp/c/ckpt/latest" --save "$tmp/c.pt" >"$tmp/cs.out" 2>&1
+rc=$?
+check '[[ $rc == 0 && $(field saved "$tmp/cs.out") == "$tmp/c.pt" ]]' "--save (from python3 -S): rc $rc: $(cat "$tmp/cs.out")"
+$py -c 'import sys, h5py, numpy as np, torch
+sd = torch.load(sys.argv[1])
+with h5py.File(sys.argv[2], "r") as f:
+    w = f["model/conv1/weight"][()]
+assert np.array_equal(sd["conv1.weight"].numpy(), w), "conv1.weight differs"
+assert len(sd) == 10, sorted(sd)' "$tmp/c.pt" "$tmp/c/ckpt/latest" 2>"$tmp/cs.py"
+rc=$?
+check '[[ $rc == 0 ]]' "--save: the saved state dict differs from the checkpoint: $(tail -1 "$tmp/cs.py")"
+$py "$evalpy" "$tmp/c/ckpt/latest" --save "$tmp/c.pt" >"$tmp/cs2.out" 2>&1
+rc=$?
+check '[[ $rc == 2 ]] && grep -q "the file exists" "$tmp/cs2.out"' "--save over a file: rc $rc $(cat "$tmp/cs2.out")"
+
 # --- SSFL: MLP at density 0.1, a server and 2 client ranks, 3 rounds ---
 mpirun -np 3 "$bin" train "$src/jobs/configs/ssfl-fmnist.ini" "${short[@]}" \
   --set model.arch=mlp --set data.clients=10 --set train.sample_fraction=0.5 \
