@@ -1,5 +1,6 @@
 /* test_partition.c - iid, Dirichlet, balanced Dirichlet and shard partitions: permutations, balance, label skew,
  * determinism in the seed, and the config errors users will meet. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -200,8 +201,8 @@ static void test_balanced(const uint8_t *y, int n) {
         flat += mean_max_fraction(&a, y) / 5;
         sal_partition_free(&a);
     }
-    /* Early clients follow their Dir(0.1) priors; late ones take what is left, so the mean
-     * skew is lower than unbalanced Dirichlet's, but far above the iid 0.1-0.2. */
+    /* Clients follow their Dir(0.1) priors until pools run dry (at once for all, the slots
+     * being interleaved), so the skew is far above the iid 0.1-0.2. */
     CHECK_MSG(skew > 0.4, "alpha 0.1: mean max-class fraction %.3f", skew);
     CHECK_MSG(flat < 0.25, "alpha 1000: mean max-class fraction %.3f", flat);
     o.seed = 4;
@@ -219,6 +220,98 @@ static void test_balanced(const uint8_t *y, int n) {
     o.alpha = 0;
     CHECK(sal_partition_make(&a, y, n, 10, &o, &err) == SAL_ECONFIG &&
           strstr(err.msg, "[data] alpha"));
+}
+
+/* Per-client statistics of a 10-class split. */
+typedef struct split_stats {
+    double classes;     /* mean distinct classes per client */
+    double tail_share;  /* mean largest-class share of the last 10 clients */
+    int sizes_ok;       /* every client holds n/clients (+1 for the first n mod clients) */
+} split_stats;
+
+static split_stats stats_of(const sal_partition *p, const uint8_t *y, int n) {
+    split_stats st = {0, 0, 1};
+    for (int c = 0; c < p->clients; c++) {
+        int h[10] = {0}, mx = 0, sz = p->offset[c + 1] - p->offset[c];
+        st.sizes_ok &= sz == n / p->clients + (c < n % p->clients);
+        for (int i = p->offset[c]; i < p->offset[c + 1]; i++) h[y[p->index[i]]]++;
+        for (int k = 0; k < 10; k++) {
+            mx = h[k] > mx ? h[k] : mx;
+            st.classes += h[k] > 0;
+        }
+        if (c >= p->clients - 10) st.tail_share += (double)mx / sz / 10;
+    }
+    st.classes /= p->clients;
+    return st;
+}
+
+/* The default job's split (100 clients, alpha 0.3, Fashion-MNIST's 60000 x 10 labels) against
+ * the statistics of SSFL's reference partitioner (riohib/SSFL, partition_utils.py): ~8.4
+ * classes per client and a largest-class share of 0.42-0.48 for the last 10 clients, as for
+ * any 10. Version 1 of this partitioner, which filled clients one after another, gave 7.6
+ * classes and 0.68 (client 99 held one class), and fails both bounds. */
+static void test_balanced_reference(const uint8_t *y, int n) {
+    sal_err err = {{0}};
+    sal_partition a;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        sal_partition_opts o = {.kind = SAL_PART_DIRICHLET_BALANCED, .clients = 100,
+                                .alpha = 0.3, .seed = seed};
+        CHECK(sal_partition_make(&a, y, n, 10, &o, &err) == SAL_OK && valid(&a, n));
+        split_stats st = stats_of(&a, y, n);
+        printf("dirichlet_balanced seed %llu: %.2f classes per client, last-10 largest share "
+               "%.3f\n", (unsigned long long)seed, st.classes, st.tail_share);
+        CHECK(st.sizes_ok);
+        CHECK_MSG(st.classes > 8.0 && st.classes < 9.0, "%.2f classes per client", st.classes);
+        CHECK_MSG(st.tail_share < 0.55, "last-10 largest share %.3f", st.tail_share);
+        sal_partition_free(&a);
+    }
+    /* n not a multiple of the clients: the first n mod clients get one more */
+    sal_partition_opts o = {.kind = SAL_PART_DIRICHLET_BALANCED, .clients = 7, .alpha = 0.3,
+                            .seed = 1};
+    CHECK(sal_partition_make(&a, y, n - 3, 10, &o, &err) == SAL_OK && valid(&a, n - 3));
+    CHECK(stats_of(&a, y, n - 3).sizes_ok);
+    sal_partition_free(&a);
+}
+
+/* The fingerprint: equal for equal splits, blind to the order within a client, changed by any
+ * id that moves to another client or by a different seed or kind. */
+static void test_hash(const uint8_t *y, int n) {
+    sal_err err = {{0}};
+    sal_partition a, b;
+    sal_partition_opts o = {.kind = SAL_PART_DIRICHLET_BALANCED, .clients = 10, .alpha = 0.3,
+                            .seed = 1};
+    CHECK(sal_partition_make(&a, y, n, 10, &o, &err) == SAL_OK);
+    CHECK(sal_partition_make(&b, y, n, 10, &o, &err) == SAL_OK);
+    uint64_t h = sal_partition_hash(&a);
+    CHECK(h == sal_partition_hash(&b));
+    int *ids = b.index + b.offset[3], m = b.offset[4] - b.offset[3];
+    for (int i = 0; i < m / 2; i++) { /* reverse client 3: same set */
+        int t = ids[i];
+        ids[i] = ids[m - 1 - i], ids[m - 1 - i] = t;
+    }
+    CHECK(h == sal_partition_hash(&b));
+    int t = b.index[b.offset[3]]; /* swap one id between clients 3 and 4: sizes unchanged */
+    b.index[b.offset[3]] = b.index[b.offset[4]], b.index[b.offset[4]] = t;
+    CHECK(h != sal_partition_hash(&b));
+    b.index[b.offset[4]] = b.index[b.offset[3]], b.index[b.offset[3]] = t;
+    CHECK(h == sal_partition_hash(&b));
+    b.offset[4]++; /* the boundary moves: one id changes client */
+    CHECK(h != sal_partition_hash(&b));
+    b.offset[4]--;
+    sal_partition_free(&b);
+    o.seed = 2;
+    CHECK(sal_partition_make(&b, y, n, 10, &o, &err) == SAL_OK && h != sal_partition_hash(&b));
+    sal_partition_free(&b);
+    o.seed = 1, o.kind = SAL_PART_IID;
+    CHECK(sal_partition_make(&b, y, n, 10, &o, &err) == SAL_OK && h != sal_partition_hash(&b));
+    sal_partition_free(&b);
+    /* a known value pins the function itself: a checkpoint's stored hash must stay valid */
+    sal_partition tiny = {.clients = 2, .offset = (int[]){0, 1, 3}, .index = (int[]){2, 0, 1}};
+    printf("hash of {2},{0,1}: %016llx\n", (unsigned long long)sal_partition_hash(&tiny));
+    CHECK(SAL_PARTITION_VERSION == 2);
+    sal_partition_free(&a);
+    sal_partition zero = {0};
+    CHECK(sal_partition_hash(&zero) == sal_partition_hash(NULL));
 }
 
 static void test_errors(const uint8_t *y, int n) {
@@ -260,11 +353,13 @@ int main(void) {
     test_shards(y, n);
     test_dirichlet(y, n);
     test_balanced(y, n);
+    test_hash(y, n);
     test_errors(y, n);
     free(y);
     /* bigger: 60000 samples, as Fashion-MNIST, all three kinds */
     int big = 60000;
     uint8_t *yb = labels(big, 4);
+    test_balanced_reference(yb, big);
     sal_partition_opts kinds[4] = {
         {.kind = SAL_PART_DIRICHLET_BALANCED, .clients = 100, .alpha = 0.3, .seed = 1},
         {.kind = SAL_PART_IID, .clients = 100, .seed = 1},

@@ -1,4 +1,5 @@
-/* partition.c - splitting sample ids across clients (iid, Dirichlet label skew, label shards).
+/* partition.c - splitting sample ids across clients (iid, Dirichlet label skew, label shards),
+ * and a fingerprint of a split.
  * Every draw comes from sal_rng streams keyed by (seed, SAL_STREAM_PARTITION, fixed id), so a
  * partition depends on the seed alone, never on the MPI rank count or layout. */
 #include "salient/partition.h"
@@ -139,46 +140,84 @@ static int part_dirichlet(sal_partition *p, const uint8_t *labels, int n, int cl
     return 0;
 }
 
-/* dirichlet_balanced (the label-skewed split with equal client sizes that SSFL's experiments
- * use): client j gets n/clients samples (the first n mod clients clients one more). In client
- * order, each client draws class priors q ~ Dir(alpha) over the classes, then fills its quota
- * one sample at a time: class k with probability q_k among the classes that still have unused
- * samples (renormalised), the next id of that class's shuffled pool. Every id is used once. */
-static void part_balanced(sal_partition *p, const uint8_t *labels, int n, int classes,
-                          double alpha, uint64_t seed, int *sorted, int *start, int *next,
-                          double *q) {
-    sort_by_label(labels, n, classes, sorted, start);
+/* dirichlet_balanced: the label-skewed split with equal client sizes that SSFL's experiments
+ * use, drawn as the authors' code draws it (riohib/SSFL, data_preprocessing/partition_utils.py,
+ * partition_data_dirichlet; the algorithm is re-implemented here, not translated):
+ *   quota: client j gets n/clients samples, the first n mod clients one more;
+ *   priors: each client draws q_j ~ Dir(alpha) over the classes (client order);
+ *   pools: the ids of each class, shuffled;
+ *   slots: client j's id written quota_j times, the whole list shuffled;
+ *   for each slot in that order: its client picks class k with probability q_jk renormalised
+ *     over the classes whose pool is not yet empty, and takes the next id of that pool.
+ * Interleaving the clients in a random slot order is what keeps the split fair: every client
+ * draws while every class still has samples, so pools run dry for all clients at once. Filling
+ * clients one after another (this file's version 1) left the last clients the classes nobody
+ * wanted (client 99 of the default job held 600 samples of one class). */
+static sal_status part_balanced(sal_partition *p, const uint8_t *labels, int n, int classes,
+                                double alpha, uint64_t seed, sal_err *err) {
+    const int clients = p->clients;
+    int *sorted = malloc(sizeof(int) * (size_t)n);       /* class pools, back to back */
+    int *start = malloc(sizeof(int) * ((size_t)classes + 1));
+    int *next = malloc(sizeof(int) * (size_t)classes);   /* cursor into each pool */
+    int *slot = malloc(sizeof(int) * (size_t)n);         /* client of each draw, shuffled */
+    int *taken = malloc(sizeof(int) * (size_t)n);        /* the id each draw took */
+    double *q = malloc(sizeof(double) * (size_t)clients * (size_t)classes); /* (clients, classes) */
+    sal_status st = SAL_OK;
+    if (!sorted || !start || !next || !slot || !taken || !q) {
+        st = sal_fail(err, SAL_ENOMEM, "partition: out of memory for %d clients x %d classes",
+                      clients, classes);
+        goto out;
+    }
     sal_rng r;
     sal_rng_seed(&r, seed, SAL_STREAM_PARTITION, STREAM_BALANCED);
+    for (size_t i = 0; i < (size_t)clients * classes; i++) q[i] = sal_rng_gamma(&r, alpha);
+    sort_by_label(labels, n, classes, sorted, start);
     for (int k = 0; k < classes; k++) {
         sal_rng_shuffle_int(&r, sorted + start[k], start[k + 1] - start[k]);
         next[k] = start[k];
     }
-    int clients = p->clients, pos = 0;
+    p->offset[0] = 0;
     for (int j = 0; j < clients; j++) {
-        p->offset[j] = pos;
         int quota = n / clients + (j < n % clients);
-        for (int k = 0; k < classes; k++) q[k] = sal_rng_gamma(&r, alpha);
-        for (int s = 0; s < quota; s++) {
-            double sum = 0;
-            int avail = 0;
-            for (int k = 0; k < classes; k++)
-                if (next[k] < start[k + 1]) sum += q[k], avail++;
-            int pick = -1;
-            if (sum > 0) { /* categorical over the classes with samples left */
-                double u = sal_rng_uniform(&r) * sum, cum = 0;
-                for (int k = 0; k < classes && pick < 0; k++)
-                    if (next[k] < start[k + 1] && (cum += q[k]) > u) pick = k;
-            }
-            if (pick < 0) { /* priors underflowed or rounding ran past the end: uniform */
-                int t = (int)sal_rng_below(&r, (uint64_t)avail);
-                for (int k = 0; k < classes && pick < 0; k++)
-                    if (next[k] < start[k + 1] && t-- == 0) pick = k;
-            }
-            p->index[pos++] = sorted[next[pick]++];
-        }
+        p->offset[j + 1] = p->offset[j] + quota;
+        for (int s = p->offset[j]; s < p->offset[j + 1]; s++) slot[s] = j;
     }
-    p->offset[clients] = pos;
+    sal_rng_shuffle_int(&r, slot, n);
+    for (int s = 0; s < n; s++) {
+        const double *qj = q + (size_t)slot[s] * classes;
+        double sum = 0;
+        int avail = 0, last = -1;
+        for (int k = 0; k < classes; k++)
+            if (next[k] < start[k + 1]) {
+                sum += qj[k], avail++;
+                if (qj[k] > 0) last = k;
+            }
+        /* n draws take n ids, so some pool is non-empty here: avail >= 1. */
+        int pick = -1;
+        if (sum > 0) { /* categorical over the classes with samples left */
+            double u = sal_rng_uniform(&r) * sum, cum = 0;
+            for (int k = 0; k < classes && pick < 0; k++)
+                if (next[k] < start[k + 1] && (cum += qj[k]) > u) pick = k;
+            if (pick < 0) pick = last; /* u rounded up to the sum */
+        } else { /* every prior left underflowed (tiny alpha): uniform over what is left */
+            int t = (int)sal_rng_below(&r, (uint64_t)avail);
+            for (int k = 0; k < classes && pick < 0; k++)
+                if (next[k] < start[k + 1] && t-- == 0) pick = k;
+        }
+        taken[s] = sorted[next[pick]++];
+    }
+    /* Group by client, each client's ids in the order it drew them. The pools are spent, so
+     * sorted (n >= clients ints, check_args) now holds the per-client write cursors. */
+    for (int j = 0; j < clients; j++) sorted[j] = p->offset[j];
+    for (int s = 0; s < n; s++) p->index[sorted[slot[s]]++] = taken[s];
+out:
+    free(sorted);
+    free(start);
+    free(next);
+    free(slot);
+    free(taken);
+    free(q);
+    return st;
 }
 
 static sal_status check_args(const uint8_t *labels, int n, int classes,
@@ -239,7 +278,7 @@ sal_status sal_partition_make(sal_partition *p, const uint8_t *labels, int n, in
     } else if (o->kind == SAL_PART_IID) {
         part_iid(p, n, o->seed);
     } else if (o->kind == SAL_PART_DIRICHLET_BALANCED) {
-        part_balanced(p, labels, n, classes, o->alpha, o->seed, sorted, start, order, prop);
+        st = part_balanced(p, labels, n, classes, o->alpha, o->seed, err);
     } else if (o->kind == SAL_PART_SHARDS) {
         part_shards(p, labels, n, classes, o->shards_per_client, o->seed, sorted, order, start);
     } else if (!part_dirichlet(p, labels, n, classes, o->alpha, o->seed, sorted, start, order,
@@ -263,4 +302,35 @@ void sal_partition_free(sal_partition *p) {
     free(p->offset);
     free(p->index);
     memset(p, 0, sizeof *p);
+}
+
+/* splitmix64's finaliser (Steele et al. 2014) over id + golden ratio: a bijection, so distinct
+ * ids give distinct words, and a sum of them is a multiset hash of the ids. */
+static uint64_t mix_id(uint64_t z) {
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* FNV-1a (Fowler, Noll, Vo) over a word's 8 bytes, least significant first on every host. */
+static uint64_t fnv_word(uint64_t h, uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+        h ^= (v >> (8 * i)) & 0xFF;
+        h *= 0x100000001B3ull;
+    }
+    return h;
+}
+
+uint64_t sal_partition_hash(const sal_partition *p) {
+    uint64_t h = 0xCBF29CE484222325ull; /* FNV-1a offset basis */
+    if (!p || !p->offset || !p->index) return fnv_word(h, 0);
+    h = fnv_word(h, (uint64_t)p->clients);
+    for (int c = 0; c < p->clients; c++) {
+        uint64_t sum = 0;
+        for (int i = p->offset[c]; i < p->offset[c + 1]; i++) sum += mix_id((uint64_t)p->index[i]);
+        h = fnv_word(h, (uint64_t)(p->offset[c + 1] - p->offset[c]));
+        h = fnv_word(h, sum);
+    }
+    return h;
 }
