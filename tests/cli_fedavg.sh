@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cli_fedavg.sh - `salient train` with algorithm = fedavg under mpirun: the same metrics bit for
-# bit on 2, 3 and 5 ranks (and ResNet-20 with BatchNorm on 3 and 5 ranks, 1 and 2 threads); FedAvg
+# bit on 2, 3 and 5 ranks (and ResNet-20 with BatchNorm on synthetic-cifar, augmented, on 3 and 5
+# ranks, 1 and 2 threads); FedAvg
 # of one client equals centralized SGD; bytes per round are
 # density x dense; every pruning method runs and keeps exactly its share; bad rank counts, bad
 # configs and divergence fail with one clear line. Usage: cli_fedavg.sh SALIENT SRCDIR
@@ -32,9 +33,11 @@ for np in 3 5; do
 done
 check '! grep -q "^0,.*,0\.1,\|^1,,," "$tmp/r3/metrics.csv"' "malformed rows"
 
-# --- SSFL with ResNet-20 (BatchNorm: its statistics travel too) on 3 and 5 ranks, and on 1 and 2
-# threads: the same metrics bit for bit; bytes per upload are nnz weights + the state floats ---
-rn=(--set model.arch=resnet20 --set model.norm=batch --set data.synth_train=60 --set data.synth_test=20
+# --- SSFL with ResNet-20 (BatchNorm: its statistics travel too) on synthetic-cifar (3x32x32,
+# crop_flip augmentation by default) on 3 and 5 ranks, and on 1 and 2 threads: the same metrics
+# bit for bit; bytes per upload are nnz weights + the state floats ---
+rn=(--set model.arch=resnet20 --set model.norm=batch --set data.dataset=synthetic-cifar
+    --set data.synth_train=60 --set data.synth_test=20
     --set train.batch=12 --set data.clients=6 --set run.rounds=2 --set sparsity.method=snip
     --set sparsity.density=0.2)
 for v in "3 1" "5 1" "3 2"; do

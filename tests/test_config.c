@@ -20,7 +20,7 @@ static const char *all_keys[] = {
     "run.seed", "run.rounds", "run.out", "run.eval_every", "run.threads",
     "data.dataset", "data.path", "data.partition", "data.alpha", "data.shards_per_client",
     "data.clients", "data.train_limit", "data.test_limit", "data.synth_train", "data.synth_test",
-    "model.arch",
+    "data.augment", "model.arch",
     "train.algorithm", "train.local_epochs", "train.batch", "train.lr", "train.momentum",
     "train.weight_decay", "train.sample_fraction", "train.lr_decay", "train.clip",
     "train.lr_schedule", "train.lr_step", "train.lr_gamma",
@@ -116,6 +116,11 @@ static void test_enum_names(void) {
     CHECK(!strcmp(sal_config_enum_name("data", "dataset", SAL_DATA_MNIST), "mnist"));
     CHECK(!strcmp(sal_config_enum_name("data", "dataset", SAL_DATA_CIFAR10), "cifar10"));
     CHECK(!strcmp(sal_config_enum_name("data", "dataset", SAL_DATA_SYNTHETIC), "synthetic"));
+    CHECK(!strcmp(sal_config_enum_name("data", "dataset", SAL_DATA_CIFAR100), "cifar100"));
+    CHECK(!strcmp(sal_config_enum_name("data", "dataset", SAL_DATA_SYNTHETIC_CIFAR),
+                  "synthetic-cifar"));
+    CHECK(!strcmp(sal_config_enum_name("data", "augment", SAL_AUG_AUTO), "auto"));
+    CHECK(!strcmp(sal_config_enum_name("data", "augment", SAL_AUG_CROP_FLIP), "crop_flip"));
     CHECK(!strcmp(sal_config_enum_name("data", "partition", SAL_PART_IID), "iid"));
     CHECK(!strcmp(sal_config_enum_name("data", "partition", SAL_PART_DIRICHLET), "dirichlet"));
     CHECK(!strcmp(sal_config_enum_name("data", "partition", SAL_PART_SHARDS), "shards"));

@@ -53,6 +53,7 @@ typedef struct sal_config {
     int train_limit;          /* use only the first N training samples (0 = all) */
     int test_limit;           /* use only the first N test samples (0 = all) */
     int synth_train, synth_test;
+    sal_augment_kind augment; /* training batches: auto (crop_flip for CIFAR sets), none, crop_flip */
     /* [model] */
     sal_arch arch;
     sal_norm norm;            /* the resnets' GroupNorm, BatchNorm or none */

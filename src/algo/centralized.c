@@ -48,7 +48,9 @@ static double train_epoch(run *r, const sal_config *cfg, int round, long *sample
     double loss_sum = 0.0;
     for (int s = 0; s < n; s += B) {
         int b = n - s < B ? n - s : B; /* keep the last partial batch, as torch's DataLoader */
-        sal_dataset_batch(&r->train, r->order + s, b, r->x, r->y);
+        sal_augment aug = {sal_augment_resolve(cfg->augment, cfg->dataset), cfg->seed,
+                           (uint64_t)round, 0, (uint64_t)s};
+        sal_dataset_batch_aug(&r->train, r->order + s, b, &aug, r->x, r->y);
         double loss = sal_model_forward(r->model, r->x, r->y, b, NULL);
         if (!isfinite(loss)) return NAN;
         sal_model_backward(r->model);

@@ -396,7 +396,9 @@ static sal_status round_run(worker *w, int round, long *step, double *loss_out, 
             }
             w->idx[i] = w->order[pos++];
         }
-        sal_dataset_batch(&w->train, w->idx, B, w->x, w->y);
+        sal_augment aug = {sal_augment_resolve(cfg->augment, cfg->dataset), cfg->seed,
+                           (uint64_t)round, (uint64_t)w->rank, (uint64_t)s * B};
+        sal_dataset_batch_aug(&w->train, w->idx, B, &aug, w->x, w->y);
         double loss = sal_model_forward(w->model, w->x, w->y, B, NULL);
         sal_model_backward(w->model);
         w->compute_s += MPI_Wtime() - t0;

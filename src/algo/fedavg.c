@@ -59,7 +59,9 @@ void sal_fed_local_train(fed *f, int c, int round, fed_stats *st) {
         sal_rng_shuffle_int(&r, f->order, n);
         for (int s = 0; s < n; s += B) {
             int b = n - s < B ? n - s : B;
-            sal_dataset_batch(&f->train, f->order + s, b, f->x, f->y);
+            sal_augment aug = {sal_augment_resolve(cfg->augment, cfg->dataset), cfg->seed,
+                               (uint64_t)round, (uint64_t)c, (uint64_t)e * n + s};
+            sal_dataset_batch_aug(&f->train, f->order + s, b, &aug, f->x, f->y);
             double loss = sal_model_forward(f->model, f->x, f->y, b, NULL);
             if (!isfinite(loss)) {
                 loss_sum = NAN;

@@ -1,5 +1,5 @@
-/* dataset.c - loading MNIST, Fashion-MNIST and CIFAR-10 from their directories, generating the
- * seeded synthetic set, and gathering normalised minibatches (the per-step hot path). */
+/* dataset.c - loading MNIST, Fashion-MNIST, CIFAR-10 and CIFAR-100 from their directories and
+ * generating the seeded synthetic sets (batch.c gathers minibatches from them). */
 #include "salient/data.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "salient/rng.h"
+#include "synth_cifar.h"
 
 /* Caps on one file, compressed and inflated: far above the largest set here (MNIST train
  * images inflate to 47 MB, a CIFAR batch is 30 MB) but low enough to stop a runaway file. */
@@ -23,8 +24,20 @@ const char *sal_data_default_path(sal_dataset_kind kind) {
     case SAL_DATA_FASHION_MNIST: return "/usr/share/datasets/fashion-mnist";
     case SAL_DATA_MNIST: return "/usr/share/datasets/mnist";
     case SAL_DATA_CIFAR10: return "/usr/share/datasets/cifar10";
+    case SAL_DATA_CIFAR100: return "/usr/share/datasets/cifar100";
     default: return "";
     }
+}
+
+int sal_data_is_cifar(sal_dataset_kind kind) {
+    return kind == SAL_DATA_CIFAR10 || kind == SAL_DATA_CIFAR100 ||
+           kind == SAL_DATA_SYNTHETIC_CIFAR;
+}
+
+int sal_data_synth_default(sal_dataset_kind kind, int test) {
+    if (kind == SAL_DATA_SYNTHETIC) return test ? 1000 : 6000;
+    if (kind == SAL_DATA_SYNTHETIC_CIFAR) return test ? 10000 : 50000;
+    return 0;
 }
 
 static const char *install_hint(sal_dataset_kind kind) {
@@ -34,6 +47,9 @@ static const char *install_hint(sal_dataset_kind kind) {
     case SAL_DATA_MNIST:
         return "put the MNIST files ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]) there "
                "or set [data] path";
+    case SAL_DATA_CIFAR100:
+        return "unpack the CIFAR-100 binary version (cifar-100-binary.tar.gz) there or set "
+               "[data] path";
     default:
         return "unpack the CIFAR-10 binary version (cifar-10-binary.tar.gz) there or set "
                "[data] path";
@@ -142,43 +158,54 @@ done:
     return st;
 }
 
-/* --- CIFAR-10 (binary version) --- */
+/* --- CIFAR-10 and CIFAR-100 (binary versions) --- */
 
-enum { CIFAR_BATCH = 10000 }; /* records in every file of the binary version */
-
-static sal_status load_cifar_file(const char *dir, const char *base, sal_dataset *ds,
-                                  sal_err *err) {
+/* Read one file and append its records; want is the record count every such file of the
+ * real set holds, which also catches a file cut at a record boundary. */
+static sal_status load_cifar_file(const char *dir, const char *base, sal_dataset_kind kind,
+                                  int want, sal_dataset *ds, sal_err *err) {
     char path[1200];
     uint8_t *buf = NULL;
     size_t n = 0;
     int before = ds->n;
-    sal_status st = read_data_file(dir, base, SAL_DATA_CIFAR10, &buf, &n, path, sizeof path, err);
-    if (st == SAL_OK && (st = sal_cifar_append(ds, buf, n, path, err)) == SAL_EFORMAT)
-        with_hint(err, st, damage_hint(SAL_DATA_CIFAR10));
+    const char *what = kind == SAL_DATA_CIFAR100 ? "CIFAR-100" : "CIFAR-10";
+    sal_status st = read_data_file(dir, base, kind, &buf, &n, path, sizeof path, err);
+    if (st == SAL_OK) {
+        st = kind == SAL_DATA_CIFAR100 ? sal_cifar100_append(ds, buf, n, path, err)
+                                       : sal_cifar_append(ds, buf, n, path, err);
+        if (st == SAL_EFORMAT) with_hint(err, st, damage_hint(kind));
+    }
     free(buf);
-    /* A whole number of records can still be a damaged file: one cut at a record boundary. */
-    if (st == SAL_OK && ds->n - before != CIFAR_BATCH)
+    if (st == SAL_OK && ds->n - before != want)
         st = with_hint(err,
-                       sal_fail(err, SAL_EFORMAT, "%s: %d records; every CIFAR-10 batch file "
-                                "holds %d (truncated?)", path, ds->n - before, CIFAR_BATCH),
-                       damage_hint(SAL_DATA_CIFAR10));
+                       sal_fail(err, SAL_EFORMAT, "%s: %d records; this %s file holds %d "
+                                "(truncated?)", path, ds->n - before, what, want),
+                       damage_hint(kind));
     return st;
 }
+
+enum { CIFAR10_BATCH = 10000, CIFAR100_TRAIN = 50000, CIFAR100_TEST = 10000 };
 
 static sal_status load_cifar(const char *dir, const sal_data_opts *o, sal_dataset *train,
                              sal_dataset *test, sal_err *err) {
     sal_status st = SAL_OK;
-    sal_dataset spare; /* files past train_limit: read and checked, then dropped */
-    memset(&spare, 0, sizeof spare);
-    for (int i = 1; i <= 5 && st == SAL_OK; i++) {
-        char base[32];
-        snprintf(base, sizeof base, "data_batch_%d.bin", i);
-        int enough = o->train_limit > 0 && train->n >= o->train_limit;
-        st = load_cifar_file(dir, base, enough ? &spare : train, err);
-        sal_dataset_free(&spare);
+    if (o->kind == SAL_DATA_CIFAR100) {
+        st = load_cifar_file(dir, "train.bin", o->kind, CIFAR100_TRAIN, train, err);
+        if (st == SAL_OK) st = load_cifar_file(dir, "test.bin", o->kind, CIFAR100_TEST, test, err);
+    } else {
+        sal_dataset spare; /* files past train_limit: read and checked, then dropped */
         memset(&spare, 0, sizeof spare);
+        for (int i = 1; i <= 5 && st == SAL_OK; i++) {
+            char base[32];
+            snprintf(base, sizeof base, "data_batch_%d.bin", i);
+            int enough = o->train_limit > 0 && train->n >= o->train_limit;
+            st = load_cifar_file(dir, base, o->kind, CIFAR10_BATCH, enough ? &spare : train, err);
+            sal_dataset_free(&spare);
+            memset(&spare, 0, sizeof spare);
+        }
+        if (st == SAL_OK)
+            st = load_cifar_file(dir, "test_batch.bin", o->kind, CIFAR10_BATCH, test, err);
     }
-    if (st == SAL_OK) st = load_cifar_file(dir, "test_batch.bin", test, err);
     if (o->train_limit > 0 && train->n > o->train_limit) train->n = o->train_limit;
     if (o->test_limit > 0 && test->n > o->test_limit) test->n = o->test_limit;
     return st;
@@ -241,8 +268,8 @@ static sal_status load_synthetic(const sal_data_opts *o, sal_dataset *train, sal
     float *proto = malloc(sizeof(float) * SYN_CLASSES * SYN_SIDE * SYN_SIDE);
     if (!proto) return sal_fail(err, SAL_ENOMEM, "synthetic data: out of memory");
     synth_prototypes(o->seed, proto);
-    int ntr = o->synth_train > 0 ? o->synth_train : 6000;
-    int nte = o->synth_test > 0 ? o->synth_test : 1000;
+    int ntr = o->synth_train > 0 ? o->synth_train : sal_data_synth_default(o->kind, 0);
+    int nte = o->synth_test > 0 ? o->synth_test : sal_data_synth_default(o->kind, 1);
     sal_status st = synth_split(o->seed, 1, ntr, proto, train, err);
     if (st == SAL_OK) st = synth_split(o->seed, 2, nte, proto, test, err);
     free(proto);
@@ -267,10 +294,14 @@ static sal_status load_synthetic(const sal_data_opts *o, sal_dataset *train, sal
 /* --- the entry point --- */
 
 /* Published per-channel statistics of each training set, so that normalisation does not
- * depend on train_limit: MNIST (PyTorch examples), Fashion-MNIST, CIFAR-10 (common FL code). */
+ * depend on train_limit: MNIST (PyTorch examples), Fashion-MNIST, CIFAR-10 (common FL code),
+ * CIFAR-100. */
 static void set_stats(sal_dataset *ds, sal_dataset_kind kind) {
     static const float cifar_mean[3] = {0.4914f, 0.4822f, 0.4465f};
     static const float cifar_std[3] = {0.2470f, 0.2435f, 0.2616f};
+    /* CIFAR-100: the constants of SSFL's code (riohib/SSFL, cifar100_partitioner.py) */
+    static const float cifar100_mean[3] = {0.5071f, 0.4867f, 0.4408f};
+    static const float cifar100_std[3] = {0.2675f, 0.2565f, 0.2761f};
     for (int c = 0; c < SAL_MAX_CHANNELS; c++) {
         ds->mean[c] = 0.0f;
         ds->std[c] = 1.0f;
@@ -284,6 +315,9 @@ static void set_stats(sal_dataset *ds, sal_dataset_kind kind) {
     } else if (kind == SAL_DATA_CIFAR10) {
         memcpy(ds->mean, cifar_mean, sizeof cifar_mean);
         memcpy(ds->std, cifar_std, sizeof cifar_std);
+    } else if (kind == SAL_DATA_CIFAR100) {
+        memcpy(ds->mean, cifar100_mean, sizeof cifar100_mean);
+        memcpy(ds->std, cifar100_std, sizeof cifar100_std);
     }
 }
 
@@ -299,14 +333,18 @@ sal_status sal_data_load(const sal_data_opts *o, sal_dataset *train, sal_dataset
     sal_status st;
     if (o->kind == SAL_DATA_SYNTHETIC) {
         st = load_synthetic(o, train, test, err);
+    } else if (o->kind == SAL_DATA_SYNTHETIC_CIFAR) {
+        int ntr = o->synth_train ? o->synth_train : sal_data_synth_default(o->kind, 0);
+        int nte = o->synth_test ? o->synth_test : sal_data_synth_default(o->kind, 1);
+        st = sal_synth_cifar_load(o, ntr, nte, train, test, err);
     } else if (o->kind == SAL_DATA_FASHION_MNIST || o->kind == SAL_DATA_MNIST ||
-               o->kind == SAL_DATA_CIFAR10) {
+               o->kind == SAL_DATA_CIFAR10 || o->kind == SAL_DATA_CIFAR100) {
         const char *dir = o->path && o->path[0] ? o->path : sal_data_default_path(o->kind);
         struct stat sb;
         if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
             return sal_fail(err, SAL_EIO, "%s: data directory not found (%s)", dir,
                             install_hint(o->kind));
-        if (o->kind == SAL_DATA_CIFAR10) {
+        if (o->kind == SAL_DATA_CIFAR10 || o->kind == SAL_DATA_CIFAR100) {
             st = load_cifar(dir, o, train, test, err);
         } else {
             st = load_idx_split(dir, "train", o->train_limit, o->kind, NULL, train, err);
@@ -332,27 +370,4 @@ void sal_dataset_free(sal_dataset *ds) {
     free(ds->x);
     free(ds->y);
     memset(ds, 0, sizeof *ds);
-}
-
-void sal_dataset_batch(const sal_dataset *ds, const int *idx, int b, float *x, int *y) {
-    /* A 256-entry table per channel turns normalisation into one load per pixel; it is built
-     * in double so that it equals the direct formula rounded once to float. */
-    float lut[SAL_MAX_CHANNELS][256];
-    int nc = ds->c < SAL_MAX_CHANNELS ? ds->c : SAL_MAX_CHANNELS;
-    for (int c = 0; c < nc; c++) {
-        double mean = ds->mean[c], sd = ds->std[c] > 0 ? ds->std[c] : 1.0;
-        for (int v = 0; v < 256; v++) lut[c][v] = (float)((v / 255.0 - mean) / sd);
-    }
-    size_t plane = (size_t)ds->h * ds->w, per = plane * nc;
-    for (int i = 0; i < b; i++) {
-        const uint8_t *src = ds->x + (size_t)idx[i] * per;
-        float *dst = x + (size_t)i * per;
-        for (int c = 0; c < nc; c++) {
-            const float *t = lut[c];
-            const uint8_t *s = src + c * plane;
-            float *d = dst + c * plane;
-            for (size_t p = 0; p < plane; p++) d[p] = t[s[p]];
-        }
-        if (y) y[i] = ds->y[idx[i]];
-    }
 }

@@ -61,7 +61,11 @@ typedef struct key_def {
 
 /* Enum names are listed in the order of the C enum; these pin that order. */
 _Static_assert(SAL_DATA_FASHION_MNIST == 0 && SAL_DATA_MNIST == 1 && SAL_DATA_CIFAR10 == 2 &&
-                   SAL_DATA_SYNTHETIC == 3, "[data] dataset names follow sal_dataset_kind");
+                   SAL_DATA_SYNTHETIC == 3 && SAL_DATA_CIFAR100 == 4 &&
+                   SAL_DATA_SYNTHETIC_CIFAR == 5,
+               "[data] dataset names follow sal_dataset_kind");
+_Static_assert(SAL_AUG_AUTO == 0 && SAL_AUG_NONE == 1 && SAL_AUG_CROP_FLIP == 2,
+               "[data] augment names follow sal_augment_kind");
 _Static_assert(SAL_PART_IID == 0 && SAL_PART_DIRICHLET == 1 && SAL_PART_SHARDS == 2 &&
                    SAL_PART_DIRICHLET_BALANCED == 3,
                "[data] partition names follow sal_partition_kind");
@@ -120,8 +124,8 @@ static const key_def keys[] = {
          "false", "true"),
 
     ENUM("data", "dataset", dataset, sal_dataset_kind, "fashion-mnist",
-         "data set; synthetic is generated from the seed and needs no files",
-         "fashion-mnist", "mnist", "cifar10", "synthetic"),
+         "data set; synthetic (1x28x28) and synthetic-cifar (3x32x32) are generated from the seed",
+         "fashion-mnist", "mnist", "cifar10", "synthetic", "cifar100", "synthetic-cifar"),
     STR("data", "path", path, "",
         "directory holding the data set's files; empty = the data set's default directory"),
     ENUM("data", "partition", partition, sal_partition_kind, "dirichlet_balanced",
@@ -139,9 +143,13 @@ static const key_def keys[] = {
     INT("data", "test_limit", test_limit, "0", 0, INT_MAX,
         "use only the first N test samples; 0 = all"),
     INT("data", "synth_train", synth_train, "0", 0, INT_MAX,
-        "dataset=synthetic: training samples; 0 = 6000"),
+        "synthetic data sets: training samples; 0 = 6000 (synthetic-cifar: 50000)"),
     INT("data", "synth_test", synth_test, "0", 0, INT_MAX,
-        "dataset=synthetic: test samples; 0 = 1000"),
+        "synthetic data sets: test samples; 0 = 1000 (synthetic-cifar: 10000)"),
+    ENUM("data", "augment", augment, sal_augment_kind, "auto",
+         "augment training batches: crop_flip = pad 4 px, random crop, mirror; auto = crop_flip "
+         "on CIFAR",
+         "auto", "none", "crop_flip"),
 
     ENUM("model", "arch", arch, sal_arch, "lenet5",
          "network architecture; the resnets are SSFL's CIFAR ResNets (docs/architecture.md)",
@@ -1000,8 +1008,8 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
      * by the synthetic generator; the partitioner checks the rest against the loaded data. */
     long long n_train = -1;
     const char *n_from = "";
-    if (c->dataset == SAL_DATA_SYNTHETIC) {
-        n_train = c->synth_train ? c->synth_train : 6000;
+    if (sal_data_synth_default(c->dataset, 0) > 0) { /* a synthetic set */
+        n_train = c->synth_train ? c->synth_train : sal_data_synth_default(c->dataset, 0);
         n_from = "[data] synth_train";
     }
     if (c->train_limit > 0 && (n_train < 0 || c->train_limit < n_train)) {
