@@ -19,9 +19,9 @@ enum { SIDE = 32, CH = 3, CLASSES = 10, GRATINGS = 2 };
 
 #define TINT 20.0         /* class tint range, grey levels, +- per channel */
 #define TINT_JITTER 24.0  /* per-sample tint sd */
-#define NOISE 48.0        /* per-pixel noise sd */
+#define NOISE 64.0        /* per-pixel noise sd */
 #define WINDOW 8.0        /* Gaussian window sd, pixels */
-#define ANGLE_JITTER 0.12 /* radians, +- uniform */
+#define ANGLE_JITTER 0.15 /* radians, +- uniform */
 #define FREQ_JITTER 0.15  /* relative, +- uniform */
 static const double AMP[GRATINGS] = {64.0, 40.0};
 
@@ -92,7 +92,7 @@ static void draw_image(sal_rng *r, const klass *k, uint8_t *x) {
         double angle = k->g[g].angle + ANGLE_JITTER * signed_unit(r);
         double w = 2 * M_PI * k->g[g].freq * (1 + FREQ_JITTER * signed_unit(r)) / SIDE;
         double phase = 2 * M_PI * sal_rng_uniform(r);
-        amp[g] = AMP[g] * (0.6 + 0.6 * sal_rng_uniform(r));
+        amp[g] = AMP[g] * (0.4 + 0.6 * sal_rng_uniform(r));
         for (int i = 0; i < SIDE; i++) {
             double a = w * cos(angle) * i + phase, b = w * sin(angle) * i;
             ca[g][i] = cos(a), sa[g][i] = sin(a), cb[g][i] = cos(b), sb[g][i] = sin(b);
