@@ -48,6 +48,18 @@ plan m "$smoke" --calibrate 0.2
 check '[[ $rc == 0 ]] && near "$(key "$tmp/m.out" train_samples_per_s)" 1 1e12' "calibration: rc $rc $(cat "$tmp/m.err")"
 check '[[ $(key "$tmp/m.out" calibration) == "measured here on 1 thread(s)" ]]' "calibration line $(key "$tmp/m.out" calibration)"
 
+# --- the paper's configs (jobs/ssfl-paper.sh) parse and plan, on synthetic-cifar's shape: fedavg
+# samples 10 of 100 clients, 5 local epochs of 20 samples each (2000 / 100) at 40/s ---
+for d in cifar10 cifar100; do
+  plan p$d "$src/jobs/configs/ssfl-$d-resnet18.ini" --set data.dataset=synthetic-cifar \
+    --set data.synth_train=2000 --set data.synth_test=100 --nodes 2 --tasks-per-node 6 --rate 40
+  check '[[ $rc == 0 && $(key "$tmp/p$d.out" model) == resnet18 && $(key "$tmp/p$d.out" rounds) == 1000 ]]' \
+    "ssfl-$d-resnet18.ini: rc $rc $(cat "$tmp/p$d.err")"
+  k=$(key "$tmp/p$d.out" busiest_rank_clients)
+  check 'near "$(key "$tmp/p$d.out" predicted_compute_s)" "$(awk -v k="$k" "BEGIN { print k * 5 * 20 / 40 }")" 1e-4' \
+    "ssfl-$d: compute $(key "$tmp/p$d.out" predicted_compute_s) vs $k clients x 5 x 20 / 40"
+done
+
 # --- bad arguments: exit 2, one line naming the problem ---
 err_case() { # expected-substring args...
   local want=$1; shift

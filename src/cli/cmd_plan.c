@@ -301,7 +301,7 @@ int sal_cmd_plan(int argc, char **argv) {
         printf("train_samples: %d\ntest_samples: %d\nclients: %d\n", train.n, test.n,
                cfg.clients);
         if (cfg.algorithm == SAL_ALGO_FEDAVG)
-            printf("busiest_rank_clients: %.3g\n", pr.busiest_clients);
+            printf("busiest_rank_clients: %.6g\n", pr.busiest_clients);
         else
             printf("steps_per_round: %.0f\n", pr.steps);
         if (cfg.algorithm == SAL_ALGO_DPSGD) printf("degree: %d\n", deg);
