@@ -6,11 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "salient/cpu.h"
+
 int sal_test_pass = 0, sal_test_fail = 0;
 
 int sal_test_done(const char *name) {
     printf("%s: %d passed, %d failed\n", name, sal_test_pass, sal_test_fail);
     return sal_test_fail ? 1 : 0;
+}
+
+int sal_test_isa(const char *name) {
+    const char *want = getenv("SALIENT_ISA");
+    for (int l = 0; want && l < SAL_ISA_COUNT; l++)
+        if (!strcmp(want, sal_isa_name((sal_isa)l)) && !sal_isa_supported((sal_isa)l)) {
+            printf("%s: SKIPPED: this CPU lacks the %s level (SALIENT_ISA=%s)\n", name, want, want);
+            return 77;
+        }
+    sal_err err;
+    if (sal_isa_select(&err)) {
+        fprintf(stderr, "%s: %s\n", name, err.msg);
+        return 2;
+    }
+    printf("%s: kernels at level %s (%s)\n", name, sal_isa_name(sal_isa_current()),
+           sal_isa_source());
+    return 0;
 }
 
 const char *sal_test_src(const char *rel) {

@@ -52,6 +52,11 @@ const sal_fix_rec *sal_fix_find(const sal_fix_rec *recs, int n, const char *name
 /* Print "N passed, N failed" and return the exit code for main. */
 int sal_test_done(const char *name);
 
+/* Selects the kernels' instruction-set level from SALIENT_ISA (ctest runs the engine tests once
+ * per level) and prints it. Returns 0 to go on, 77 (skip) when SALIENT_ISA names a level this
+ * CPU lacks, 2 for a value that is no level. */
+int sal_test_isa(const char *name);
+
 /* Path of a file under the source tree (tests/fixtures/...), in a static buffer. */
 const char *sal_test_src(const char *rel);
 

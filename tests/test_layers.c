@@ -323,6 +323,8 @@ static void test_xent(void) {
 }
 
 int main(void) {
+    int isa = sal_test_isa("test_layers");
+    if (isa) return isa;
     sal_rng_seed(&rng, 42, 99, 0);
     test_linear(3, 7, 5);
     test_linear(1, 1, 1);

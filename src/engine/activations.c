@@ -1,4 +1,5 @@
 /* activations.c - relu, max and average pooling, residual add and softmax cross-entropy. */
+#include "kernel_names.h" /* first: renames this level's copy (kernels.h) */
 #include <float.h>
 #include <math.h>
 #include <string.h>

@@ -4,6 +4,7 @@
  * one per batch spills the column buffer out of cache. A group of G samples keeps the column
  * buffer in L2 while giving SGEMM an N of G*OH*OW columns. The input group is first copied into
  * a zero-padded buffer so that building columns is branch-free row copies. */
+#include "kernel_names.h" /* first: renames this level's copy (kernels.h) */
 #include <cblas.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -22,6 +23,14 @@
 static int padded_h(const sal_conv_shape *s) { return s->H + 2 * s->pad; }
 static int padded_w(const sal_conv_shape *s) { return s->W + 2 * s->pad; }
 
+/* Floats of slack after the column buffer and after the padded input. The AVX-512 row copies
+ * below read and write whole 16-float vectors past the end of a short row (the next row
+ * overwrites the excess), so the last row of each buffer needs this much room behind it. */
+#define SAL_CONV_GUARD 16
+
+/* The shape and scratch arithmetic is the same at every level: compiled in the generic copy
+ * only, and called directly (not through kernels.c). */
+#if SAL_KERNEL_PRIMARY
 int sal_conv_shape_init(sal_conv_shape *s, int C, int H, int W, int O, int K, int stride,
                         int pad) {
     s->C = C, s->H = H, s->W = W, s->O = O, s->K = K, s->stride = stride, s->pad = pad;
@@ -34,16 +43,12 @@ int sal_conv_shape_init(sal_conv_shape *s, int C, int H, int W, int O, int K, in
     return 0;
 }
 
-/* Floats of slack after the column buffer and after the padded input. The AVX-512 row copies
- * below read and write whole 16-float vectors past the end of a short row (the next row
- * overwrites the excess), so the last row of each buffer needs this much room behind it. */
-#define SAL_CONV_GUARD 16
-
 /* column buffer (CKK, G*OHW) + guard + staging (O, G*OHW) + padded input (G, C, Hp, Wp) + guard */
 size_t sal_conv_scratch_floats(const sal_conv_shape *s) {
     return ((size_t)s->C * s->K * s->K + (size_t)s->O) * s->group * s->OH * s->OW +
            (size_t)s->group * s->C * padded_h(s) * padded_w(s) + 2 * SAL_CONV_GUARD;
 }
+#endif
 
 /* Short rows (OW = 10..32 here): one full vector plus a masked tail beats memcpy's dispatch. */
 static inline void copy_row(float *restrict dst, const float *restrict src, int n) {
@@ -363,15 +368,12 @@ static void direct_dw(float *dw, const float *dout, const float *pad, int G, int
  * 10-wide conv2); the weight-gradient kernel wins only on few input channels (C <= 16), where
  * the GEMM's reduction is short. Elsewhere (ResNet-18's 8x8 and 4x4 maps, 64+ channels) the
  * GEMMs are faster. */
-static int use_direct(const sal_conv_shape *s) {
 #ifdef __AVX512F__
+static int use_direct(const sal_conv_shape *s) {
     if (s->stride != 1 || (s->K != 3 && s->K != 5)) return 0;
     return s->OW >= 16 || s->C <= 16;
-#else
-    (void)s;
-    return 0;
-#endif
 }
+#endif
 
 static int use_direct_dw(const sal_conv_shape *s) {
 #ifdef __AVX512F__

@@ -3,6 +3,7 @@
  * channel: results do not depend on the thread count. Semantics are PyTorch's: biased variance
  * for normalising, eps inside the square root; BatchNorm's running variance is unbiased and is
  * updated with momentum as running = (1 - m) running + m batch (torch.nn.BatchNorm2d). */
+#include "kernel_names.h" /* first: renames this level's copy (kernels.h) */
 #include <math.h>
 #include <stddef.h>
 
