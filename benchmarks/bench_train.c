@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "salient/cpu.h"
 #include "salient/data.h"
 #include "salient/model.h"
 #include "salient/optim.h"
@@ -75,12 +76,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_train: batch, steps, reps and threads must be positive\n");
         return 2;
     }
+    sal_err err;
+    if (sal_isa_select(&err)) { /* SALIENT_ISA=generic|avx2|avx512 times one level */
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 2;
+    }
+    fprintf(stderr, "bench_train: kernels at level %s (%s)\n", sal_isa_name(sal_isa_current()),
+            sal_isa_source());
     openblas_set_num_threads(1);
 #ifdef _OPENMP
     omp_set_num_threads(threads);
 #endif
     sal_dataset train, test;
-    sal_err err;
     float *pool_x = NULL;
     int *pool_y = NULL;
     const int pool = 8 * B;

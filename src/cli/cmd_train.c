@@ -51,6 +51,12 @@ int sal_cmd_train(int argc, char **argv) {
     int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    char isa_line[320];
+    rc = sal_cli_isa_agree("train", rank, isa_line, sizeof isa_line);
+    if (rc) {
+        MPI_Finalize();
+        return rc;
+    }
     sal_signals_install();
     sal_wd_start(cfg.comm_timeout, rank, size);
     sal_err err;
@@ -67,6 +73,7 @@ int sal_cmd_train(int argc, char **argv) {
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (code == SAL_OK) {
+        if (rank == 0) fputs(isa_line, stderr);
         st = sal_train(&cfg, dir, rank == 0 ? stderr : NULL, args.resume ? resume : NULL, &err);
     } else {
         st = (sal_status)code;
