@@ -34,10 +34,11 @@ FILE *sal_cli_err(void);
 int sal_cli_mpi_init(const char *cmd, int *argc, char ***argv);
 
 /* Every rank selects its kernels' instruction-set level (SALIENT_ISA or detection, cpu.h); a bad
- * SALIENT_ISA on any rank fails every rank (that rank names it; returns 2 everywhere). On
- * success, line (n bytes) receives the start-up line rank 0 prints once the run is set to go:
- * the level, or the range when ranks differ (nodes of different CPU generations) with what that
- * means for reproducibility. Collective over MPI_COMM_WORLD. */
+ * SALIENT_ISA on any rank fails every rank (that rank names it; returns 2 everywhere). When
+ * ranks run different levels (nodes of different CPU generations), rank 0 prints at once what
+ * that means for reproducibility. On success, line (n bytes) receives the level for the closing
+ * lines (a run that fails in setup prints its one error line only). Collective over
+ * MPI_COMM_WORLD. */
 int sal_cli_isa_agree(const char *cmd, int rank, char *line, size_t n);
 
 int sal_cmd_train(int argc, char **argv);

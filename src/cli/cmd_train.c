@@ -73,7 +73,6 @@ int sal_cmd_train(int argc, char **argv) {
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (code == SAL_OK) {
-        if (rank == 0) fputs(isa_line, stderr);
         st = sal_train(&cfg, dir, rank == 0 ? stderr : NULL, args.resume ? resume : NULL, &err);
     } else {
         st = (sal_status)code;
@@ -84,9 +83,9 @@ int sal_cmd_train(int argc, char **argv) {
     if (!st && rank == 0 && sal_signal_stopped())
         fprintf(stderr, "salient: to continue, run the same command with --resume latest "
                         "(results so far in %s/)\n", dir);
-    else if (!st && rank == 0)
-        fprintf(stderr, "salient: results in %s/ (metrics.csv, summary.json, config.ini, ckpt/)\n",
-                dir);
+    else if (!st && rank == 0) /* the level closes the run: a failed set-up prints one line */
+        fprintf(stderr, "%ssalient: results in %s/ (metrics.csv, summary.json, config.ini, ckpt/)\n",
+                isa_line, dir);
     MPI_Finalize();
     if (lock_fd >= 0) close(lock_fd);
     return st ? sal_status_exit_code(st) : 0;

@@ -23,9 +23,12 @@ int sal_cli_isa_agree(const char *cmd, int rank, char *line, size_t n) {
     const int hi = out[1], lo = -out[2];
     if (lo == hi)
         snprintf(line, n, "salient %s: kernels: %s on every rank (%s)\n", cmd,
-                sal_isa_name((sal_isa)lo), sal_isa_source());
+                 sal_isa_name((sal_isa)lo), sal_isa_source());
     else
-        snprintf(line, n,
+        snprintf(line, n, "salient %s: kernels: %s to %s across ranks\n", cmd,
+                 sal_isa_name((sal_isa)lo), sal_isa_name((sal_isa)hi));
+    if (lo != hi && rank == 0)
+        fprintf(stderr,
                 "salient %s: kernels: %s to %s across ranks (CPU generations differ): results "
                 "match a rerun only on the same nodes; SALIENT_ISA=%s and one OPENBLAS_CORETYPE "
                 "on every rank make them independent of placement\n",
