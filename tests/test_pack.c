@@ -57,6 +57,8 @@ static void test_bits(void) {
 }
 
 int main(void) {
+    int isa = sal_test_isa("test_pack");
+    if (isa) return isa;
     test_masked_roundtrip();
     test_bits();
     return sal_test_done("test_pack");

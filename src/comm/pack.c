@@ -5,19 +5,25 @@
 
 #include <string.h>
 
-#ifdef __AVX512F__
+#include "salient/cpu.h"
+
+#if defined(__x86_64__)
 #include <immintrin.h>
+#define SAL_PACK_AVX512 1
 #endif
 
 /* With AVX-512, 16 entries at a time: compare the mask with 0, compress the kept lanes into a
  * register and store only the first popcount lanes (or load that many and expand). A branch per
  * entry mispredicts on random masks and ran at 5-15 GB/s; the compress forms in registers avoid
  * both the branch and the memory-destination vcompress, which is microcoded on Zen 4. Masked
- * loads and stores never touch memory outside [0, nnz). */
-
-size_t sal_pack_masked(const float *w, const float *mask, size_t n, float *out) {
+ * loads and stores never touch memory outside [0, nnz). The portable build compiles these two
+ * loops for AVX-512 by attribute and runs them where the kernels' level (cpu.h) is avx512; the
+ * result is the same bits as the scalar loop's either way (a copy, no arithmetic). */
+#ifdef SAL_PACK_AVX512
+#define SAL_AVX512_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,popcnt")))
+SAL_AVX512_FN static size_t pack16(const float *w, const float *mask, size_t n, float *out,
+                                   size_t *kout) {
     size_t k = 0, i = 0;
-#ifdef __AVX512F__
     const __m512 zero = _mm512_setzero_ps();
     for (; i + 16 <= n; i += 16) {
         __mmask16 keep = _mm512_cmp_ps_mask(_mm512_loadu_ps(mask + i), zero, _CMP_NEQ_UQ);
@@ -26,15 +32,13 @@ size_t sal_pack_masked(const float *w, const float *mask, size_t n, float *out) 
         _mm512_mask_storeu_ps(out + k, (__mmask16)((1u << cnt) - 1u), v);
         k += cnt;
     }
-#endif
-    for (; i < n; i++)
-        if (mask[i] != 0.0f) out[k++] = w[i];
-    return k;
+    *kout = k;
+    return i;
 }
 
-size_t sal_unpack_masked(const float *packed, const float *mask, size_t n, float *w) {
+SAL_AVX512_FN static size_t unpack16(const float *packed, const float *mask, size_t n, float *w,
+                                     size_t *kout) {
     size_t k = 0, i = 0;
-#ifdef __AVX512F__
     const __m512 zero = _mm512_setzero_ps();
     for (; i + 16 <= n; i += 16) {
         __mmask16 keep = _mm512_cmp_ps_mask(_mm512_loadu_ps(mask + i), zero, _CMP_NEQ_UQ);
@@ -43,6 +47,25 @@ size_t sal_unpack_masked(const float *packed, const float *mask, size_t n, float
         _mm512_storeu_ps(w + i, _mm512_maskz_expand_ps(keep, v));
         k += cnt;
     }
+    *kout = k;
+    return i;
+}
+#endif
+
+size_t sal_pack_masked(const float *w, const float *mask, size_t n, float *out) {
+    size_t k = 0, i = 0;
+#ifdef SAL_PACK_AVX512
+    if (sal_isa_current() >= SAL_ISA_AVX512) i = pack16(w, mask, n, out, &k);
+#endif
+    for (; i < n; i++)
+        if (mask[i] != 0.0f) out[k++] = w[i];
+    return k;
+}
+
+size_t sal_unpack_masked(const float *packed, const float *mask, size_t n, float *w) {
+    size_t k = 0, i = 0;
+#ifdef SAL_PACK_AVX512
+    if (sal_isa_current() >= SAL_ISA_AVX512) i = unpack16(packed, mask, n, w, &k);
 #endif
     for (; i < n; i++) w[i] = mask[i] != 0.0f ? packed[k++] : 0.0f;
     return k;
