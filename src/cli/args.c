@@ -28,7 +28,8 @@ void sal_cli_print_usage(FILE *f) {
                "  help | --help        this text and every config key\n"
                "  --version            print the version\n\n"
                "environment: OpenBLAS runs on one thread per rank; [run] threads sets the cores\n"
-               "of its OpenMP kernels (OMP_NUM_THREADS is overridden).\n"
+               "of its OpenMP kernels (OMP_NUM_THREADS is overridden). SALIENT_ISA=generic|avx2|\n"
+               "avx512 forces the kernels' instruction-set level (default: the CPU's best).\n"
                "docs/user-guide.md has the details; the config keys are:\n\n");
     sal_config_print_help(f);
 }
