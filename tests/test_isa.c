@@ -54,7 +54,8 @@ static void compare(const char *what, sal_isa l, const float *got, const float *
            same ? "bitwise equal" : "differs", d);
     if (l == SAL_ISA_AVX2 || rtol < 0)
         CHECK_MSG(same, "%s: %s differs from generic (%.2e)", what, sal_isa_name(l), d);
-    else CHECK_MSG(d <= rtol, "%s: %s vs generic %.2e > %.1e", what, sal_isa_name(l), d, rtol);
+    else
+        CHECK_MSG(d <= rtol, "%s: %s vs generic %.2e > %.1e", what, sal_isa_name(l), d, rtol);
 }
 
 /* ---- SALIENT_ISA parsing ---- */
@@ -68,8 +69,10 @@ static void check_env(void) {
         setenv("SALIENT_ISA", sal_isa_name((sal_isa)l), 1);
         sal_status st = sal_isa_select(&err);
         CHECK(st == (sal_isa_supported((sal_isa)l) ? SAL_OK : SAL_ECONFIG));
-        if (!st) CHECK(sal_isa_current() == (sal_isa)l && !strcmp(sal_isa_source(), "SALIENT_ISA"));
-        else CHECK_MSG(strstr(err.msg, sal_isa_name(sal_isa_detect())), "%s", err.msg);
+        if (!st)
+            CHECK(sal_isa_current() == (sal_isa)l && !strcmp(sal_isa_source(), "SALIENT_ISA"));
+        else
+            CHECK_MSG(strstr(err.msg, sal_isa_name(sal_isa_detect())), "%s", err.msg);
     }
     unsetenv("SALIENT_ISA");
     CHECK(sal_isa_select(&err) == SAL_OK && sal_isa_current() == sal_isa_detect());
@@ -89,7 +92,8 @@ static void conv_ref(double *out, const float *in, const float *w, const float *
                     for (int c = 0; c < s->C; c++)
                         for (int ky = 0; ky < s->K; ky++)
                             for (int kx = 0; kx < s->K; kx++) {
-                                int y = oy * s->stride - s->pad + ky, x = ox * s->stride - s->pad + kx;
+                                int y = oy * s->stride - s->pad + ky,
+                                    x = ox * s->stride - s->pad + kx;
                                 if (y < 0 || y >= s->H || x < 0 || x >= s->W) continue;
                                 a += (double)in[(((size_t)n * s->C + c) * s->H + y) * s->W + x] *
                                      w[(((size_t)o * s->C + c) * s->K + ky) * s->K + kx];
@@ -171,8 +175,8 @@ static void check_elementwise(void) {
         outs[6] = dup(dpool, n);
         sal_avgpool_forward(pool, x, B, C, HW);
         outs[7] = dup(pool, (size_t)B * C);
-        static const char *names[8] = {"groupnorm y", "groupnorm dx", "groupnorm dgamma",
-                                       "batchnorm y", "batchnorm dx", "batchnorm dgamma",
+        static const char *names[8] = {"groupnorm y",           "groupnorm dx", "groupnorm dgamma",
+                                       "batchnorm y",           "batchnorm dx", "batchnorm dgamma",
                                        "relu+maxpool backward", "avgpool"};
         const size_t sizes[8] = {n, n, C, n, n, C, n, (size_t)B * C};
         for (int k = 0; k < 8; k++) {

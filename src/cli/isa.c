@@ -16,8 +16,10 @@ int sal_cli_isa_agree(const char *cmd, int rank, char *line, size_t n) {
     MPI_Allreduce(in, out, 3, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (out[0]) {
         if (rank == 0 && !bad)
-            fprintf(stderr, "salient %s: another rank refused its SALIENT_ISA (its line says "
-                            "why)\n", cmd);
+            fprintf(stderr,
+                    "salient %s: another rank refused its SALIENT_ISA (its line says "
+                    "why)\n",
+                    cmd);
         return 2;
     }
     const int hi = out[1], lo = -out[2];

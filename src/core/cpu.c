@@ -58,16 +58,18 @@ static sal_status choose(sal_isa *out, int *env, sal_err *err) {
     for (int l = 0; l < SAL_ISA_COUNT; l++) {
         if (strcmp(v, names[l])) continue;
         if (!sal_isa_supported((sal_isa)l))
-            return sal_fail(err, SAL_ECONFIG,
-                            "SALIENT_ISA=%s: this CPU or build lacks that level (it runs up to %s); "
-                            "set SALIENT_ISA to %s or lower, or unset it to detect", v,
-                            names[sal_isa_detect()], names[sal_isa_detect()]);
+            return sal_fail(
+                err, SAL_ECONFIG,
+                "SALIENT_ISA=%s: this CPU or build lacks that level (it runs up to %s); "
+                "set SALIENT_ISA to %s or lower, or unset it to detect",
+                v, names[sal_isa_detect()], names[sal_isa_detect()]);
         *out = (sal_isa)l;
         return SAL_OK;
     }
     return sal_fail(err, SAL_ECONFIG,
                     "SALIENT_ISA='%.40s' is not a level: use generic, avx2 or avx512, or unset "
-                    "it to detect", v);
+                    "it to detect",
+                    v);
 }
 
 sal_status sal_isa_select(sal_err *err) {
