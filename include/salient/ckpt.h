@@ -15,7 +15,8 @@
 #include "salient/status.h"
 
 #define SAL_CKPT_FORMAT "salient-checkpoint"
-#define SAL_CKPT_VERSION 2 /* 2: root attribute header_crc32c */
+#define SAL_CKPT_VERSION 3 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
+                            * and split fingerprints */
 
 /* What one checkpoint holds. Pointers are borrowed. NULL means absent; whether an optional
  * part is present must be the same on every rank of the writing communicator. */
@@ -26,6 +27,8 @@ typedef struct sal_ckpt_state {
     const char *arch;        /* [model] arch */
     uint64_t seed;           /* [run] seed: with the round, all the random streams' state */
     const char *config_text; /* the resolved config (sal_config_write) */
+    uint64_t data_fp;        /* sal_data_fingerprint of the training and test data */
+    uint64_t split_fp;       /* sal_split_fingerprint of the clients' split (0: no split) */
     const sal_params *p;     /* tensor names, shapes and the mask: the same on every rank */
     const float *model;      /* (n) /model: the global or average model; rank 0's is written */
     const float *momentum;   /* (n) /optim/momentum (rank 0's), or NULL */
@@ -40,7 +43,11 @@ typedef struct sal_ckpt_state {
 
 /* Collective over comm: write DIR/round-NNNNNN.h5 (DIR is created), point DIR/latest at it,
  * and remove all but the newest `keep` round files. path (cap bytes) gets the file's path.
- * On failure no complete-looking file is left behind and DIR/latest is unchanged. */
+ * Publication is a protocol (docs/checkpoint-format.md): every rank writes its part, fsyncs
+ * and re-reads it against its CRCs, all ranks agree that every part is whole, and only then
+ * does rank 0 rename the file, move latest and prune. On failure on any rank every rank
+ * returns the same status (rank 0 with the one line, naming the failing rank), the temporary
+ * file is removed, DIR/latest and the older files are unchanged. */
 sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckpt_state *s,
                          char *path, size_t cap, sal_err *err);
 
@@ -51,6 +58,7 @@ typedef struct sal_ckpt_info {
     uint64_t seed, n, nnz;             /* n parameters, nnz of them in the mask */
     char algorithm[32], arch[32];
     char *config_text;                 /* owned */
+    uint64_t data_fp, split_fp;        /* 0 in files of format version < 3 */
     int has_momentum, has_rank_w, has_rank_m, has_rank_r, has_rank_s;
 } sal_ckpt_info;
 
@@ -73,8 +81,15 @@ typedef struct sal_ckpt_dst {
 } sal_ckpt_dst;
 
 /* Read what d asks for from path (no MPI: every rank may call it for its own row). Every
- * dataset is checked against the CRC32 stored beside it. */
+ * dataset is checked for its type and shape before it is read, then against the CRC-32C
+ * stored beside it; floating-point data must be finite. */
 sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err);
+
+/* Re-read what sal_ckpt_save wrote to path against its CRCs (no MPI): the header (which must
+ * say round s->round and nranks ranks) and, on rank 0, every tensor and /metrics; on every
+ * rank, its own rows. */
+sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, int nranks,
+                           sal_err *err);
 
 /* Print path's header, a config summary, per-tensor shapes and mask densities, total density
  * and the last evaluation as "key: value" lines to out. */

@@ -22,6 +22,14 @@ void sal_fault_round(int round, int rank);
  *       sal_allreduce_ring and the sparse allreduce's ring alike)
  *   nonfinite-topk
  *       the top-k residual holds a NaN as sal_topk_allreduce starts (a diverged gradient)
+ *   ckpt-write
+ *       a checkpoint write fails on rank R after its data went out (HDF5 or MPI-IO reports an
+ *       error, as on a full disk)
+ *   ckpt-lost
+ *       a checkpoint write on rank R reports success but 4 KiB of its data never reach the
+ *       file (zeros instead: what a failed MPI-IO write that HDF5 did not pass up leaves)
+ *   ckpt-sync
+ *       fsync of the written checkpoint fails on rank R (EIO)
  * Every rank must see the same setting (mpirun passes the environment to all of them): the
  * ranks other than R take the path that grows scratch too, which is where they agree. An
  * unknown SITE arms nothing. */
@@ -32,6 +40,9 @@ typedef enum sal_fault_site {
     SAL_FAULT_NOMEM_RING,
     SAL_FAULT_NOMEM_MASKED,
     SAL_FAULT_NONFINITE_TOPK,
+    SAL_FAULT_CKPT_WRITE,
+    SAL_FAULT_CKPT_LOST,
+    SAL_FAULT_CKPT_SYNC,
     SAL_FAULT_SITES
 } sal_fault_site;
 

@@ -32,7 +32,7 @@ void sal_fault_round(int round, int rank) {
 
 static const char *site_names[SAL_FAULT_SITES] = {
     "nomem-allgather", "nomem-recdbl", "nomem-dense", "nomem-ring", "nomem-masked",
-    "nonfinite-topk"};
+    "nonfinite-topk",  "ckpt-write",   "ckpt-lost",   "ckpt-sync"};
 
 /* -2: SALIENT_FAULT not read yet; else the armed site's rank (-1 where none). */
 static int fault_rank[SAL_FAULT_SITES] = {-2};
@@ -58,7 +58,7 @@ static sal_status parse(const char *spec, int *at, sal_err *err) {
     }
     return sal_fail(err, SAL_EINVAL,
                     "fault '%s': unknown site (nomem-allgather, nomem-recdbl, nomem-dense, "
-                    "nomem-ring, nomem-masked, nonfinite-topk)",
+                    "nomem-ring, nomem-masked, nonfinite-topk, ckpt-write, ckpt-lost, ckpt-sync)",
                     spec);
 }
 

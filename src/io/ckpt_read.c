@@ -1,9 +1,12 @@
 /* ckpt_read.c - reading and checking a checkpoint (see ckpt.h). Every rank opens the file
  * read-only on its own (no MPI), so a damaged file is an error on that rank, never a hang.
  * What is checked, in order: HDF5 can open it (else: not HDF5, or truncated); the format
- * attribute and version; every tensor's name and shape against the model; every dataset's
- * CRC-32C. */
+ * attribute and version; every attribute's class and shape before it is read (h5util.h);
+ * every tensor's name, type and shape against the model before it is read; every dataset's
+ * CRC-32C; floating-point data finite. A file is hostile until these pass: nothing from it
+ * sizes a buffer unchecked. */
 #include <errno.h>
+#include <math.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,35 +38,14 @@ static sal_status open_file(const char *path, hid_t *file, sal_err *err) {
     return SAL_OK;
 }
 
-static int attr_num(hid_t obj, const char *name, hid_t type, void *v) {
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    int rc = H5Aread(a, type, v) < 0 ? -1 : 0;
-    H5Aclose(a);
-    return rc;
-}
+/* Upper bounds on what salient writes: a config text is a few KiB, a metrics table one row a
+ * round; a file claiming more is refused before anything is allocated for it. */
+#define CONFIG_MAX ((size_t)1 << 20)
+#define ROWS_MAX ((hssize_t)10000000)
+#define RANKS_MAX ((hsize_t)1 << 20)
 
-/* A string attribute into a new malloc'ed buffer (NULL if absent or not a string). */
-static char *attr_str(hid_t obj, const char *name) {
-    if (H5Aexists(obj, name) <= 0) return NULL;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    char *s = NULL;
-    if (H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t)) {
-        size_t len = H5Tget_size(t);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, len + 1);
-        s = calloc(len + 2, 1);
-        if (s && H5Aread(a, mt, s) < 0) {
-            free(s);
-            s = NULL;
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-    return s;
+static int attr_num(hid_t obj, const char *name, hid_t type, void *v) {
+    return sal_h5_attr_int(obj, name, type, v);
 }
 
 sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *err) {
@@ -71,7 +53,7 @@ sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *er
     hid_t f;
     sal_status st = open_file(path, &f, err);
     if (st) return st;
-    char *format = attr_str(f, "format");
+    char *format = sal_h5_attr_str(f, "format", 64);
     if (!format || strcmp(format, SAL_CKPT_FORMAT)) {
         free(format);
         H5Fclose(f);
@@ -80,8 +62,9 @@ sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *er
                         "attribute at /)", path, SAL_CKPT_FORMAT);
     }
     free(format);
-    char *algo = attr_str(f, "algorithm"), *arch = attr_str(f, "arch");
-    info->config_text = attr_str(f, "config");
+    char *algo = sal_h5_attr_str(f, "algorithm", sizeof info->algorithm - 1),
+         *arch = sal_h5_attr_str(f, "arch", sizeof info->arch - 1);
+    info->config_text = sal_h5_attr_str(f, "config", CONFIG_MAX);
     int bad = attr_num(f, "format_version", H5T_NATIVE_INT, &info->version) |
               attr_num(f, "round", H5T_NATIVE_INT, &info->round) |
               attr_num(f, "step", H5T_NATIVE_INT64, &info->step) |
@@ -103,6 +86,18 @@ sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *er
                         "checkpoint '%s' has format version %d; this salient reads up to %d "
                         "(use a newer salient)", path, info->version, SAL_CKPT_VERSION);
     }
+    if (!bad && info->version < 1) {
+        H5Fclose(f);
+        sal_ckpt_info_free(info);
+        return sal_fail(err, SAL_EFORMAT,
+                        "checkpoint '%s' has format version %d, which no salient wrote (1 to %d "
+                        "are known); the file is damaged or foreign", path, info->version,
+                        SAL_CKPT_VERSION);
+    }
+    /* From version 3 on the fingerprints of the data are part of the header. */
+    if (!bad && info->version >= 3)
+        bad = attr_num(f, "data_fingerprint", H5T_NATIVE_UINT64, &info->data_fp) |
+              attr_num(f, "split_fingerprint", H5T_NATIVE_UINT64, &info->split_fp);
     /* Version 1 files predate the header CRC; from 2 on it is required. */
     uint32_t hcrc = 0;
     if (!bad && info->version >= 2) {
@@ -110,8 +105,8 @@ sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *er
             bad = 1;
         } else if (hcrc != sal_h5_header_crc(info->version, info->round, info->step,
                                              info->nranks, info->algorithm, info->arch,
-                                             info->seed, info->n, info->nnz,
-                                             info->config_text)) {
+                                             info->seed, info->n, info->nnz, info->data_fp,
+                                             info->split_fp, info->config_text)) {
             H5Fclose(f);
             sal_ckpt_info_free(info);
             return sal_fail(err, SAL_EFORMAT,
@@ -126,8 +121,10 @@ sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *er
         H5Fclose(f);
         sal_ckpt_info_free(info);
         return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': a header attribute (format_version, "
-                        "round, step, nranks, seed, parameters, nnz, algorithm, arch, config) is "
-                        "missing or unreadable; resume from an earlier checkpoint", path);
+                        "round, step, nranks, seed, parameters, nnz, algorithm, arch, config, "
+                        "data_fingerprint, split_fingerprint) is missing, of another type or "
+                        "shape than salient writes, or too long; resume from an earlier "
+                        "checkpoint", path);
     }
     info->has_momentum = H5Lexists(f, "/optim", H5P_DEFAULT) > 0;
     if (H5Lexists(f, "/ranks", H5P_DEFAULT) > 0) {
@@ -140,9 +137,17 @@ sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *er
                                                           : -1;
     if (ds >= 0) {
         hid_t sp = H5Dget_space(ds);
-        info->nrows = (int)H5Sget_simple_extent_npoints(sp);
+        hssize_t k = H5Sget_simple_extent_ndims(sp) == 1 ? H5Sget_simple_extent_npoints(sp) : -1;
         H5Sclose(sp);
         H5Dclose(ds);
+        if (k < 0 || k > ROWS_MAX) {
+            H5Fclose(f);
+            sal_ckpt_info_free(info);
+            return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /metrics is not a table of at "
+                            "most %lld rows; resume from an earlier checkpoint", path,
+                            (long long)ROWS_MAX);
+        }
+        info->nrows = (int)k;
     }
     H5Fclose(f);
     return SAL_OK;
@@ -153,8 +158,34 @@ void sal_ckpt_info_free(sal_ckpt_info *info) {
     info->config_text = NULL;
 }
 
+/* The dataset's element type is the one salient writes for it: a 4-byte float (float data)
+ * or a 1-byte integer (the mask). HDF5 would convert others silently, and a double stored
+ * where a float belongs is a file from elsewhere. */
+static int type_is(hid_t ds, hid_t elem) {
+    hid_t t = H5Dget_type(ds);
+    if (t < 0) return 0;
+    H5T_class_t cls = H5Tget_class(t);
+    size_t size = H5Tget_size(t);
+    H5Tclose(t);
+    return elem == H5T_NATIVE_FLOAT ? cls == H5T_FLOAT && size == 4
+                                    : cls == H5T_INTEGER && size == 1;
+}
+
+/* The first non-finite value of x (n), or -1. */
+static long long nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (long long)i;
+    return -1;
+}
+
+static sal_status nonfinite_fail(sal_err *err, const char *path, const char *what, long long i) {
+    return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s holds a NaN or Inf at [%lld] (the run "
+                    "that wrote it diverged, or the file was altered); resume from an earlier "
+                    "checkpoint", path, what, i);
+}
+
 /* Read tensor t of p from root/<layer>/<leaf> into out + offset (elem: float or uint8),
- * checking its shape and CRC-32C. */
+ * checking its type, shape, CRC-32C and (floats) finiteness. */
 static sal_status read_tensor(hid_t f, const char *path, const char *root, const sal_tensor *tt,
                               hid_t elem, void *out, sal_err *err) {
     char layer[SAL_NAME_MAX], leaf[SAL_NAME_MAX], dpath[160];
@@ -167,12 +198,22 @@ static sal_status read_tensor(hid_t f, const char *path, const char *root, const
         return sal_fail(err, SAL_ECONFIG,
                         "checkpoint '%s' has no %s: it was written for another model than this "
                         "config's [model] arch", path, dpath);
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(f, dpath, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not a dataset; resume from an "
+                        "earlier checkpoint", path, dpath);
     hid_t ds = H5Dopen2(f, dpath, H5P_DEFAULT);
     if (ds < 0) return fail_h5(err, path, dpath);
+    if (!type_is(ds, elem)) {
+        H5Dclose(ds);
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not of type %s as salient "
+                        "writes it; the file is damaged or foreign", path, dpath,
+                        elem == H5T_NATIVE_FLOAT ? "float32" : "uint8");
+    }
     hid_t sp = H5Dget_space(ds);
     hsize_t dims[8];
     int nd = H5Sget_simple_extent_ndims(sp);
-    int same = nd == tt->ndim;
+    int same = nd == tt->ndim && nd >= 0 && nd <= 8;
     if (same && nd > 0) H5Sget_simple_extent_dims(sp, dims, NULL);
     for (int d = 0; same && d < nd; d++) same = dims[d] == (hsize_t)tt->shape[d];
     H5Sclose(sp);
@@ -189,11 +230,15 @@ static sal_status read_tensor(hid_t f, const char *path, const char *root, const
     int has_crc = attr_num(ds, "crc32c", H5T_NATIVE_UINT32, &want) == 0;
     H5Dclose(ds);
     if (rc) return fail_h5(err, path, dpath);
-    if (!has_crc || sal_crc32c(0, dst, tt->numel * esize) != want)
+    if (!has_crc)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s has no crc32c attribute (a scalar "
+                        "integer); the file is damaged or foreign", path, dpath);
+    if (sal_crc32c(0, dst, tt->numel * esize) != want)
         return sal_fail(err, SAL_EFORMAT,
                         "checkpoint '%s': %s fails its CRC-32C check (the file is damaged); "
                         "resume from an earlier checkpoint", path, dpath);
-    return SAL_OK;
+    long long bad = elem == H5T_NATIVE_FLOAT ? nonfinite(dst, tt->numel) : -1;
+    return bad >= 0 ? nonfinite_fail(err, path, dpath, bad) : SAL_OK;
 }
 
 static sal_status read_row(hid_t f, const char *path, const char *name, int rank, size_t n,
@@ -203,13 +248,22 @@ static sal_status read_row(hid_t f, const char *path, const char *name, int rank
     if (H5Lexists(f, "/ranks", H5P_DEFAULT) <= 0 || H5Lexists(f, dpath, H5P_DEFAULT) <= 0)
         return sal_fail(err, SAL_ECONFIG, "checkpoint '%s' has no %s (written by another "
                         "algorithm or [comm] compress than this config's)", path, dpath);
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(f, dpath, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not a dataset; resume from an "
+                        "earlier checkpoint", path, dpath);
     hid_t ds = H5Dopen2(f, dpath, H5P_DEFAULT);
     if (ds < 0) return fail_h5(err, path, dpath);
+    if (!type_is(ds, H5T_NATIVE_FLOAT)) {
+        H5Dclose(ds);
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not of type float32 as salient "
+                        "writes it; the file is damaged or foreign", path, dpath);
+    }
     hid_t fsp = H5Dget_space(ds);
     hsize_t dims[2] = {0, 0};
     int ok = H5Sget_simple_extent_ndims(fsp) == 2;
     if (ok) H5Sget_simple_extent_dims(fsp, dims, NULL);
-    if (!ok || dims[1] != n || (hsize_t)rank >= dims[0]) {
+    if (!ok || dims[1] != n || (hsize_t)rank >= dims[0] || dims[0] > RANKS_MAX) {
         H5Sclose(fsp);
         H5Dclose(ds);
         return sal_fail(err, SAL_ECONFIG, "checkpoint '%s': %s is [%llu, %llu], no row %d of %zu "
@@ -223,46 +277,70 @@ static sal_status read_row(hid_t f, const char *path, const char *name, int rank
     H5Sclose(msp);
     H5Sclose(fsp);
     uint32_t *crcs = malloc(sizeof(uint32_t) * (size_t)dims[0]);
-    int has_crc = 0;
-    if (crcs && H5Aexists(ds, "crc32c") > 0) {
-        hid_t a = H5Aopen(ds, "crc32c", H5P_DEFAULT);
-        hid_t asp = H5Aget_space(a);
-        has_crc = H5Sget_simple_extent_npoints(asp) == (hssize_t)dims[0] &&
-                  H5Aread(a, H5T_NATIVE_UINT32, crcs) >= 0;
-        H5Sclose(asp);
-        H5Aclose(a);
-    }
+    int has_crc = crcs && sal_h5_attr_u32s(ds, "crc32c", crcs, (size_t)dims[0]) == 0;
     H5Dclose(ds);
     int good = has_crc && sal_crc32c(0, out, n * sizeof(float)) == crcs[rank];
     free(crcs);
     if (rc) return fail_h5(err, path, dpath);
+    if (!has_crc)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s has no crc32c attribute of one "
+                        "integer per row; the file is damaged or foreign", path, dpath);
     if (!good)
         return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': row %d of %s fails its CRC-32C check (the "
                         "file is damaged); resume from an earlier checkpoint", path, rank, dpath);
-    return SAL_OK;
+    char what[96];
+    snprintf(what, sizeof what, "row %d of %s", rank, dpath);
+    long long bad = nonfinite(out, n);
+    return bad >= 0 ? nonfinite_fail(err, path, what, bad) : SAL_OK;
 }
 
-static sal_status read_metrics(hid_t f, const char *path, sal_metrics *m, sal_err *err) {
+/* /metrics: a 1-D table of compound rows, checked against its crc32c attribute (required from
+ * format version 3 on). m: where the rows go, or NULL to check only. */
+static sal_status read_metrics(hid_t f, const char *path, int version, sal_metrics *m,
+                               sal_err *err) {
     if (H5Lexists(f, "/metrics", H5P_DEFAULT) <= 0)
         return sal_fail(err, SAL_EFORMAT, "checkpoint '%s' has no /metrics", path);
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(f, "/metrics", &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /metrics is not a dataset", path);
     hid_t ds = H5Dopen2(f, "/metrics", H5P_DEFAULT);
     if (ds < 0) return fail_h5(err, path, "/metrics");
-    hid_t sp = H5Dget_space(ds);
-    hssize_t k = H5Sget_simple_extent_npoints(sp);
+    hid_t sp = H5Dget_space(ds), t = H5Dget_type(ds);
+    hssize_t k = H5Sget_simple_extent_ndims(sp) == 1 ? H5Sget_simple_extent_npoints(sp) : -1;
+    int compound = H5Tget_class(t) == H5T_COMPOUND;
+    H5Tclose(t);
     H5Sclose(sp);
+    if (k < 0 || k > ROWS_MAX || !compound) {
+        H5Dclose(ds);
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /metrics is not a table of at most "
+                        "%lld rows as salient writes it; the file is damaged or foreign", path,
+                        (long long)ROWS_MAX);
+    }
     sal_round *rows = calloc(k > 0 ? (size_t)k : 1, sizeof *rows);
     hid_t mt = sal_h5_round_type(0);
     int rc = !rows || (k > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0);
+    uint32_t want = 0;
+    int has_crc = attr_num(ds, "crc32c", H5T_NATIVE_UINT32, &want) == 0;
     H5Tclose(mt);
     H5Dclose(ds);
-    if (rc) {
-        free(rows);
-        return fail_h5(err, path, "/metrics cannot be read");
-    }
     sal_status st = SAL_OK;
-    for (hssize_t i = 0; i < k && !st; i++) st = sal_metrics_restore(m, &rows[i], err);
+    if (rc)
+        st = fail_h5(err, path, "/metrics cannot be read");
+    else if (version >= 3 && !has_crc)
+        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /metrics has no crc32c attribute (a "
+                      "scalar integer); the file is damaged or foreign", path);
+    else if (version >= 3 && sal_h5_metrics_crc(rows, (size_t)k) != want)
+        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /metrics fails its CRC-32C check (the "
+                      "file is damaged); resume from an earlier checkpoint", path);
+    for (hssize_t i = 0; i < k && !st && m; i++) st = sal_metrics_restore(m, &rows[i], err);
     free(rows);
     return st;
+}
+
+/* The file's format version (0 where it cannot be read: sal_ckpt_info_read refuses those). */
+static int version_of(hid_t f) {
+    int v = 0;
+    return attr_num(f, "format_version", H5T_NATIVE_INT, &v) ? 0 : v;
 }
 
 sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) {
@@ -297,8 +375,54 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
     if (!st && d->rank_m) st = read_row(f, path, "momentum", d->rank, p->n, d->rank_m, err);
     if (!st && d->rank_r) st = read_row(f, path, "residual", d->rank, p->n, d->rank_r, err);
     if (!st && d->rank_s) st = read_row(f, path, "state", d->rank, p->ns, d->rank_s, err);
-    if (!st && d->metrics) st = read_metrics(f, path, d->metrics, err);
+    if (!st && d->metrics) st = read_metrics(f, path, version_of(f), d->metrics, err);
     H5Fclose(f);
+    return st;
+}
+
+sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, int nranks,
+                           sal_err *err) {
+    sal_ckpt_info info;
+    sal_status st = sal_ckpt_info_read(path, &info, err);
+    if (st) return st;
+    if (info.round != s->round || info.nranks != nranks || info.n != s->p->n)
+        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' reads back as round %d of %d ranks, "
+                      "not round %d of %d", path, info.round, info.nranks, s->round, nranks);
+    sal_ckpt_info_free(&info);
+    if (st) return st;
+    /* A scratch copy of the parameters: the loader writes where the tensor table points. */
+    sal_params p = *s->p;
+    const size_t n = p.n > p.ns ? p.n : p.ns;
+    float *w = malloc(sizeof(float) * (n ? n : 1)), *m = malloc(sizeof(float) * (n ? n : 1));
+    float *mask = malloc(sizeof(float) * (p.n ? p.n : 1));
+    float *state = malloc(sizeof(float) * (p.ns ? p.ns : 1));
+    if (!w || !m || !mask || !state) {
+        st = sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory to read '%s' back", path);
+    } else {
+        p.w = w, p.mask = mask, p.s = state;
+        if (rank == 0) {
+            sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = s->momentum ? m : NULL};
+            st = sal_ckpt_load(path, &d, err);
+            if (!st) {
+                hid_t f;
+                if (!(st = open_file(path, &f, err))) {
+                    st = read_metrics(f, path, version_of(f), NULL, err);
+                    H5Fclose(f);
+                }
+            }
+        }
+        const struct { const void *have; const char *name; size_t len; } rows[] = {
+            {s->rank_w, "weights", p.n}, {s->rank_m, "momentum", p.n},
+            {s->rank_r, "residual", p.n}, {s->rank_s, "state", p.ns}};
+        for (size_t k = 0; k < 4 && !st; k++) {
+            if (!rows[k].have) continue;
+            hid_t f;
+            if ((st = open_file(path, &f, err))) break;
+            st = read_row(f, path, rows[k].name, rank, rows[k].len, w, err);
+            H5Fclose(f);
+        }
+    }
+    free(w), free(m), free(mask), free(state);
     return st;
 }
 

@@ -3,9 +3,13 @@
  * Every rank of comm creates the same objects (HDF5 metadata operations are collective) and
  * writes the same attributes; raw data that only rank 0 holds (model, mask, optimizer, metrics)
  * is written by rank 0 alone, independently; each rank's own state goes into its row of the
- * [nranks, n] datasets under /ranks in one collective MPI-IO write. The file is written under a
- * temporary name, closed, fsync'ed, and only then renamed to round-NNNNNN.h5 and linked as
- * latest: a run killed at any point leaves the previous checkpoint as it was. */
+ * [nranks, n] datasets under /ranks in one collective MPI-IO write. Publication is a protocol,
+ * because neither HDF5 nor MPI-IO can be trusted to report a failed write on every rank (a full
+ * disk seen by one rank's MPI-IO aggregator came back from HDF5 as success): write under a
+ * temporary name, close, every rank fsyncs it and re-reads its part against the CRCs it
+ * computed from memory, all ranks agree, and only then rank 0 renames it to round-NNNNNN.h5,
+ * moves latest and prunes the oldest. A run killed or failing at any point leaves the previous
+ * checkpoint as it was, and never a file that is not whole under a published name. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +25,7 @@
 #include "salient/crc32c.h"
 #include "salient/ckpt.h"
 #include "salient/config.h"
+#include "salient/fault.h"
 #include "salient/fsutil.h"
 
 #define RNG_NOTE                                                                                   \
@@ -197,6 +202,9 @@ static void row_crcs(writer *w, const char *name, uint32_t mine, uint32_t *all, 
 static void metrics(writer *w, MPI_Comm comm) {
     int nrows = w->rank == 0 && w->s->metrics ? w->s->metrics->n : 0;
     MPI_Bcast(&nrows, 1, MPI_INT, 0, comm);
+    uint32_t crc = w->rank == 0 && nrows ? sal_h5_metrics_crc(w->s->metrics->rows, (size_t)nrows)
+                                         : sal_h5_metrics_crc(NULL, 0);
+    MPI_Bcast(&crc, 1, MPI_UINT32_T, 0, comm); /* attributes are written alike by every rank */
     hid_t mt = sal_h5_round_type(0), ft = sal_h5_round_type(1);
     hsize_t dim = (hsize_t)nrows;
     hid_t sp = H5Screate_simple(1, &dim, NULL);
@@ -206,6 +214,7 @@ static void metrics(writer *w, MPI_Comm comm) {
     else if (w->rank == 0 && nrows > 0 &&
              H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, w->s->metrics->rows) < 0)
         w->bad = 1;
+    if (ds >= 0) attr(w, ds, "crc32c", H5T_NATIVE_UINT32, &crc);
     if (ds >= 0) H5Dclose(ds);
     H5Sclose(sp);
     H5Tclose(mt);
@@ -232,8 +241,11 @@ static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     attr(w, root, "nnz", H5T_NATIVE_UINT64, &nnz);
     attr_str(w, root, "config", s->config_text);
     attr_str(w, root, "rng", RNG_NOTE);
+    attr(w, root, "data_fingerprint", H5T_NATIVE_UINT64, &s->data_fp);
+    attr(w, root, "split_fingerprint", H5T_NATIVE_UINT64, &s->split_fp);
     uint32_t hcrc = sal_h5_header_crc(SAL_CKPT_VERSION, s->round, s->step, w->size, s->algorithm,
-                                      s->arch, s->seed, n, nnz, s->config_text);
+                                      s->arch, s->seed, n, nnz, s->data_fp, s->split_fp,
+                                      s->config_text);
     attr(w, root, "header_crc32c", H5T_NATIVE_UINT32, &hcrc);
 
     const int T = p->ntensors;
@@ -336,6 +348,94 @@ static void prune(const char *dir, int keep, int round) {
     free(r);
 }
 
+/* One outcome for every rank of comm after a step that may fail on some of them: the lowest
+ * failing rank's status everywhere, and its line on rank 0 (prefixed "rank R: " when R is not
+ * 0); the other ranks' messages are emptied, so that the run prints one line. */
+static sal_status agree(MPI_Comm comm, int rank, int size, sal_status st, sal_err *err) {
+    int mine = st ? rank : size, first;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+    if (first == size) return SAL_OK;
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, first, comm);
+    if (first != 0) {
+        if (rank == first) MPI_Send(err->msg, (int)sizeof err->msg, MPI_CHAR, 0, 0, comm);
+        if (rank == 0) {
+            char msg[sizeof err->msg];
+            MPI_Recv(msg, (int)sizeof msg, MPI_CHAR, first, 0, comm, MPI_STATUS_IGNORE);
+            msg[sizeof msg - 1] = '\0';
+            sal_fail(err, (sal_status)code, "rank %d: %.480s", first, msg);
+        }
+    }
+    if (rank != 0) err->msg[0] = '\0';
+    return (sal_status)code;
+}
+
+/* The bytes the file's datasets hold: less than the file needs, so a file system with less
+ * free space than this cannot hold it whatever HDF5 reports (checked before writing). */
+static double payload_bytes(const sal_ckpt_state *s, int size) {
+    const double n = (double)s->p->n, ns = (double)s->p->ns;
+    double b = n * 4 + n + ns * 4 + (s->momentum ? n * 4 : 0);
+    b += size * ((s->rank_w ? n * 4 : 0) + (s->rank_m ? n * 4 : 0) + (s->rank_r ? n * 4 : 0) +
+                 (s->rank_s ? ns * 4 : 0));
+    if (s->metrics) b += (double)s->metrics->n * sizeof(sal_round);
+    return b;
+}
+
+static double free_mib(const char *dir) {
+    struct statvfs fs;
+    return statvfs(dir, &fs) ? -1 : (double)fs.f_bavail * (double)fs.f_frsize / 1048576.0;
+}
+
+/* The file offset of what this rank wrote first (its row of the first /ranks dataset, else on
+ * rank 0 the first /model tensor), for the ckpt-lost fault; -1 if none. */
+static long long first_offset(const writer *w) {
+    static const char *const rows_of[] = {"/ranks/weights", "/ranks/momentum", "/ranks/residual",
+                                          "/ranks/state"};
+    for (int k = 0; k < 4; k++) {
+        if (H5Lexists(w->file, "/ranks", H5P_DEFAULT) <= 0 ||
+            H5Lexists(w->file, rows_of[k], H5P_DEFAULT) <= 0)
+            continue;
+        hid_t ds = H5Dopen2(w->file, rows_of[k], H5P_DEFAULT);
+        haddr_t at = ds >= 0 ? H5Dget_offset(ds) : HADDR_UNDEF;
+        if (ds >= 0) H5Dclose(ds);
+        if (at == HADDR_UNDEF) return -1;
+        size_t len = k == 3 ? w->s->p->ns : w->n;
+        return (long long)at + (long long)w->rank * (long long)len * 4;
+    }
+    if (w->rank != 0 || w->s->p->ntensors == 0) return -1;
+    char layer[SAL_NAME_MAX], leaf[SAL_NAME_MAX], path[160];
+    sal_h5_split_name(w->s->p->t[0].name, layer, sizeof layer, leaf, sizeof leaf);
+    snprintf(path, sizeof path, "/model/%s/%s", layer, leaf);
+    hid_t ds = H5Dopen2(w->file, path, H5P_DEFAULT);
+    haddr_t at = ds >= 0 ? H5Dget_offset(ds) : HADDR_UNDEF;
+    if (ds >= 0) H5Dclose(ds);
+    return at == HADDR_UNDEF ? -1 : (long long)at;
+}
+
+/* SALIENT_FAULT=ckpt-lost: 4 KiB of zeros over what this rank wrote, behind HDF5's back. */
+static void lose_write(const char *tmp, long long at) {
+    if (at < 0) return;
+    static const char zeros[4096];
+    int fd = open(tmp, O_WRONLY);
+    if (fd < 0) return;
+    if (pwrite(fd, zeros, sizeof zeros, (off_t)at) < 0) { /* the fault is best effort */
+    }
+    close(fd);
+}
+
+/* Every rank: the file's data reach the disk from this node (on a parallel file system each
+ * client flushes its own cache; fsync of any descriptor of the file does that). */
+static sal_status sync_file(const char *tmp, int rank, sal_err *err) {
+    int fd = open(tmp, O_RDONLY);
+    int rc = fd < 0 ? -1 : fsync(fd);
+    int e = errno;
+    if (fd >= 0) close(fd);
+    if (!rc && sal_fault_at(SAL_FAULT_CKPT_SYNC) == rank) rc = -1, e = EIO;
+    if (rc)
+        return sal_fail(err, SAL_EIO, "checkpoint '%s': fsync failed: %s", tmp, strerror(e));
+    return SAL_OK;
+}
+
 sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckpt_state *s,
                          char *path, size_t cap, sal_err *err) {
     writer w = {.s = s, .n = s->p->n};
@@ -346,21 +446,32 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     snprintf(base, sizeof base, "round-%06d.h5", s->round);
     snprintf(path, cap, "%s/%s", dir, base);
     snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, base);
-    int code = SAL_OK;
-    if (w.rank == 0) code = sal_mkdir_p(dir, err);
-    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
-    if (code) return (sal_status)code;
+    /* What the reader of a failure needs: which checkpoint is still the one to resume from. */
+    char prev[64] = "", link[SAL_PATH_MAX + 32];
+    snprintf(link, sizeof link, "%s/latest", dir);
+    sal_status st = SAL_OK;
+    if (w.rank == 0 && !(st = sal_mkdir_p(dir, err))) {
+        ssize_t len = readlink(link, prev, sizeof prev - 1);
+        prev[len > 0 ? len : 0] = '\0';
+        double need = payload_bytes(s, w.size) / 1048576.0, have = free_mib(dir);
+        if (have >= 0 && have < need)
+            st = sal_fail(err, SAL_EIO, "checkpoint '%s' needs more than %.1f MiB and %.1f MiB "
+                          "are free on that file system; free space and run again with "
+                          "--resume latest (%s)", path, need, have,
+                          prev[0] ? prev : "no checkpoint was written before");
+    }
+    if ((st = agree(comm, w.rank, w.size, st, err))) return st;
 
     uint8_t *mask8 = w.rank == 0 ? malloc(w.n ? w.n : 1) : NULL;
     /* the rows' CRCs (size), then the tensors' (3 per tensor) */
     uint32_t *all = calloc((size_t)w.size + 3 * (size_t)w.s->p->ntensors + w.s->p->nstate,
                            sizeof(uint32_t));
-    int oom = (w.rank == 0 && !mask8) || !all;
-    MPI_Allreduce(MPI_IN_PLACE, &oom, 1, MPI_INT, MPI_MAX, comm);
-    if (oom) {
+    if ((w.rank == 0 && !mask8) || !all)
+        st = sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory for the mask");
+    if ((st = agree(comm, w.rank, w.size, st, err))) {
         free(mask8);
         free(all);
-        return sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory for the mask");
+        return st;
     }
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
@@ -370,42 +481,72 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     H5Pset_coll_metadata_write(fapl, 1);
     w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
-    int bad = w.file < 0;
-    MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm);
-    if (bad) {
+    if (w.file < 0) {
         char why[256];
+        st = sal_fail(err, SAL_EIO, "checkpoint: cannot create '%s' (%s); is [run] out on a "
+                      "writable file system?", tmp, sal_h5_last_error(why, sizeof why));
+    }
+    if ((st = agree(comm, w.rank, w.size, st, err))) {
         if (w.file >= 0) H5Fclose(w.file);
+        if (w.rank == 0) unlink(tmp);
         free(mask8);
         free(all);
-        return sal_fail(err, SAL_EIO, "checkpoint: cannot create '%s' (%s); is [run] out on a "
-                        "writable file system?", tmp, sal_h5_last_error(why, sizeof why));
+        return st;
     }
+    /* From here to the close every rank makes the same collective HDF5 calls whatever fails
+     * on it (w.bad only records it): a rank that left the sequence early would hang the
+     * others inside HDF5, where no watchdog can say why. */
     write_all(&w, comm, mask8, all);
     free(mask8);
     free(all);
-    if (H5Fclose(w.file) < 0) w.bad = 1;
-    MPI_Allreduce(MPI_IN_PLACE, &w.bad, 1, MPI_INT, MPI_MAX, comm);
+    int injected = sal_fault_at(SAL_FAULT_CKPT_WRITE) == w.rank;
+    if (injected) w.bad = 1;
+    long long lost = sal_fault_at(SAL_FAULT_CKPT_LOST) == w.rank ? first_offset(&w) : -1;
+    if (H5Fclose(w.file) < 0) {
+        w.bad = 1;
+        /* A close that failed (its final flush) leaves the file open inside HDF5, whose own
+         * cleanup at MPI_Finalize would then crash on it; close whatever is left now. */
+        ssize_t k = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+        for (ssize_t i = 0; i < k; i++) {
+            hid_t id;
+            if (H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE, 1, &id) == 1) H5Fclose(id);
+        }
+    }
     if (w.bad) {
         char why[256];
-        sal_h5_last_error(why, sizeof why);
-        if (w.rank == 0) unlink(tmp);
-        /* HDF5 rarely passes errno up through MPI-IO; the free space says what it would. */
-        struct statvfs fs;
-        double mib = statvfs(dir, &fs) ? -1 : (double)fs.f_bavail * (double)fs.f_frsize / 1048576.0;
-        sal_fail(err, SAL_EIO,
-                 "checkpoint: writing '%s' failed (%s; %.1f MiB free on that file system: disk "
-                 "full?); the previous checkpoints are intact, free space and --resume latest",
-                 tmp, why, mib);
-        if (w.rank != 0) err->msg[0] = '\0'; /* the same on every rank: rank 0 says it */
-        return SAL_EIO;
+        if (injected) snprintf(why, sizeof why, "SALIENT_FAULT=ckpt-write");
+        else sal_h5_last_error(why, sizeof why);
+        st = sal_fail(err, SAL_EIO, "checkpoint: writing '%s' failed (%s; %.1f MiB free on "
+                      "that file system: disk full?)", tmp, why, free_mib(dir));
     }
-    code = SAL_OK;
-    if (w.rank == 0) {
-        code = publish(tmp, path, dir, base, err);
-        if (code) unlink(tmp);
-        else prune(dir, keep, s->round);
+    if (lost >= 0) lose_write(tmp, lost);
+    if (!st) st = sync_file(tmp, w.rank, err);
+    st = agree(comm, w.rank, w.size, st, err);
+    /* Read back: what the file holds, not what HDF5 said it wrote. Each step below starts
+     * from an agreed status, so every rank takes it or skips it alike. */
+    if (!st) {
+        st = sal_ckpt_verify(tmp, s, w.rank, w.size, err);
+        st = agree(comm, w.rank, w.size, st, err);
     }
-    MPI_Bcast(&code, 1, MPI_INT, 0, comm);
-    if (code && w.rank != 0) err->msg[0] = '\0';
-    return (sal_status)code;
+    if (!st) {
+        if (w.rank == 0) {
+            st = publish(tmp, path, dir, base, err);
+            if (!st) prune(dir, keep, s->round); /* only once the new file is whole and named */
+        }
+        st = agree(comm, w.rank, w.size, st, err);
+    }
+    if (st) {
+        if (w.rank == 0) {
+            unlink(tmp);
+            char line[sizeof err->msg];
+            snprintf(line, sizeof line, "%s", err->msg);
+            sal_fail(err, st, "%.300s; %s%s%s; run again with --resume latest once the file "
+                     "system is healthy",
+                     line, prev[0] ? "latest still points at " : "",
+                     prev[0] ? prev : "no earlier checkpoint was published",
+                     prev[0] ? ", which is intact" : "");
+        }
+        MPI_Barrier(comm); /* the temporary file is gone before any rank returns */
+    }
+    return st;
 }
