@@ -74,7 +74,7 @@ full=$tmp/full
 if mkdir -p "$full" && mount -t tmpfs -o size=20m tmpfs "$full" 2>/dev/null; then
   mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --set checkpoint.keep=10 --out "$full" 2>"$tmp/full.err"
   rc=$?
-  check '[[ $rc != 0 && $(grep -c "^salient train:" "$tmp/full.err") == 1 ]] && grep -q "^salient train: checkpoint: writing .*/full/ckpt/\.round-000006\.h5\.tmp. failed (.*MiB free on that file system: disk full?)" "$tmp/full.err"' \
+  check '[[ $rc != 0 && $(grep -c "^salient train:" "$tmp/full.err") == 1 ]] && grep -q "^salient train: checkpoint .*/full/ckpt/round-000006\.h5. needs [0-9.]* MiB, which .* cannot give (No space left on device.*latest still points at round-000004.h5, which is intact" "$tmp/full.err"' \
     "disk full: rc $rc, want one clear line: $(grep -v '^round' "$tmp/full.err" | grep salient | tail -2 | tr '\n' ' ')"
   check '[[ $(readlink "$full/ckpt/latest") == round-000004.h5 && -z $(find "$full/ckpt" -name "*.tmp") && ! -e $full/ckpt/round-000006.h5 ]] && "$bin" ckpt inspect "$full/ckpt/latest" >/dev/null 2>&1' \
     "disk full: the previous checkpoint is not intact, or a partial file was left: $(ls -A "$full/ckpt" | tr '\n' ' ')"

@@ -436,6 +436,40 @@ static sal_status sync_file(const char *tmp, int rank, sal_err *err) {
     return SAL_OK;
 }
 
+/* The end of every failure's line (rank 0's): which checkpoint a resume will use. */
+static sal_status failed(sal_status st, sal_err *err, int rank, const char *prev) {
+    if (rank != 0) return st;
+    char line[sizeof err->msg];
+    snprintf(line, sizeof line, "%s", err->msg);
+    return sal_fail(err, st, "%.300s; %s%s%s; run again with --resume latest once the file "
+                    "system has room and is healthy", line,
+                    prev[0] ? "latest still points at " : "",
+                    prev[0] ? prev : "no earlier checkpoint was published",
+                    prev[0] ? ", which is intact" : "");
+}
+
+/* Rank 0, before HDF5 touches the file: room for it, taken for real. HDF5 1.10 does not
+ * survive a failed write well (a failed close deadlocked two ranks, and on one rank left a
+ * file that crashed its cleanup in MPI_Finalize), so a full disk or an exhausted quota must be
+ * found before: the temporary file is allocated with fallocate(2) to the payload plus 1 MiB
+ * and 1/64 for HDF5's metadata (it needs ~30 KiB here), then released by H5Fcreate's
+ * truncation. Where fallocate is not supported, the file system's free space is compared. */
+static sal_status reserve(const char *tmp, const char *path, double payload, const char *dir,
+                          sal_err *err) {
+    double need = payload + payload / 64 + 1048576.0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int rc = fd < 0 ? errno : fallocate(fd, 0, 0, (off_t)need) ? errno : 0;
+    if (fd >= 0) close(fd);
+    if (rc == EOPNOTSUPP || rc == ENOSYS) {
+        double have = free_mib(dir) * 1048576.0;
+        rc = have >= 0 && have < need ? ENOSPC : 0;
+    }
+    unlink(tmp);
+    if (!rc) return SAL_OK;
+    return sal_fail(err, SAL_EIO, "checkpoint '%s' needs %.1f MiB, which '%s' cannot give (%s, "
+                    "%.1f MiB free)", path, need / 1048576.0, dir, strerror(rc), free_mib(dir));
+}
+
 sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckpt_state *s,
                          char *path, size_t cap, sal_err *err) {
     writer w = {.s = s, .n = s->p->n};
@@ -453,14 +487,9 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     if (w.rank == 0 && !(st = sal_mkdir_p(dir, err))) {
         ssize_t len = readlink(link, prev, sizeof prev - 1);
         prev[len > 0 ? len : 0] = '\0';
-        double need = payload_bytes(s, w.size) / 1048576.0, have = free_mib(dir);
-        if (have >= 0 && have < need)
-            st = sal_fail(err, SAL_EIO, "checkpoint '%s' needs more than %.1f MiB and %.1f MiB "
-                          "are free on that file system; free space and run again with "
-                          "--resume latest (%s)", path, need, have,
-                          prev[0] ? prev : "no checkpoint was written before");
+        st = reserve(tmp, path, payload_bytes(s, w.size), dir, err);
     }
-    if ((st = agree(comm, w.rank, w.size, st, err))) return st;
+    if ((st = agree(comm, w.rank, w.size, st, err))) return failed(st, err, w.rank, prev);
 
     uint8_t *mask8 = w.rank == 0 ? malloc(w.n ? w.n : 1) : NULL;
     /* the rows' CRCs (size), then the tensors' (3 per tensor) */
@@ -471,7 +500,7 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     if ((st = agree(comm, w.rank, w.size, st, err))) {
         free(mask8);
         free(all);
-        return st;
+        return failed(st, err, w.rank, prev);
     }
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
@@ -491,7 +520,7 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
         if (w.rank == 0) unlink(tmp);
         free(mask8);
         free(all);
-        return st;
+        return failed(st, err, w.rank, prev);
     }
     /* From here to the close every rank makes the same collective HDF5 calls whatever fails
      * on it (w.bad only records it): a rank that left the sequence early would hang the
@@ -502,16 +531,17 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     int injected = sal_fault_at(SAL_FAULT_CKPT_WRITE) == w.rank;
     if (injected) w.bad = 1;
     long long lost = sal_fault_at(SAL_FAULT_CKPT_LOST) == w.rank ? first_offset(&w) : -1;
-    if (H5Fclose(w.file) < 0) {
-        w.bad = 1;
-        /* A close that failed (its final flush) leaves the file open inside HDF5, whose own
-         * cleanup at MPI_Finalize would then crash on it; close whatever is left now. */
-        ssize_t k = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
-        for (ssize_t i = 0; i < k; i++) {
-            hid_t id;
-            if (H5Fget_obj_ids(H5F_OBJ_ALL, H5F_OBJ_FILE, 1, &id) == 1) H5Fclose(id);
-        }
+    /* A write that failed for want of room (despite the reservation: another writer took it)
+     * would fail again in the close's final flush, and a failed H5Fclose leaves HDF5 1.10 a
+     * file it crashes on in MPI_Finalize. So flush first, agree, and where anything failed
+     * give the file's space back (truncate it: its content is lost anyway) before closing. */
+    if (H5Fflush(w.file, H5F_SCOPE_GLOBAL) < 0) w.bad = 1;
+    int any = w.bad;
+    MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_MAX, comm);
+    if (any && w.rank == 0 && truncate(tmp, 0)) { /* best effort: the close may still fail */
     }
+    if (any) MPI_Barrier(comm);
+    if (H5Fclose(w.file) < 0) w.bad = 1;
     if (w.bad) {
         char why[256];
         if (injected) snprintf(why, sizeof why, "SALIENT_FAULT=ckpt-write");
@@ -536,17 +566,9 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
         st = agree(comm, w.rank, w.size, st, err);
     }
     if (st) {
-        if (w.rank == 0) {
-            unlink(tmp);
-            char line[sizeof err->msg];
-            snprintf(line, sizeof line, "%s", err->msg);
-            sal_fail(err, st, "%.300s; %s%s%s; run again with --resume latest once the file "
-                     "system is healthy",
-                     line, prev[0] ? "latest still points at " : "",
-                     prev[0] ? prev : "no earlier checkpoint was published",
-                     prev[0] ? ", which is intact" : "");
-        }
+        if (w.rank == 0) unlink(tmp);
         MPI_Barrier(comm); /* the temporary file is gone before any rank returns */
+        failed(st, err, w.rank, prev);
     }
     return st;
 }
