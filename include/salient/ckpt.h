@@ -78,6 +78,7 @@ typedef struct sal_ckpt_dst {
     float *rank_w, *rank_m, *rank_r;
     float *rank_s;           /* (p->ns) this rank's row of /ranks/state */
     sal_metrics *metrics;    /* rows appended */
+    int check_metrics;       /* without metrics: check /metrics against its CRC all the same */
 } sal_ckpt_dst;
 
 /* Read what d asks for from path (no MPI: every rank may call it for its own row). Every

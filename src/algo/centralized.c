@@ -66,7 +66,8 @@ static double train_epoch(run *r, const sal_config *cfg, int round, long *sample
 static sal_status resume_from(run *r, const sal_config *cfg, const char *path, int *start,
                               sal_err *err) {
     sal_ckpt_info info;
-    sal_status st = sal_resume_check(cfg, path, 1, 1, &info, err);
+    sal_status st = sal_resume_check(cfg, path, 1, 1, sal_data_fingerprint(&r->train, &r->test),
+                                     0, &info, err);
     if (!st && !!r->opt.buf != info.has_momentum)
         st = sal_fail(err, SAL_ECONFIG, "checkpoint '%s' %s momentum buffers; [train] momentum "
                       "differs from the run that wrote it", path, info.has_momentum ? "has" : "lacks");
@@ -89,6 +90,7 @@ static sal_status checkpoint(run *r, const sal_config *cfg, const char *out_dir,
     sal_ckpt_state s = {.round = done, .step = 0, .algorithm = "centralized",
                         .arch = sal_config_enum_name("model", "arch", cfg->arch),
                         .seed = cfg->seed, .config_text = text, .p = p, .model = p->w,
+                        .data_fp = sal_data_fingerprint(&r->train, &r->test),
                         .state = p->s,
                         .momentum = r->opt.buf, .metrics = &r->metrics};
     sal_status st = sal_ckpt_save(MPI_COMM_SELF, dir, cfg->ckpt_keep, &s, path, sizeof path, err);

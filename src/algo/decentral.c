@@ -195,7 +195,9 @@ static sal_status resume_from(worker *w, const char *path, sal_metrics *metrics,
                               long *step, sal_err *err) {
     const sal_config *cfg = w->cfg;
     sal_ckpt_info info;
-    sal_status st = sal_resume_check(cfg, path, w->size, 1, &info, err);
+    sal_status st = sal_resume_check(cfg, path, w->size, 1,
+                                     sal_data_fingerprint(&w->train, &w->test),
+                                     sal_split_fingerprint(&w->part), &info, err);
     if (!st && (!info.has_rank_w || !!w->opt.buf != info.has_rank_m || !!w->ef != info.has_rank_r))
         st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' lacks per-rank state this run needs "
                       "(/ranks/weights, momentum or residual)", path);
@@ -228,6 +230,8 @@ static sal_status checkpoint(worker *w, const char *out_dir, int done, long step
                         .arch = sal_config_enum_name("model", "arch", cfg->arch),
                         .seed = cfg->seed,
                         .config_text = text ? text : "",
+                        .data_fp = sal_data_fingerprint(&w->train, &w->test),
+                        .split_fp = sal_split_fingerprint(&w->part),
                         .p = w->p,
                         .model = w->avg,
                         .rank_w = w->p->w,

@@ -22,6 +22,8 @@ sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_m
                         .arch = sal_config_enum_name("model", "arch", cfg->arch),
                         .seed = cfg->seed,
                         .config_text = text,
+                        .data_fp = sal_data_fingerprint(&f->train, &f->test),
+                        .split_fp = sal_split_fingerprint(&f->part),
                         .p = f->p,
                         .model = f->p->w,
                         .state = f->p->s,
@@ -41,7 +43,9 @@ sal_status sal_fed_resume(fed *f, const char *path, sal_metrics *metrics, int *s
     if (!bits) sal_fail(err, SAL_ENOMEM, "out of memory for the mask");
     if (f->rank == 0 && !hdr[0]) {
         sal_ckpt_info info;
-        hdr[0] = sal_resume_check(f->cfg, path, f->size, 0, &info, err);
+        hdr[0] = sal_resume_check(f->cfg, path, f->size, 0,
+                                  sal_data_fingerprint(&f->train, &f->test),
+                                  sal_split_fingerprint(&f->part), &info, err);
         if (!hdr[0]) {
             sal_ckpt_dst d = {.p = p, .model = 1, .metrics = metrics};
             hdr[0] = sal_ckpt_load(path, &d, err);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "algos.h"
+#include "salient/crc32c.h"
 
 int sal_ckpt_due(const sal_config *cfg, int done, int stopping) {
     return stopping || done == cfg->rounds || (cfg->ckpt_every > 0 && done % cfg->ckpt_every == 0);
@@ -33,8 +34,27 @@ static const char *const free_keys[] = {"run.out",          "run.threads",
                                         "data.path",        "checkpoint.every",
                                         "checkpoint.keep",  NULL};
 
+static uint32_t dataset_crc(const sal_dataset *d) {
+    const int32_t head[5] = {d->n, d->c, d->h, d->w, d->classes};
+    uint32_t crc = sal_crc32c(0, head, sizeof head);
+    crc = sal_crc32c(crc, d->x, (size_t)d->n * d->c * d->h * d->w);
+    return sal_crc32c(crc, d->y, (size_t)d->n);
+}
+
+uint64_t sal_data_fingerprint(const sal_dataset *train, const sal_dataset *test) {
+    return (uint64_t)dataset_crc(train) << 32 | dataset_crc(test);
+}
+
+uint64_t sal_split_fingerprint(const sal_partition *part) {
+    if (!part || part->clients < 1) return 0;
+    uint32_t crc = sal_crc32c(0, part->offset, sizeof(int) * (size_t)(part->clients + 1));
+    crc = sal_crc32c(crc, part->index, sizeof(int) * (size_t)part->offset[part->clients]);
+    return (uint64_t)(uint32_t)part->clients << 32 | crc;
+}
+
 sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks, int same_ranks,
-                            sal_ckpt_info *info, sal_err *err) {
+                            uint64_t data_fp, uint64_t split_fp, sal_ckpt_info *info,
+                            sal_err *err) {
     sal_status st = sal_ckpt_info_read(path, info, err);
     if (st) return st;
     sal_config old;
@@ -50,6 +70,21 @@ sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks,
                         "config; resume with the checkpoint's config (its config.ini) or start a "
                         "new run in another --out",
                         path, msg);
+    /* After the config: a changed key names itself; what the config cannot show (the files'
+     * contents, the split the code makes of them) is caught here. */
+    if (info->version >= 3 && info->data_fp != data_fp)
+        return sal_fail(err, SAL_ECONFIG,
+                        "cannot resume from '%s': the data files differ from those it was trained "
+                        "on (data fingerprint %016llx, now %016llx); point [data] path at the "
+                        "original files or start a new run in another --out",
+                        path, (unsigned long long)info->data_fp, (unsigned long long)data_fp);
+    if (info->version >= 3 && info->split_fp != split_fp)
+        return sal_fail(err, SAL_ECONFIG,
+                        "cannot resume from '%s': the clients' split of the data differs from "
+                        "the one it was trained on (split fingerprint %016llx, now %016llx: the "
+                        "partition code changed); resume with the salient that wrote it or start "
+                        "a new run in another --out",
+                        path, (unsigned long long)info->split_fp, (unsigned long long)split_fp);
     if (cfg->lr_schedule == SAL_LR_COSINE && old.rounds != cfg->rounds)
         return sal_fail(err, SAL_ECONFIG,
                         "cannot resume from '%s': [run] rounds = %d, not %d, and the cosine "

@@ -3,6 +3,7 @@
  * tensor table is read back from /model, ordered by each dataset's offset attribute), so it
  * needs neither the data set nor the config that wrote it. */
 #include <hdf5.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +42,7 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *d
     else H5Sget_simple_extent_dims(sp, e->dims, NULL);
     H5Sclose(sp);
     e->offset = 0;
-    if (H5Aexists(ds, "offset") > 0) {
-        hid_t a = H5Aopen(ds, "offset", H5P_DEFAULT);
-        H5Aread(a, H5T_NATIVE_UINT64, &e->offset);
-        H5Aclose(a);
-    }
+    if (sal_h5_attr_int(ds, "offset", H5T_NATIVE_UINT64, &e->offset)) e->offset = 0;
     H5Dclose(ds);
     t->n++;
     return 0;
@@ -76,6 +73,24 @@ static const char *ini_value(const char *text, const char *section, const char *
         }
     }
     return buf;
+}
+
+/* The shapes are the file's word: their total must be the header's before anything is
+ * allocated for them (and no dimension may overflow an int). */
+static sal_status shapes_fit(const char *path, const table *t, const sal_ckpt_info *info,
+                             sal_err *err) {
+    uint64_t total = 0;
+    for (int i = 0; i < t->n; i++) {
+        uint64_t numel = 1;
+        for (int d = 0; d < t->e[i].ndim && numel <= info->n; d++)
+            numel = t->e[i].dims[d] > INT_MAX ? UINT64_MAX : numel * t->e[i].dims[d];
+        total = numel > info->n || total + numel > info->n ? UINT64_MAX : total + numel;
+    }
+    if (total != info->n)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /model's tensors do not add up to "
+                        "the header's %llu parameters; the file is damaged or foreign", path,
+                        (unsigned long long)info->n);
+    return SAL_OK;
 }
 
 /* Every dataset against its CRC32, through the loader: a tensor table rebuilt from the file's
@@ -109,7 +124,8 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
     float *c = malloc(sizeof(float) * (p.n ? p.n : 1)), *m = malloc(sizeof(float) * (p.n ? p.n : 1));
     sal_status st = a && b && c && m ? SAL_OK : sal_fail(err, SAL_ENOMEM, "out of memory");
     if (!st) {
-        sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = info->has_momentum ? m : NULL};
+        sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = info->has_momentum ? m : NULL,
+                          .check_metrics = 1};
         st = sal_ckpt_load(path, &d, err);
     }
     for (int r = 0; !st && r < info->nranks && (info->has_rank_w || info->has_rank_m ||
@@ -154,6 +170,7 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
             st = sal_fail(err, SAL_ENOMEM, "checkpoint '%s': out of memory listing /model", path);
         H5Gclose(g);
     }
+    if (!st) st = shapes_fit(path, &t, &info, err);
     if (t.n) qsort(t.e, (size_t)t.n, sizeof *t.e, by_offset);
     uint64_t kept_all = 0, total = 0, kept_prunable = 0, total_prunable = 0;
     for (int i = 0; i < t.n && !st; i++) {
@@ -168,10 +185,17 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
         char mpath[128];
         snprintf(mpath, sizeof mpath, "/mask/%s", e->path);
         uint8_t *m = malloc(numel ? numel : 1);
-        hid_t ds = H5Lexists(f, "/mask", H5P_DEFAULT) > 0 ? H5Dopen2(f, mpath, H5P_DEFAULT) : -1;
-        if (!m || ds < 0 || H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, m) < 0)
-            st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is missing or unreadable", path,
-                          mpath);
+        hid_t ds = H5Lexists(f, "/mask", H5P_DEFAULT) > 0 && H5Lexists(f, mpath, H5P_DEFAULT) > 0
+                       ? H5Dopen2(f, mpath, H5P_DEFAULT)
+                       : -1;
+        /* the mask's size is the file's word, not /model's: check it before reading */
+        hid_t msp = ds >= 0 ? H5Dget_space(ds) : -1;
+        int fits = msp >= 0 && H5Sget_simple_extent_npoints(msp) == (hssize_t)numel;
+        if (msp >= 0) H5Sclose(msp);
+        if (!m || ds < 0 || !fits ||
+            H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, m) < 0)
+            st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is missing, unreadable or not of "
+                          "/model's shape", path, mpath);
         if (ds >= 0) H5Dclose(ds);
         uint64_t kept = 0;
         for (size_t j = 0; !st && j < numel; j++) kept += m[j] != 0;

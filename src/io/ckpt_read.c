@@ -375,7 +375,8 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
     if (!st && d->rank_m) st = read_row(f, path, "momentum", d->rank, p->n, d->rank_m, err);
     if (!st && d->rank_r) st = read_row(f, path, "residual", d->rank, p->n, d->rank_r, err);
     if (!st && d->rank_s) st = read_row(f, path, "state", d->rank, p->ns, d->rank_s, err);
-    if (!st && d->metrics) st = read_metrics(f, path, version_of(f), d->metrics, err);
+    if (!st && (d->metrics || d->check_metrics))
+        st = read_metrics(f, path, version_of(f), d->metrics, err);
     H5Fclose(f);
     return st;
 }
@@ -401,15 +402,9 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
     } else {
         p.w = w, p.mask = mask, p.s = state;
         if (rank == 0) {
-            sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = s->momentum ? m : NULL};
+            sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = s->momentum ? m : NULL,
+                              .check_metrics = 1};
             st = sal_ckpt_load(path, &d, err);
-            if (!st) {
-                hid_t f;
-                if (!(st = open_file(path, &f, err))) {
-                    st = read_metrics(f, path, version_of(f), NULL, err);
-                    H5Fclose(f);
-                }
-            }
         }
         const struct { const void *have; const char *name; size_t len; } rows[] = {
             {s->rank_w, "weights", p.n}, {s->rank_m, "momentum", p.n},

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# cli_ckpt_hostile.sh - a checkpoint from elsewhere is hostile until checked, and a resume on
+# other data is refused. Crafted variants of a good checkpoint (tests/ckpt_craft.py, h5py):
+# attributes of the wrong type or shape, strings too long, datasets of the wrong dtype, shape or
+# size, missing CRCs, a NaN behind a valid CRC, unknown format versions, changed data and split
+# fingerprints; each must be refused by `train --resume` and by `ckpt inspect` with exit 2 and
+# one line naming the file and what is wrong (no sanitizer report, which would add lines and
+# change the exit code). Then the real thing: the same run resumed on a data directory whose
+# test labels differ in one byte is refused, naming the data files.
+# Usage: cli_ckpt_hostile.sh SALIENT SRCDIR
+bin=$1 src=$2
+source "$(dirname "$0")/lib.sh"
+smoke="$src/jobs/configs/smoke.ini"
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$src/tests/lsan.supp:fast_unwind_on_malloc=0:print_suppressions=0}
+py=/usr/bin/python3 # Debian's h5py lives beside the system Python
+tried=0 refused=0
+if ! $py -c "import h5py" 2>/dev/null; then
+  echo "cli_ckpt_hostile: SKIPPED (no h5py for $py: apt install python3-h5py)"
+  exit 77
+fi
+
+c=(--set run.rounds=2 --set checkpoint.every=1 --set checkpoint.keep=10)
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/g" >/dev/null 2>&1
+good=$tmp/g/ckpt/round-000001.h5
+mkdir -p "$tmp/cr"
+$py "$src/tests/ckpt_craft.py" "$good" "$tmp/cr"
+check '[[ $? == 0 ]]' "ckpt_craft.py failed"
+
+header="a header attribute .* is missing, of another type or shape than salient writes, or too long"
+while IFS='|' read -r name want; do
+  f=$tmp/cr/$name.h5
+  tried=$((tried + 1))
+  rm -rf "$tmp/r"
+  timeout 120 "$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$f" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  before=$fail
+  check '[[ $rc == 2 && $(wc -l <"$tmp/err") == 1 && ! -s $tmp/out ]] && grep -q "^salient train: .*$f.*$want" "$tmp/err"' \
+    "$name: train --resume: rc $rc (want 2), want one line matching '$want': $(head -3 "$tmp/err" | cut -c1-300)"
+  case $name in data_fp | split_fp) ;; # inspect reads files, not runs: nothing to compare with
+  *)
+    timeout 120 "$bin" ckpt inspect "$f" >/dev/null 2>"$tmp/ierr"
+    rc=$?
+    check '[[ $rc == 2 && $(wc -l <"$tmp/ierr") == 1 ]] && grep -q "$f" "$tmp/ierr"' \
+      "$name: ckpt inspect: rc $rc (want 2 and one line): $(head -3 "$tmp/ierr" | cut -c1-300)" ;;
+  esac
+  [[ $fail == "$before" ]] && refused=$((refused + 1))
+done <<EOT
+attr_type|$header
+attr_shape|$header
+str_long|$header
+str_array|$header
+attr_crc_shape|/model/fc3/bias has no crc32c attribute (a scalar integer)
+no_crc|/model/fc3/bias has no crc32c attribute (a scalar integer)
+no_metrics_crc|/metrics has no crc32c attribute
+ds_dtype|/model/fc3/bias is not of type float32
+ds_shape|/model/fc3/bias has another shape than this model's fc3.bias
+mask_size|/mask/fc1/weight has another shape
+metrics_shape|/metrics is not a table
+nan_weight|/model/fc3/bias holds a NaN or Inf at \[3\]
+version_99|has format version 99; this salient reads up to
+version_0|has format version 0, which no salient wrote
+data_fp|the data files differ from those it was trained on (data fingerprint
+split_fp|the clients' split of the data differs from the one it was trained on
+EOT
+# the good file still resumes (the checks refuse what they should only)
+rm -rf "$tmp/r"
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$good" >/dev/null 2>"$tmp/err"
+check '[[ $? == 0 ]]' "the good checkpoint does not resume: $(tail -1 "$tmp/err")"
+
+# --- real data files: one test label changed, the same config and [data] path moved ---
+fmnist=/usr/share/datasets/fashion-mnist
+if [[ -d $fmnist ]]; then
+  fm=(--set data.dataset=fashion-mnist --set data.train_limit=300 --set data.test_limit=100
+      --set train.algorithm=dpsgd --set data.clients=4)
+  mkdir -p "$tmp/d1" "$tmp/d2"
+  ln -s "$fmnist"/* "$tmp/d1/" && ln -s "$fmnist"/* "$tmp/d2/"
+  rm "$tmp/d2/t10k-labels-idx1-ubyte.gz"
+  $py -c "
+import gzip, sys
+b = bytearray(gzip.open(sys.argv[1]).read()); b[8] = (b[8] + 1) % 10
+gzip.open(sys.argv[2], 'wb').write(bytes(b))" "$fmnist/t10k-labels-idx1-ubyte.gz" "$tmp/d2/t10k-labels-idx1-ubyte.gz"
+  mpirun -np 2 "$bin" train "$smoke" "${fm[@]}" "${c[@]}" --set data.path="$tmp/d1" --out "$tmp/f" >/dev/null 2>&1
+  for d in d2 d1; do
+    mpirun -np 2 "$bin" train "$smoke" "${fm[@]}" "${c[@]}" --set data.path="$tmp/$d" --out "$tmp/f$d" \
+      --resume "$tmp/f/ckpt/round-000001.h5" >/dev/null 2>"$tmp/ferr"
+    rc=$?
+    if [[ $d == d2 ]]; then
+      tried=$((tried + 1)) before=$fail
+      check '[[ $rc == 2 && $(grep -c "^salient train:" "$tmp/ferr") == 1 ]] && grep -q "the data files differ from those it was trained on" "$tmp/ferr"' \
+        "changed test labels: rc $rc, want the data files named: $(grep salient "$tmp/ferr" | head -2)"
+      [[ $fail == "$before" ]] && refused=$((refused + 1))
+    else # the same files under another path resume
+      check '[[ $rc == 0 ]]' "the same data under another path does not resume: $(grep salient "$tmp/ferr" | tail -1)"
+    fi
+  done
+else
+  skip_part "cli_ckpt_hostile: the changed data file case (no $fmnist)"
+fi
+
+echo "inputs tried: $tried, refused clearly: $refused"
+finish cli_ckpt_hostile
