@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """ckpt_craft.py GOOD OUTDIR - hostile variants of a good salient checkpoint (centralized, MLP),
-one file per case, for tests/cli_ckpt_hostile.sh. Where a case must get past the CRCs to reach
+one file per case, for tests/cli_ckpt_hostile.sh. ckpt_craft.py --seed FILE: a small valid
+checkpoint written from scratch, the fuzzer's seed (scripts/fuzz, fuzz/fuzz_ckpt.c). Where a case must get past the CRCs to reach
 the check it aims at, it recomputes them with this file's own CRC-32C (Castagnoli, reflected
 0x82F63B78), which is checked first against the good file's header CRC."""
 import shutil
@@ -49,6 +50,49 @@ def scalar_str(f, name, value):
     f.attrs.create(name, np.bytes_(value))
 
 
+def seed(path):
+    """A small valid checkpoint from scratch (the fuzzer's seed, fuzz/fuzz_ckpt.c's model):
+    fc.weight [4, 3], fc.bias [4], momentum, 2 ranks' rows and one metrics row."""
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((4, 3)).astype("<f4")
+    b = rng.standard_normal(4).astype("<f4")
+    row_t = np.dtype([(n, "<i4" if n in ("round", "evaluated", "decentral") else
+                       "<u8" if n.startswith("bytes") else "<f8") for n in
+                      ["round", "evaluated", "test_acc", "test_loss", "train_loss", "density",
+                       "bytes_up", "bytes_down", "comm_s", "wait_s", "compute_s", "wall_s", "lr",
+                       "samples_per_s", "decentral", "consensus", "local_acc_mean",
+                       "local_acc_min"]])
+    rows = np.zeros(1, dtype=row_t)
+    rows["round"], rows["evaluated"], rows["test_acc"] = 1, 1, 0.5
+    with h5py.File(path, "w") as f:
+        a = f.attrs
+        a.create("format", np.bytes_("salient-checkpoint"))
+        for k, v, t in [("format_version", 3, np.int32), ("round", 1, np.int32),
+                        ("step", 4, np.int64), ("nranks", 2, np.int32), ("seed", 1, np.uint64),
+                        ("parameters", 16, np.uint64), ("nnz", 16, np.uint64),
+                        ("data_fingerprint", 7, np.uint64), ("split_fingerprint", 9, np.uint64)]:
+            a.create(k, t(v))
+        for k, v in [("algorithm", "dpsgd"), ("arch", "mlp"), ("config", "[run]\nseed = 1\n"),
+                     ("rng", "seed and round")]:
+            a.create(k, np.bytes_(v))
+        a.create("header_crc32c", np.uint32(header_crc(f)))
+        for root, arrs in [("/model", (w, b)), ("/mask", (np.ones((4, 3), "u1"), np.ones(4, "u1"))),
+                           ("/optim/momentum", (w * 0.5, b * 0.5))]:
+            for (leaf, off), x in zip([("weight", 0), ("bias", 12)], arrs):
+                d = f.create_dataset(f"{root}/fc/{leaf}", data=x)
+                d.attrs.create("offset", np.uint64(off))
+                d.attrs.create("crc32c", np.uint32(crc32c(x.tobytes())))
+        r = np.concatenate([w.ravel(), b]).astype("<f4")
+        rw = np.stack([r, r * 2])
+        d = f.create_dataset("/ranks/weights", data=rw)
+        d.attrs.create("crc32c", np.array([crc32c(x.tobytes()) for x in rw], dtype=np.uint32))
+        d = f.create_dataset("/metrics", data=rows)
+        d.attrs.create("crc32c", np.uint32(crc32c(rows.tobytes())))
+
+
+if sys.argv[1] == "--seed":
+    seed(sys.argv[2])
+    sys.exit(0)
 good, out = sys.argv[1], sys.argv[2]
 with h5py.File(good, "r") as f:
     if header_crc(f) != int(f.attrs["header_crc32c"]):
