@@ -40,6 +40,7 @@ freeze() {
   [[ -n $pid ]] && kill -CONT "$pid" 2>/dev/null
 }
 
+slow=(--set run.comm_timeout=120)
 # --- dpsgd: rank 1 frozen; ranks 0 and 2 wait in a gossip step ---
 d=(--set train.algorithm=dpsgd --set data.clients=6 --set run.rounds=30 --set checkpoint.every=2
    --set run.comm_timeout=3)
@@ -52,8 +53,10 @@ check '! grep -q "^salient: rank 1 on" <(grep "no progress" "$tmp/d.err" | head 
 check 'awk -F, "NR > 1 && NF != 16 { exit 1 }" "$tmp/d/metrics.csv"' "metrics.csv has an incomplete row"
 "$bin" ckpt inspect "$tmp/d/ckpt/latest" >/dev/null 2>&1
 check '[[ $? == 0 ]]' "the last checkpoint is not intact"
-mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --out "$tmp/d" --resume latest 2>/dev/null
-mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --out "$tmp/dref" 2>/dev/null
+# (no freeze from here on: a timeout that only a hang can reach, since a checkpoint's write and
+# read-back count as one collective exchange and take seconds under the sanitizers)
+mpirun -np 3 "$bin" train "$smoke" "${d[@]}" "${slow[@]}" --out "$tmp/d" --resume latest 2>/dev/null
+mpirun -np 3 "$bin" train "$smoke" "${d[@]}" "${slow[@]}" --out "$tmp/dref" 2>/dev/null
 check 'cmp -s <(cols "$tmp/d") <(cols "$tmp/dref")' "dpsgd: resume after the timeout differs from an undisturbed run"
 
 # --- fedavg: client rank 2 frozen; the server names it ---
@@ -72,7 +75,7 @@ check 'cmp -s <(cols "$tmp/f") <(cols "$tmp/fref")' "fedavg: resume after the ti
 # under a final name half-written, and --resume latest (once there is room) exact ---
 full=$tmp/full
 if mkdir -p "$full" && mount -t tmpfs -o size=20m tmpfs "$full" 2>/dev/null; then
-  mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --set checkpoint.keep=10 --out "$full" 2>"$tmp/full.err"
+  mpirun -np 3 "$bin" train "$smoke" "${d[@]}" "${slow[@]}" --set checkpoint.keep=10 --out "$full" 2>"$tmp/full.err"
   rc=$?
   check '[[ $rc != 0 && $(grep -c "^salient train:" "$tmp/full.err") == 1 ]] && grep -q "^salient train: checkpoint .*/full/ckpt/round-000006\.h5. needs [0-9.]* MiB, which .* cannot give (No space left on device.*latest still points at round-000004.h5, which is intact" "$tmp/full.err"' \
     "disk full: rc $rc, want one clear line: $(grep -v '^round' "$tmp/full.err" | grep salient | tail -2 | tr '\n' ' ')"
@@ -81,7 +84,7 @@ if mkdir -p "$full" && mount -t tmpfs -o size=20m tmpfs "$full" 2>/dev/null; the
   check 'awk -F, "NR > 1 && NF != 16 { exit 1 }" "$full/metrics.csv"' "disk full: metrics.csv has an incomplete row"
   cp -a "$full" "$tmp/roomy"
   umount "$full"
-  mpirun -np 3 "$bin" train "$smoke" "${d[@]}" --out "$tmp/roomy" --resume latest 2>/dev/null
+  mpirun -np 3 "$bin" train "$smoke" "${d[@]}" "${slow[@]}" --out "$tmp/roomy" --resume latest 2>/dev/null
   check 'cmp -s <(cols "$tmp/roomy") <(cols "$tmp/dref")' "disk full: the resume with room differs from an undisturbed run"
 else
   skip_part "cli_faults: the disk-full case (cannot mount a tmpfs here: needs root)"
