@@ -36,8 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         float rows[16], mom[16];
         sal_metrics m;
         memset(&m, 0, sizeof m);
-        sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = mom, .rank = 1, .rank_w = rows,
-                          .metrics = &m};
+        sal_ckpt_dst d = {
+            .p = &p, .model = 1, .momentum = mom, .rank = 1, .rank_w = rows, .metrics = &m};
         sal_ckpt_load(path, &d, &err);
         free(m.rows);
     }
