@@ -187,7 +187,7 @@ for name, fn in [("attr_type", attr_type), ("attr_shape", attr_shape),
                  ("str_array", str_array), ("ds_dtype", ds_dtype), ("ds_shape", ds_shape),
                  ("mask_size", mask_size), ("metrics_shape", metrics_shape), ("no_crc", no_crc),
                  ("no_metrics_crc", no_metrics_crc), ("nan_weight", nan_weight),
-                 ("version_99", version(99)), ("version_0", version(0)),
+                 ("version_99", version(99)), ("version_0", version(0)), ("version_2", version(2)),
                  ("data_fp", fingerprint("data_fingerprint")),
                  ("split_fp", fingerprint("split_fingerprint"))]:
     case(name, fn)

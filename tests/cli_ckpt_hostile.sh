@@ -67,6 +67,23 @@ rm -rf "$tmp/r"
 "$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$good" >/dev/null 2>"$tmp/err"
 check '[[ $? == 0 ]]' "the good checkpoint does not resume: $(tail -1 "$tmp/err")"
 
+# --- format 2 (before fingerprints): readable, except where what changed since makes it another
+# run: a fedavg run on a balanced Dirichlet split (partition version 1 then) is refused ---
+rm -rf "$tmp/r"
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$tmp/cr/version_2.h5" >/dev/null 2>"$tmp/err"
+check '[[ $? == 0 ]]' "a format-2 checkpoint of a centralized run does not resume: $(tail -1 "$tmp/err")"
+b=(--set train.algorithm=fedavg --set data.partition=dirichlet_balanced --set data.clients=4)
+mpirun -np 2 "$bin" train "$smoke" "${b[@]}" "${c[@]}" --out "$tmp/b" >/dev/null 2>&1
+mkdir -p "$tmp/cb"
+$py "$src/tests/ckpt_craft.py" "$tmp/b/ckpt/round-000001.h5" "$tmp/cb" >/dev/null
+tried=$((tried + 1)) before=$fail
+mpirun -np 2 "$bin" train "$smoke" "${b[@]}" "${c[@]}" --out "$tmp/b2" --resume "$tmp/cb/version_2.h5" \
+  >/dev/null 2>"$tmp/err"
+rc=$?
+check '[[ $rc == 2 && $(grep -c "^salient train:" "$tmp/err") == 1 ]] && grep -q "dirichlet_balanced split (partition version 1) differs" "$tmp/err"' \
+  "format-2 balanced-Dirichlet checkpoint: rc $rc, want the split named: $(grep salient "$tmp/err" | head -2)"
+[[ $fail == "$before" ]] && refused=$((refused + 1))
+
 # --- real data files: one test label changed, the same config and [data] path moved ---
 fmnist=/usr/share/datasets/fashion-mnist
 if [[ -d $fmnist ]]; then

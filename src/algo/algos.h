@@ -40,9 +40,9 @@ char *sal_config_text(const sal_config *cfg);
  * labels) in the high 32 bits, of the test set in the low; the loaded bytes rather than the
  * files, so that a moved or recompressed file with the same content still resumes, and it
  * costs one pass over memory (~20 ms for CIFAR-10) per checkpoint.
- * sal_split_fingerprint: the client count in the high 32 bits, CRC-32C of every client's sample
- * ids (offset and index of part) in the low; 0 for no split (NULL: centralized). The data
- * module is to provide its own (sal_partition_hash); this one only needs the structure. */
+ * sal_split_fingerprint: the data module's sal_partition_hash (which sample ids each client
+ * holds, whatever their order) mixed with SAL_PARTITION_VERSION, so that a split drawn by
+ * another version of the partition code never matches; 0 for no split (NULL: centralized). */
 uint64_t sal_data_fingerprint(const sal_dataset *train, const sal_dataset *test);
 uint64_t sal_split_fingerprint(const sal_partition *part);
 

@@ -47,9 +47,8 @@ uint64_t sal_data_fingerprint(const sal_dataset *train, const sal_dataset *test)
 
 uint64_t sal_split_fingerprint(const sal_partition *part) {
     if (!part || part->clients < 1) return 0;
-    uint32_t crc = sal_crc32c(0, part->offset, sizeof(int) * (size_t)(part->clients + 1));
-    crc = sal_crc32c(crc, part->index, sizeof(int) * (size_t)part->offset[part->clients]);
-    return (uint64_t)(uint32_t)part->clients << 32 | crc;
+    const uint64_t h = sal_partition_hash(part) ^ (0x9e3779b97f4a7c15ull * SAL_PARTITION_VERSION);
+    return h ? h : 1; /* 0 means "no split" */
 }
 
 sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks, int same_ranks,
@@ -85,6 +84,21 @@ sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks,
                         "partition code changed); resume with the salient that wrote it or start "
                         "a new run in another --out",
                         path, (unsigned long long)info->split_fp, (unsigned long long)split_fp);
+    /* Checkpoints before format 3 carry no fingerprints, but what changed since is known: the
+     * balanced Dirichlet split (partition version 1 filled clients one after another) and
+     * CIFAR's augmentation (none before; [data] augment = auto now means crop_flip there). */
+    if (info->version < 3 && cfg->algorithm != SAL_ALGO_CENTRALIZED &&
+        cfg->partition == SAL_PART_DIRICHLET_BALANCED)
+        return sal_fail(err, SAL_ECONFIG,
+                        "cannot resume from '%s': it was written by an older salient whose "
+                        "dirichlet_balanced split (partition version 1) differs from this one's "
+                        "(version %d); resume with that salient or start a new run in another "
+                        "--out", path, SAL_PARTITION_VERSION);
+    if (info->version < 3 && (cfg->dataset == SAL_DATA_CIFAR10 || cfg->dataset == SAL_DATA_CIFAR100))
+        return sal_fail(err, SAL_ECONFIG,
+                        "cannot resume from '%s': it was trained by an older salient without "
+                        "CIFAR augmentation, which [data] augment now turns on; resume with that "
+                        "salient or start a new run in another --out", path);
     if (cfg->lr_schedule == SAL_LR_COSINE && old.rounds != cfg->rounds)
         return sal_fail(err, SAL_ECONFIG,
                         "cannot resume from '%s': [run] rounds = %d, not %d, and the cosine "
