@@ -69,6 +69,16 @@ for r in 3 4 5; do
   check '[[ $(cut -d, -f6 <<<"$row") == $((5 * nnz * 4)) && $(cut -d, -f7 <<<"$row") == $((5 * nnz * 4)) ]]' \
     "round $((r - 2)) bytes: $row (expected 5 clients x $nnz floats each way)"
 done
+# --- the server aggregates in O(model): two receive slots (floats) and a double accumulator,
+# 16 bytes per message float (mlp: nnz weights, no state), whether 5 or all 10 clients upload ---
+agg() { sed -n 's/^salient: server: aggregation buffers \([0-9]*\) bytes.*/\1/p' "$1"; }
+run 3 --set sparsity.method=snip --set sparsity.density=0.1 --set train.sample_fraction=1 \
+  --set run.rounds=1 --out "$tmp/all10" 2>"$tmp/all10.err"
+rc=$?
+check '[[ $rc == 0 && $(agg "$tmp/r3.err") == $((16 * nnz)) && $(agg "$tmp/all10.err") == $((16 * nnz)) ]]' \
+  "server aggregation bytes: 5 clients $(agg "$tmp/r3.err"), 10 clients $(agg "$tmp/all10.err") (rc $rc), expected $((16 * nnz)) for both"
+check '[[ $(sed -n 3p "$tmp/all10/metrics.csv" | cut -d, -f6) == $((10 * nnz * 4)) ]]' \
+  "10 sampled clients: round 1 bytes_up $(sed -n 3p "$tmp/all10/metrics.csv" | cut -d, -f6)"
 dens=$(sed -n 3p "$tmp/r3/metrics.csv" | cut -d, -f5)
 check 'awk -v d="$dens" -v a="$nnz" -v b="$n" "BEGIN { exit !(d == a / b) }"' "density $dens != nnz/n"
 check 'awk -F, "NR == 5 && \$2 > 0.3 { good = 1 } END { exit !good }" "$tmp/r3/metrics.csv"' \

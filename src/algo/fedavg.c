@@ -166,10 +166,12 @@ sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *pr
     return st;
 }
 
-void sal_fed_pack(fed *f) {
-    sal_pack_masked(f->p->w, f->p->mask, f->p->n, f->packed);
-    if (f->p->ns) memcpy(f->packed + f->nnz, f->p->s, sizeof(float) * f->p->ns);
+void sal_fed_pack_into(const fed *f, float *dst) {
+    sal_pack_masked(f->p->w, f->p->mask, f->p->n, dst);
+    if (f->p->ns) memcpy(dst + f->nnz, f->p->s, sizeof(float) * f->p->ns);
 }
+
+void sal_fed_pack(fed *f) { sal_fed_pack_into(f, f->packed); }
 
 void sal_fed_unpack(fed *f) {
     sal_unpack_masked(f->packed, f->p->mask, f->p->n, f->p->w);

@@ -60,8 +60,10 @@ typedef struct fed {
 sal_status sal_fed_open(fed *f, const sal_config *cfg, FILE *progress, sal_err *err);
 void sal_fed_close(fed *f);
 
-/* f->packed <- the masked weights and the state of f->p; and back. */
+/* f->packed <- the masked weights and the state of f->p; and back. sal_fed_pack_into writes
+ * the same msg floats into dst (a client rank's per-upload send buffer). */
 void sal_fed_pack(fed *f);
+void sal_fed_pack_into(const fed *f, float *dst);
 void sal_fed_unpack(fed *f);
 
 /* The round's client sample into out (scratch of `clients` ints; the first m entries, ascending,
@@ -90,6 +92,11 @@ void sal_fed_local_train(fed *f, int c, int round, fed_stats *st);
 /* The two roles, after setup and once all ranks agreed it worked. The server writes metrics.csv,
  * mask.csv, summary.json and checkpoints to out_dir. resume: a checkpoint to continue from,
  * or NULL. */
+/* The server's aggregation memory for model messages of msg floats: two receive slots of floats
+ * and one double accumulator, independent of the clients per round (reported on its progress
+ * line; tests/cli_fedavg.sh checks it). */
+size_t sal_fed_server_agg_bytes(size_t msg);
+
 sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_err *err);
 sal_status sal_fed_client(fed *f, const char *resume, sal_err *err);
 

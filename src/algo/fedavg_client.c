@@ -1,6 +1,10 @@
 /* fedavg_client.c - a client rank: hosts a block of clients and, each round, trains the sampled
  * ones one after another. It draws the same client sample as the server from the seed, so no
- * message says who is sampled; it only receives weights (or a stop) and sends weights back. */
+ * message says who is sampled; it only receives weights (or a stop) and sends weights back.
+ * Uploads leave by MPI_Isend from one buffer per sampled client of this rank: the server takes
+ * them in client-id order through two slots (fedavg_server.c), and a rank whose clients come
+ * late in that order goes on training instead of waiting for the server to reach it. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "algos.h"
@@ -44,6 +48,22 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     sal_status st = resume ? sal_fed_resume(f, resume, NULL, &start, err)
                            : sal_fed_mask(f, &row0, err);
     if (st) return st;
+    /* Send buffers: at most min(m, clients hosted here) uploads per round, allocated once the
+     * message size (mask nonzeros + state) is known; the server agrees on the outcome with
+     * every rank as it allocates its own buffers. */
+    int hosted = 0;
+    for (int c = 0; c < f->cfg->clients; c++) hosted += f->owner[c] == f->rank;
+    int m0 = sal_fed_sample(f->cfg, 0, f->sampled), slots = hosted < m0 ? hosted : m0;
+    float *up = malloc(sizeof(float) * (size_t)(slots > 0 ? slots : 1) * (f->msg ? f->msg : 1));
+    fed_stats *ups = malloc(sizeof(fed_stats) * (size_t)(slots > 0 ? slots : 1));
+    MPI_Request *sreq = malloc(sizeof(MPI_Request) * 2 * (size_t)(slots > 0 ? slots : 1));
+    if (!up || !ups || !sreq)
+        st = sal_fail(err, SAL_ENOMEM, "out of memory for %d uploads of %zu floats", slots,
+                      f->msg);
+    if ((st = sal_mpi_agree(f->comm, st, err))) {
+        free(up), free(ups), free(sreq);
+        return st;
+    }
     int code = SAL_OK;
     const int check = f->cfg->check_collectives == SAL_FLAG_TRUE;
     sal_wd_check_collectives(check); /* the server compares what it saw with our sequence */
@@ -51,24 +71,36 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     for (int round = start; round < f->cfg->rounds; round++) {
         sal_fault_round(round + 1, f->rank);
         sal_wd_round(round + 1);
-        int m = sal_fed_sample(f->cfg, round, f->sampled);
+        int m = sal_fed_sample(f->cfg, round, f->sampled), k = 0;
         for (int j = 0; j < m; j++) {
             int c = f->sampled[j];
             if (f->owner[c] != f->rank) continue;
-            fed_stats s = {0};
+            fed_stats *s = &ups[k];
+            memset(s, 0, sizeof *s);
             double wait = 0;
-            if (!receive(f, &code, &wait, &s.comm_s)) goto stopped;
-            sal_fed_local_train(f, c, round, &s);
+            if (!receive(f, &code, &wait, &s->comm_s)) {
+                MPI_Waitall(2 * k, sreq, MPI_STATUSES_IGNORE); /* posted: the server took them */
+                goto stopped;
+            }
+            sal_fed_local_train(f, c, round, s);
             double t0 = sal_now();
-            sal_fed_pack(f);
-            s.compute_s += sal_now() - t0;
-            t0 = sal_now(); /* the server posted this receive at the round's start */
-            sal_wd_enter(SAL_CC_FED_SEND, 0);
-            MPI_Send(f->packed, (int)f->msg, MPI_FLOAT, 0, FED_TAG_UPLOAD, f->comm);
+            float *buf = up + (size_t)k * f->msg;
+            sal_fed_pack_into(f, buf);
+            s->compute_s += sal_now() - t0;
+            t0 = sal_now();
+            sal_wd_enter(SAL_CC_FED_SEND, 0); /* posting only: hashed, never waits */
+            MPI_Isend(buf, (int)f->msg, MPI_FLOAT, 0, FED_TAG_UPLOAD, f->comm, &sreq[2 * k]);
             sal_wd_leave();
-            s.comm_s += sal_now() - t0;
-            MPI_Send(&s, 4, MPI_DOUBLE, 0, FED_TAG_STATS, f->comm);
+            s->comm_s += sal_now() - t0;
+            MPI_Isend(s, 4, MPI_DOUBLE, 0, FED_TAG_STATS, f->comm, &sreq[2 * k + 1]);
+            k++;
         }
+        /* The server takes this rank's uploads when their turn in client order comes; it may
+         * first wait for other ranks' clients, so wait as long as for its next message. */
+        sal_wd_enter_ex("the server taking this rank's uploads", 0,
+                        SAL_WD_UPSTREAM | SAL_WD_UNHASHED);
+        MPI_Waitall(2 * k, sreq, MPI_STATUSES_IGNORE);
+        sal_wd_leave();
         /* on a mismatch the server stops every rank with the error: wait for its stop */
         if (sal_cc_check(f->comm, check, round + 1, 1, NULL, err)) break;
     }
@@ -78,6 +110,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     }
 stopped:
     sal_wd_check_collectives(0);
+    free(up), free(ups), free(sreq);
     if (code != SAL_OK) err->msg[0] = '\0'; /* rank 0 reports the error */
     return (sal_status)code;
 }

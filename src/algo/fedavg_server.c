@@ -1,8 +1,8 @@
 /* fedavg_server.c - rank 0: samples clients, sends each sampled client the packed global
  * weights, averages the uploads weighted by sample count (McMahan et al. 2017, Algorithm 1),
- * evaluates and writes metrics. All receives of a round are posted before any is awaited, so a
- * client's upload never waits for the server, and uploads are folded into a double accumulator
- * in client-id order, so that the model's bits do not depend on how clients map to ranks. */
+ * evaluates and writes metrics. Uploads stream through two receive slots in client-id order and
+ * fold into one double accumulator, so the server's memory is O(model) whatever the number of
+ * clients per round, and the model's bits do not depend on how clients map to ranks. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +16,19 @@
 #include "salient/watchdog.h"
 
 typedef struct round_bufs {
-    float *up;          /* (m, msg) uploads of the sampled clients */
-    fed_stats *stats;   /* (m) */
-    MPI_Request *req;   /* (3m): sends, uploads, stats */
+    float *up;          /* (2, msg) receive slots: upload j lands in slot j % 2 */
+    fed_stats stats[2]; /* the stats record of the upload in each slot */
+    MPI_Request *req;   /* (m) the global model's sends to the sampled clients */
+    MPI_Request rreq[2][2]; /* per slot: the upload's and the stats' receives */
     double *acc;        /* (msg) */
     double *rank_compute, *rank_comm; /* (size) per client rank, this round */
     sal_rank_row *rows; /* (size) ranks.csv's rows of the round; hosts filled once */
     sal_wd_seq *expect; /* (size) check_collectives: the exchanges each client rank must run */
 } round_bufs;
+
+size_t sal_fed_server_agg_bytes(size_t msg) {
+    return 2 * msg * sizeof(float) + msg * sizeof(double);
+}
 
 static void stop_all(fed *f, int code) {
     for (int r = 1; r < f->size; r++) MPI_Send(&code, 1, MPI_INT, r, FED_TAG_STOP, f->comm);
@@ -44,6 +49,14 @@ static void progress_line(fed *f, const sal_round *row) {
             sal_fmt_duration(per_round * (f->cfg->rounds - row->round), eta, sizeof eta));
 }
 
+/* Post the receives of sampled client j's upload and stats into slot j % 2. */
+static void post_upload(fed *f, round_bufs *b, int j) {
+    const int r = f->owner[f->sampled[j]], slot = j & 1;
+    MPI_Irecv(b->up + (size_t)slot * f->msg, (int)f->msg, MPI_FLOAT, r, FED_TAG_UPLOAD, f->comm,
+              &b->rreq[slot][0]);
+    MPI_Irecv(&b->stats[slot], 4, MPI_DOUBLE, r, FED_TAG_STATS, f->comm, &b->rreq[slot][1]);
+}
+
 /* One round; fills row. Returns an error (after the round's messages all completed) if a
  * client's training diverged. */
 static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sal_err *err) {
@@ -52,11 +65,8 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     double t0 = sal_now();
     int m = sal_fed_sample(cfg, round, f->sampled);
     for (int j = 0; j < m; j++) {
-        int c = f->sampled[j], r = f->owner[c];
+        int r = f->owner[f->sampled[j]];
         MPI_Isend(f->packed, (int)nnz, MPI_FLOAT, r, FED_TAG_WEIGHTS, f->comm, &b->req[j]);
-        MPI_Irecv(b->up + (size_t)j * nnz, (int)nnz, MPI_FLOAT, r, FED_TAG_UPLOAD, f->comm,
-                  &b->req[m + j]);
-        MPI_Irecv(&b->stats[j], 4, MPI_DOUBLE, r, FED_TAG_STATS, f->comm, &b->req[2 * m + j]);
     }
     memset(b->acc, 0, sizeof(double) * nnz);
     memset(b->rank_compute, 0, sizeof(double) * f->size);
@@ -64,18 +74,23 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     for (int r = 0; r < f->size; r++) b->rows[r].bytes = 0;
     double compute = 0, loss_sum = 0, samples = 0, weight_sum = 0;
     int diverged = -1;
+    /* Uploads stream in client-id order through two slots: client j+1's receive is posted
+     * before client j's upload is folded, so the next transfer overlaps the fold. Client ranks
+     * send with MPI_Isend from their own buffers (fedavg_client.c), so a client rank whose
+     * uploads the server has not reached yet goes on training. */
+    if (m > 0) post_upload(f, b, 0);
     for (int j = 0; j < m; j++) {
-        int c = f->sampled[j];
+        int c = f->sampled[j], slot = j & 1;
+        if (j + 1 < m) post_upload(f, b, j + 1); /* into the slot folded last iteration */
         sal_wd_enter("a sampled client's upload", f->owner[c]);
-        MPI_Wait(&b->req[m + j], MPI_STATUS_IGNORE);
-        MPI_Wait(&b->req[2 * m + j], MPI_STATUS_IGNORE);
+        MPI_Waitall(2, b->rreq[slot], MPI_STATUSES_IGNORE);
         sal_wd_leave();
         if (f->cfg->check_collectives == SAL_FLAG_TRUE) { /* what the client's rank ran for c */
             sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_RECV);
             sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_SEND);
         }
         b->rows[f->owner[c]].bytes += nnz * sizeof(float);
-        const fed_stats *s = &b->stats[j];
+        const fed_stats *s = &b->stats[slot];
         b->rank_compute[f->owner[c]] += s->compute_s;
         b->rank_comm[f->owner[c]] += s->comm_s;
         if (!isfinite(s->loss_sum)) {
@@ -84,7 +99,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         }
         double tc = sal_now();
         double nc = f->part.offset[c + 1] - f->part.offset[c]; /* FedAvg weight n_c */
-        const float *up = b->up + (size_t)j * nnz;
+        const float *up = b->up + (size_t)slot * nnz;
         for (size_t i = 0; i < nnz; i++) b->acc[i] += nc * up[i];
         weight_sum += nc;
         loss_sum += s->loss_sum;
@@ -183,19 +198,19 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
         return st;
     }
     int m = sal_fed_sample(cfg, 0, f->sampled);
-    b.up = malloc(sizeof(float) * (size_t)m * (f->msg ? f->msg : 1));
-    b.stats = malloc(sizeof(fed_stats) * (size_t)m);
-    b.req = malloc(sizeof(MPI_Request) * 3 * (size_t)m);
+    /* O(model), whatever m: two receive slots of floats and one accumulator of doubles */
+    const size_t agg_bytes = sal_fed_server_agg_bytes(f->msg);
+    b.up = malloc(sizeof(float) * 2 * (f->msg ? f->msg : 1));
+    b.req = malloc(sizeof(MPI_Request) * (size_t)(m > 0 ? m : 1));
     b.acc = malloc(sizeof(double) * (f->msg ? f->msg : 1));
     b.rank_compute = malloc(sizeof(double) * (size_t)f->size);
     b.rank_comm = malloc(sizeof(double) * (size_t)f->size);
     b.expect = calloc((size_t)f->size, sizeof(sal_wd_seq));
-    if (!b.up || !b.stats || !b.req || !b.acc || !b.rank_compute || !b.rank_comm || !b.rows ||
-        !b.expect) {
-        st = sal_fail(err, SAL_ENOMEM, "server: out of memory for %d uploads of %zu floats", m,
-                      f->msg);
-        goto out;
-    }
+    if (!b.up || !b.req || !b.acc || !b.rank_compute || !b.rank_comm || !b.rows || !b.expect)
+        st = sal_fail(err, SAL_ENOMEM, "server: out of memory for %zu bytes of aggregation "
+                      "buffers (model messages of %zu floats)", agg_bytes, f->msg);
+    /* one outcome for every rank: the client ranks allocate their send buffers here too */
+    if ((st = sal_mpi_agree(f->comm, st, err))) goto agreed;
     if ((st = sal_run_write_config(cfg, out_dir, err))) goto out;
     if ((st = write_mask(f, out_dir, err))) goto out;
     if (f->progress)
@@ -205,6 +220,11 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
                 sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), cfg->clients,
                 f->size - 1, m, f->nnz, f->p->n, (double)f->nnz / (double)f->p->n);
+    if (f->progress)
+        fprintf(f->progress,
+                "salient: server: aggregation buffers %zu bytes (2 receive slots and a double "
+                "accumulator of %zu floats), whatever the %d clients per round\n",
+                agg_bytes, f->msg, m);
     if (f->progress) sal_model_progress(f->progress, f->model);
     sal_fed_pack(f);
     if (resume) {
@@ -270,13 +290,13 @@ rounds:
     st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - f->t_start, err);
 out:
     stop_all(f, st); /* clients finish with the server's verdict, whatever it is */
+agreed:
     sal_wd_check_collectives(0);
     sal_metrics_free(&metrics);
     sal_ranks_close(&ranks);
     free(b.rows);
     free(b.expect);
     free(b.up);
-    free(b.stats);
     free(b.req);
     free(b.acc);
     free(b.rank_compute);
