@@ -44,7 +44,26 @@ check '[[ $(col ar 6 | sort -u) == $((steps * 4 * n * 4)) ]]' "allreduce bytes $
 check '[[ $(col dp_ring 6 | sort -u) == $((steps * 4 * n * 4 * 2)) ]]' "ring bytes $(col dp_ring 6 | sort -u), expected $((steps * 4 * n * 4 * 2))"
 run 4 allreduce ar_mask --set sparsity.method=magnitude --set sparsity.density=0.1 --set comm.compress=mask; rc=$?
 nnz=$(sed -n 's/.*"nnz": \([0-9]*\).*/\1/p' "$tmp/ar_mask/summary.json")
-check '[[ $rc == 0 && $(col ar_mask 6 | sort -u) == $((steps * 4 * nnz * 4)) ]]' "masked allreduce bytes $(col ar_mask 6 | sort -u), expected $((steps * 4 * nnz * 4))"
+# round 1 also carries the mask rank 0 computed (magnitude: no scores) and sent as bits to 3 ranks
+check '[[ $rc == 0 && $(col ar_mask 6 | sed 1d | sort -u) == $((steps * 4 * nnz * 4)) ]]' "masked allreduce bytes $(col ar_mask 6 | sort -u), expected $((steps * 4 * nnz * 4))"
+check '[[ $(col ar_mask 6 | head -1) == $((steps * 4 * nnz * 4 + 3 * ((n + 7) / 8))) ]]' \
+  "masked allreduce round 1 bytes $(col ar_mask 6 | head -1), expected $((steps * 4 * nnz * 4)) + the mask's 3 x $(((n + 7) / 8))"
+# --- the SNIP mask of the decentralized algorithms: every client's scores reach rank 0 in
+# client-id order and fold into one double sum, rank 0 keeps the top-k and broadcasts the bits:
+# the same mask on 2, 3 and 4 ranks (h5dump of the checkpoint's /mask). Round 1's bytes carry
+# the exchange: the scores of the clients not on rank 0 (n floats each) and P-1 bit masks ---
+for np in 2 3 4; do
+  run $np allreduce sn$np --set sparsity.method=snip --set sparsity.density=0.1 \
+    --set comm.compress=mask --set run.rounds=2; rc=$?
+  check '[[ $rc == 0 ]]' "snip allreduce on $np ranks: $(tail -2 "$tmp/sn$np.err")"
+  r1=$(col sn$np 6 | head -1) r2=$(col sn$np 6 | tail -1) c0=$((8 / np))
+  check '[[ $((r1 - r2)) == $(((8 - c0) * n * 4 + (np - 1) * ((n + 7) / 8))) ]]' \
+    "snip on $np ranks: round 1 - round 2 bytes $((r1 - r2)), expected $((8 - c0)) clients x $n x 4 + $((np - 1)) x $(((n + 7) / 8))"
+done
+for np in 3 4; do
+  check 'cmp -s <(h5dump -g /mask "$tmp/sn2/ckpt/latest" | tail -n +2) <(h5dump -g /mask "$tmp/sn$np/ckpt/latest" | tail -n +2)' \
+    "snip mask on $np ranks differs from 2 ranks"
+done
 # [comm] allreduce = ring: our ring instead of MPI_Allreduce, the same SGD to float tolerance,
 # models identical on every rank, sum_r 4 (2n - |B_r+1| - |B_r+2|) = 8n(P-1) bytes per step
 run 4 allreduce ar_ring --set comm.allreduce=ring; rc=$?

@@ -29,6 +29,8 @@
 #include "salient/topk_ef.h"
 #include "salient/watchdog.h"
 
+enum { DEC_TAG_SCORES = 5 }; /* rank r -> 0: one client's saliency scores (n floats) */
+
 typedef struct worker {
     const sal_config *cfg;
     MPI_Comm comm;
@@ -54,6 +56,8 @@ typedef struct worker {
     float *tk_val;            /* (k) */
     double comm_s, compute_s; /* this round, this rank */
     uint64_t gossip_sent;     /* this round's gossip payload bytes, this rank */
+    uint64_t setup_sent;      /* the mask's exchange (scores, bits), counted in the first
+                               * round this run trains (0 when resumed: nothing was sent) */
     double lr;                /* this round's learning rate */
 } worker;
 
@@ -97,20 +101,40 @@ static sal_status use_mask(worker *w, sal_err *err) {
     return SAL_OK;
 }
 
-/* The mask of [sparsity], the same on every rank: data-free methods are computed alike
- * everywhere; snip/grasp score this rank's clients (weighted by their sample counts) and the
- * scores are summed over the ranks in double. */
-static sal_status make_mask(worker *w, sal_err *err) {
+/* Rank r hosts clients [r*C/P, (r+1)*C/P) (load above). */
+static int client_owner(const worker *w, int c) {
+    const int C = w->cfg->clients, P = w->size;
+    for (int r = 0; r < P; r++)
+        if (c < (int)((long long)(r + 1) * C / P)) return r;
+    return P - 1;
+}
+
+/* Client c's saliency scores at the initial weights into score: the first saliency_batches x
+ * batch of its ids in an order drawn from stream (seed, MASK, 1 + c), as fedavg_mask.c. */
+static sal_status score_client(worker *w, int c, float *score, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    int n = w->part.offset[c + 1] - w->part.offset[c];
+    memcpy(w->order, w->part.index + w->part.offset[c], sizeof(int) * (size_t)n);
+    sal_rng r;
+    sal_rng_seed(&r, cfg->seed, SAL_STREAM_MASK, 1 + (uint64_t)c);
+    sal_rng_shuffle_int(&r, w->order, n);
+    long long want = (long long)cfg->saliency_batches * cfg->batch;
+    int k = want < n ? (int)want : n;
+    if (cfg->method == SAL_SPARSE_SNIP) {
+        sal_score_snip(w->model, &w->train, w->order, k, cfg->batch, w->x, w->y, score);
+        return SAL_OK;
+    }
+    return sal_score_grasp(w->model, &w->train, w->order, k, cfg->batch, w->x, w->y, score, err);
+}
+
+/* Rank 0's mask from the aggregated scores (snip, grasp: score holds them) or a data-free
+ * method. */
+static sal_status rank0_mask(worker *w, float *score, float *mask, sal_err *err) {
     const sal_config *cfg = w->cfg;
     sal_params *p = w->p;
-    if (cfg->method == SAL_SPARSE_NONE) return SAL_OK;
-    float *score = malloc(sizeof(float) * p->n), *mask = malloc(sizeof(float) * p->n);
-    double *acc = calloc(p->n, sizeof(double)), *dens = malloc(sizeof(double) * p->ntensors);
+    double *dens = malloc(sizeof(double) * p->ntensors);
+    if (!dens) return sal_fail(err, SAL_ENOMEM, "out of memory for the mask");
     sal_status st = SAL_OK;
-    if (!score || !mask || !acc || !dens) {
-        st = sal_fail(err, SAL_ENOMEM, "out of memory for the mask");
-        goto out;
-    }
     switch (cfg->method) {
     case SAL_SPARSE_RANDOM:
     case SAL_SPARSE_ERK:
@@ -125,32 +149,7 @@ static sal_status make_mask(worker *w, sal_err *err) {
         st = sal_mask_synflow(w->model, cfg->density, cfg->scope, cfg->synflow_iters, mask, err);
         break;
     default:
-        if (cfg->method == SAL_SPARSE_MAGNITUDE) {
-            sal_score_magnitude(p, score);
-        } else {
-            const int C = cfg->clients, P = w->size;
-            int lo = (int)((long long)w->rank * C / P),
-                hi = (int)((long long)(w->rank + 1) * C / P);
-            for (int c = lo; c < hi && !st; c++) {
-                int n = w->part.offset[c + 1] - w->part.offset[c];
-                memcpy(w->order, w->part.index + w->part.offset[c], sizeof(int) * (size_t)n);
-                sal_rng r;
-                sal_rng_seed(&r, cfg->seed, SAL_STREAM_MASK, 1 + (uint64_t)c);
-                sal_rng_shuffle_int(&r, w->order, n);
-                long long want = (long long)cfg->saliency_batches * cfg->batch;
-                int k = want < n ? (int)want : n;
-                if (cfg->method == SAL_SPARSE_SNIP)
-                    sal_score_snip(w->model, &w->train, w->order, k, cfg->batch, w->x, w->y, score);
-                else
-                    st = sal_score_grasp(w->model, &w->train, w->order, k, cfg->batch, w->x, w->y,
-                                         score, err);
-                double wc = (double)n / w->train.n;
-                for (size_t i = 0; i < p->n; i++) acc[i] += wc * score[i];
-            }
-            MPI_Allreduce(MPI_IN_PLACE, acc, (int)p->n, MPI_DOUBLE, MPI_SUM, w->comm);
-            for (size_t i = 0; i < p->n; i++) score[i] = (float)acc[i];
-        }
-        if (st) break;
+        if (cfg->method == SAL_SPARSE_MAGNITUDE) sal_score_magnitude(p, score);
         if (cfg->scope == SAL_SCOPE_GLOBAL) {
             st = sal_mask_topk_global(p, score, cfg->density, mask, err);
         } else {
@@ -158,12 +157,88 @@ static sal_status make_mask(worker *w, sal_err *err) {
             st = sal_mask_topk_layers(p, score, dens, mask, err);
         }
     }
-    if (st) goto out;
-    memcpy(p->mask, mask, sizeof(float) * p->n);
-    for (size_t i = 0; i < p->n; i++) p->w[i] *= p->mask[i];
-    st = use_mask(w, err);
-out:
-    free(score), free(mask), free(acc), free(dens);
+    free(dens);
+    return st;
+}
+
+/* The mask of [sparsity], computed once on rank 0 and broadcast bit-packed, as fedavg's server
+ * does (fedavg_mask.c). snip/grasp: every client (on every rank) scores its own data; the
+ * scores reach rank 0 one client at a time in client-id order (its own first, computed in
+ * place) and fold into one double accumulator with weight n_c / N: the sum's order, hence the
+ * mask's bits, cannot depend on the rank count (an MPI_Allreduce's summation order could), and
+ * rank 0's memory stays O(model). Cost: a rank's sends wait until rank 0 has folded every
+ * lower client, so the scoring runs one rank after another (once per run; saliency_batches
+ * minibatches a client). *bytes: what this rank sent (scores; rank 0: the mask to P-1 ranks),
+ * counted in the first round's bytes. */
+static sal_status make_mask(worker *w, uint64_t *bytes, sal_err *err) {
+    const sal_config *cfg = w->cfg;
+    sal_params *p = w->p;
+    const size_t n = p->n;
+    const int C = cfg->clients;
+    *bytes = 0;
+    if (cfg->method == SAL_SPARSE_NONE) return SAL_OK;
+    const int from_data = cfg->method == SAL_SPARSE_SNIP || cfg->method == SAL_SPARSE_GRASP;
+    float *score = malloc(sizeof(float) * n), *mask = malloc(sizeof(float) * n);
+    uint8_t *bits = malloc(sal_bits_bytes(n));
+    double *acc = from_data && w->rank == 0 ? calloc(n, sizeof(double)) : NULL;
+    const int oom = !score || !mask || !bits || (from_data && w->rank == 0 && !acc);
+    sal_status st = oom ? sal_fail(err, SAL_ENOMEM, "out of memory for the mask of %zu weights", n)
+                        : SAL_OK;
+    if (from_data && w->rank != 0) {
+        for (int c = 0; c < C; c++) {
+            if (client_owner(w, c) != w->rank) continue;
+            /* A client that cannot score sends an empty message; rank 0 fails the run. */
+            int bad = oom || st || score_client(w, c, score, err) != SAL_OK;
+            if (bad && !st) st = SAL_ENUMERIC; /* err holds the scorer's words */
+            /* rank 0 takes it after folding every lower client, some on other ranks */
+            sal_wd_enter_ex("sending saliency scores to rank 0", 0, SAL_WD_UPSTREAM);
+            MPI_Send(score, bad ? 0 : (int)n, MPI_FLOAT, 0, DEC_TAG_SCORES, w->comm);
+            sal_wd_leave();
+            if (!bad) *bytes += n * sizeof(float);
+        }
+    } else if (from_data) {
+        for (int c = 0; c < C; c++) {
+            int r = client_owner(w, c), got = 0;
+            if (r == 0) {
+                got = !oom && !st && score_client(w, c, score, err) == SAL_OK ? (int)n : 0;
+                if (!got && !st) st = SAL_ENUMERIC;
+            } else {
+                MPI_Status ms;
+                sal_wd_enter("a client's saliency scores", r);
+                MPI_Recv(oom ? NULL : score, oom ? 0 : (int)n, MPI_FLOAT, r, DEC_TAG_SCORES,
+                         w->comm, &ms);
+                sal_wd_leave();
+                MPI_Get_count(&ms, MPI_FLOAT, &got);
+                if ((size_t)got != n && !st)
+                    st = sal_fail(err, SAL_ENUMERIC, "rank %d could not score client %d (out of "
+                                  "memory or non-finite loss at the initial weights)", r, c);
+            }
+            if (st) continue;
+            double wc = (double)(w->part.offset[c + 1] - w->part.offset[c]) / w->train.n;
+            for (size_t i = 0; i < n; i++) acc[i] += wc * score[i];
+        }
+        for (size_t i = 0; !st && i < n; i++) score[i] = (float)acc[i];
+    }
+    int code = st;
+    if (w->rank == 0 && !code) code = rank0_mask(w, score, mask, err);
+    if (w->rank == 0 && !code) sal_bits_from_mask(mask, n, bits);
+    /* Status first, so that a failed mask stops every rank instead of leaving them waiting;
+     * a rank's own failure is reported by sal_mpi_agree after this returns. */
+    sal_wd_enter("the mask broadcast", 0);
+    MPI_Bcast(&code, 1, MPI_INT, 0, w->comm);
+    if (!code) MPI_Bcast(bits, (int)sal_bits_bytes(n), MPI_UNSIGNED_CHAR, 0, w->comm);
+    sal_wd_leave();
+    if (!code) {
+        if (w->rank != 0) sal_bits_to_mask(bits, n, mask);
+        if (w->rank == 0) *bytes += (uint64_t)(w->size - 1) * sal_bits_bytes(n);
+        memcpy(p->mask, mask, sizeof(float) * n);
+        for (size_t i = 0; i < n; i++) p->w[i] *= p->mask[i];
+        st = use_mask(w, err);
+    } else if (!st) {
+        st = (sal_status)code;
+        if (w->rank != 0) err->msg[0] = '\0'; /* rank 0 reports it */
+    }
+    free(score), free(mask), free(bits), free(acc);
     return st;
 }
 
@@ -280,7 +355,8 @@ static sal_status setup_comm(worker *w, const char *resume, sal_metrics *metrics
         if (!w->tk_idx || !w->tk_val) return sal_fail(err, SAL_ENOMEM, "out of memory for top-k");
         if ((st = sal_topk_ef_create(n, &w->ef, err))) return st;
     }
-    return resume ? resume_from(w, resume, metrics, start, step, err) : make_mask(w, err);
+    return resume ? resume_from(w, resume, metrics, start, step, err)
+                  : make_mask(w, &w->setup_sent, err);
 }
 
 /* avg = the ranks' mean model (for evaluation and the consensus distance). */
@@ -511,7 +587,9 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
                          .density = (double)w.nnz / (double)w.p->n};
         /* bytes: everything this round's steps handed to MPI, summed over ranks */
         double sent = (double)(sal_coll_total(w.coll)->bytes_sent - before.bytes_sent);
-        double mine[4] = {sent + (double)w.gossip_sent, loss, w.compute_s, w.comm_s}, tot[2];
+        sent += (double)w.gossip_sent + (double)w.setup_sent;
+        w.setup_sent = 0; /* round 1 carries the mask's exchange */
+        double mine[4] = {sent, loss, w.compute_s, w.comm_s}, tot[2];
         double mx[2], mnc;
         /* ranks.csv: this rank's own numbers (comm_s here: all its time in exchanges) */
         sal_rank_row me = {.round = round + 1,
