@@ -99,6 +99,18 @@ for spec in "localsgd train.sync_every=4" "dpsgd topology.graph=ring" "dpsgd top
     "convex problem: $spec ends at test loss $got, allreduce at $ref"
 done
 
+# --- the watchdog counts waits, not compute: with every evaluation 5 s long (SALIENT_FAULT=
+# slow-eval:all; every rank evaluates the average model too) and comm_timeout 2 s, dpsgd ends
+# normally; when only rank 1 is slow, its peers wait for it in an exchange and the job ends 124
+# with their line (a rank that never arrives) ---
+se=(--set data.clients=6 --set run.rounds=1 --set run.comm_timeout=2)
+SALIENT_FAULT=slow-eval:all run 3 dpsgd slow "${se[@]}"; rc=$?
+check '[[ $rc == 0 ]] && awk -F, "NR == 2 && \$11 >= 10 { ok = 1 } END { exit !ok }" "$tmp/slow/metrics.csv"' \
+  "slow evaluation on every rank: rc $rc (want 0, the round >= 10 s: two evaluations), $(grep -m1 'no progress' "$tmp/slow.err")"
+SALIENT_FAULT=slow-eval:1 run 3 dpsgd slow1 "${se[@]}"; rc=$?
+check '[[ $rc != 0 ]] && grep -q "^salient: rank [02] on [^ ]*: no progress for [0-9]* s in .*(round 1), waiting for all 3 ranks" "$tmp/slow1.err"' \
+  "rank 1 alone slow: rc $rc, want the others' timeout line: $(grep -m1 'no progress' "$tmp/slow1.err")"
+
 # --- errors: one line, non-zero exit ---
 mpirun -np 4 "$bin" train "$smoke" --set train.algorithm=allreduce --set data.clients=3 --out "$tmp/e1" 2>"$tmp/e1.err"
 rc=$?

@@ -84,6 +84,21 @@ check 'awk -v d="$dens" -v a="$nnz" -v b="$n" "BEGIN { exit !(d == a / b) }"' "d
 check 'awk -F, "NR == 5 && \$2 > 0.3 { good = 1 } END { exit !good }" "$tmp/r3/metrics.csv"' \
   "SSFL did not learn: $(cut -d, -f1-2 "$tmp/r3/metrics.csv" | tr '\n' ' ')"
 
+# --- the watchdog counts waits, not compute: every evaluation 5 s long (SALIENT_FAULT=
+# slow-eval:all), comm_timeout 2 s (client ranks wait 2 x 2 s for the server): the client ranks
+# evaluate the broadcast model beside the server, so nobody waits and the run ends normally, with
+# metrics equal to an undisturbed run's. The server alone slow: a client rank times out naming it ---
+se=(--set sparsity.method=snip --set sparsity.density=0.2 --set run.rounds=1 --set run.comm_timeout=2)
+SALIENT_FAULT=slow-eval:all run 3 "${se[@]}" --out "$tmp/slow" 2>"$tmp/slow.err"
+rc=$?
+run 3 "${se[@]}" --out "$tmp/fast" 2>/dev/null
+check '[[ $rc == 0 ]] && awk -F, "NR == 3 && \$11 >= 5 { ok = 1 } END { exit !ok }" "$tmp/slow/metrics.csv" && cmp -s <(cols "$tmp/slow") <(cols "$tmp/fast")' \
+  "slow evaluation on every rank: rc $rc (want 0, round 1 >= 5 s, metrics as without): $(grep -m1 'no progress' "$tmp/slow.err")"
+SALIENT_FAULT=slow-eval:0 run 3 "${se[@]}" --out "$tmp/slow0" 2>"$tmp/slow0.err"
+rc=$?
+check '[[ $rc != 0 ]] && grep -q "^salient: rank [12] on [^ ]*: no progress for [0-9]* s in the server.s next message (round 1), waiting for rank 0" "$tmp/slow0.err"' \
+  "the server alone slow: rc $rc, want a client rank's timeout line: $(grep -m1 'no progress' "$tmp/slow0.err")"
+
 # --- FedAvg with one client and full participation is plain SGD, bit for bit ---
 common=(--set train.momentum=0 --set train.weight_decay=0.001 --set train.clip=2
         --set train.lr_decay=0.9 --set run.rounds=3)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "salient/fault.h"
 #include "salient/watchdog.h"
 
 static double now(void) {
@@ -71,6 +72,18 @@ static void busy_but_fine(void) {
     }
 }
 
+/* Each exchange nearly reaches the limit and the compute between them (an evaluation) lasts
+ * three times it: the clock restarts at every enter, so nothing accumulates across exchanges. */
+static void near_limit_then_compute(void) {
+    sal_wd_start(0.3, 0, 3);
+    for (int i = 0; i < 3; i++) {
+        sal_wd_enter("the round's metrics reductions", SAL_WD_ALL);
+        usleep(200 * 1000);
+        sal_wd_leave();
+        usleep(900 * 1000);
+    }
+}
+
 int main(void) {
     char msg[1024];
     double t0 = now();
@@ -96,6 +109,16 @@ int main(void) {
     CHECK_MSG(took > SAL_WD_UPSTREAM_X * 0.3 && took < 2.5, "upstream took %.2f s", took);
     rc = child(busy_but_fine, msg, sizeof msg);
     CHECK_MSG(rc == 0 && msg[0] == '\0', "rc %d: %s", rc, msg);
+    rc = child(near_limit_then_compute, msg, sizeof msg);
+    CHECK_MSG(rc == 0 && msg[0] == '\0', "near the limit, then compute: rc %d: %s", rc, msg);
+
+    /* SALIENT_FAULT=slow-eval (the CLI tests' slow evaluation): one rank or every rank */
+    sal_err err;
+    CHECK(sal_fault_set("slow-eval:all", &err) == SAL_OK &&
+          sal_fault_at(SAL_FAULT_SLOW_EVAL) == SAL_FAULT_EVERY_RANK);
+    CHECK(sal_fault_set("slow-eval:2", &err) == SAL_OK && sal_fault_at(SAL_FAULT_SLOW_EVAL) == 2);
+    CHECK(sal_fault_set("slow-eval:some", &err) == SAL_EINVAL && strstr(err.msg, "'all'"));
+    CHECK(sal_fault_set(NULL, &err) == SAL_OK && sal_fault_at(SAL_FAULT_SLOW_EVAL) == -1);
 
     /* the cost on the hot path, for docs/reliability.md */
     sal_wd_start(600, 0, 1);

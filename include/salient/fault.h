@@ -30,9 +30,14 @@ void sal_fault_round(int round, int rank);
  *       file (zeros instead: what a failed MPI-IO write that HDF5 did not pass up leaves)
  *   ckpt-sync
  *       fsync of the written checkpoint fails on rank R (EIO)
+ *   slow-eval
+ *       every test-set evaluation (sal_evaluate) first sleeps SAL_FAULT_SLOW_EVAL_S seconds:
+ *       compute between exchanges longer than a small [run] comm_timeout, which must not trip
+ *       the watchdog. SITE:all arms it on every rank (the ranks evaluate alike).
  * Every rank must see the same setting (mpirun passes the environment to all of them): the
  * ranks other than R take the path that grows scratch too, which is where they agree. An
- * unknown SITE arms nothing. */
+ * unknown SITE arms nothing. R = all (SAL_FAULT_EVERY_RANK) arms every rank; only slow-eval
+ * reads it (the other sites then arm nothing). */
 typedef enum sal_fault_site {
     SAL_FAULT_NOMEM_ALLGATHER,
     SAL_FAULT_NOMEM_RECDBL,
@@ -43,10 +48,14 @@ typedef enum sal_fault_site {
     SAL_FAULT_CKPT_WRITE,
     SAL_FAULT_CKPT_LOST,
     SAL_FAULT_CKPT_SYNC,
+    SAL_FAULT_SLOW_EVAL,
     SAL_FAULT_SITES
 } sal_fault_site;
 
-/* The rank at which site is armed, or -1 (SALIENT_FAULT is read once; a load and a compare
+#define SAL_FAULT_EVERY_RANK (-3) /* sal_fault_at's answer for SITE:all */
+#define SAL_FAULT_SLOW_EVAL_S 5 /* seconds */
+
+/* The rank at which site is armed, SAL_FAULT_EVERY_RANK, or -1 (SALIENT_FAULT is read once; a load and a compare
  * per call after that). */
 int sal_fault_at(sal_fault_site site);
 

@@ -359,7 +359,8 @@ static sal_status setup_comm(worker *w, const char *resume, sal_metrics *metrics
                   : make_mask(w, &w->setup_sent, err);
 }
 
-/* avg = the ranks' mean model (for evaluation and the consensus distance). */
+/* avg = the ranks' mean model (for evaluation and the consensus distance). The caller brackets
+ * it for the watchdog. */
 static void average_model(worker *w) {
     const size_t n = w->p->n;
     MPI_Allreduce(w->p->w, w->avg, (int)n, MPI_FLOAT, MPI_SUM, w->comm);
@@ -512,23 +513,20 @@ static void worker_free(worker *w) {
     if (w->comm != MPI_COMM_NULL) MPI_Comm_free(&w->comm);
 }
 
-/* Evaluates the average model (rank 0) and every rank's own model; fills the row. */
-static void evaluate(worker *w, sal_round *row) {
+/* Evaluates this rank's own model (its accuracy into *local) and the ranks' average model
+ * (test_acc, test_loss into row). Every rank evaluates the average, although rank 0's figures
+ * alone are kept: the ranks would otherwise wait in the next exchange while rank 0 computes,
+ * and the watchdog, which counts only time in exchanges, would take a long evaluation for a
+ * missing rank. Pure compute: no exchange here (the caller reduces *local). */
+static void evaluate(worker *w, sal_round *row, double *local) {
     const sal_config *cfg = w->cfg;
     const size_t n = w->p->n;
-    double local = sal_evaluate(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, NULL);
-    double sum = 0, mn = 0;
-    MPI_Reduce(&local, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, w->comm);
-    MPI_Reduce(&local, &mn, 1, MPI_DOUBLE, MPI_MIN, 0, w->comm);
-    if (w->rank == 0) {
-        memcpy(w->save, w->p->w, sizeof(float) * n);
-        memcpy(w->p->w, w->avg, sizeof(float) * n);
-        row->test_acc =
-            sal_evaluate(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, &row->test_loss);
-        memcpy(w->p->w, w->save, sizeof(float) * n);
-        row->local_acc_mean = sum / w->size;
-        row->local_acc_min = mn;
-    }
+    *local = sal_evaluate(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, NULL);
+    memcpy(w->save, w->p->w, sizeof(float) * n);
+    memcpy(w->p->w, w->avg, sizeof(float) * n);
+    row->test_acc =
+        sal_evaluate(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, &row->test_loss);
+    memcpy(w->p->w, w->save, sizeof(float) * n);
     row->evaluated = 1;
 }
 
@@ -596,7 +594,8 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
                            .compute_s = w.compute_s,
                            .comm_s = w.comm_s,
                            .bytes = (uint64_t)llround(mine[0])};
-        /* the round's bookkeeping: reductions, the average model, evaluation */
+        /* the round's bookkeeping: reductions and the average model; only the exchanges are
+         * bracketed, so that the evaluation's compute never counts against comm_timeout */
         sal_wd_enter("the round's metrics reductions", SAL_WD_ALL);
         MPI_Reduce(mine, tot, 2, MPI_DOUBLE, MPI_SUM, 0, w.comm);
         MPI_Reduce(mine + 2, mx, 2, MPI_DOUBLE, MPI_MAX, 0, w.comm);
@@ -604,14 +603,25 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         sal_cc_gather_ranks(w.comm, &me, rank_rows);
         /* consensus distance 1/P sum_i ||x_i - x_bar||^2 (measurement: not counted in bytes) */
         average_model(&w);
+        sal_wd_leave();
         double d2 = 0, d2sum = 0;
         for (size_t i = 0; i < w.p->n; i++) {
             double d = (double)w.p->w[i] - w.avg[i];
             d2 += d * d;
         }
-        MPI_Reduce(&d2, &d2sum, 1, MPI_DOUBLE, MPI_SUM, 0, w.comm);
-        if ((round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds) evaluate(&w, &row);
+        double local = 0, part[2], sums[2] = {0, 0}, accmin = 0; /* own model's accuracy */
+        const int eval = (round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds;
+        if (eval) evaluate(&w, &row, &local);
+        part[0] = d2, part[1] = local;
+        sal_wd_enter("the consensus and accuracy reductions", SAL_WD_ALL);
+        MPI_Reduce(part, sums, 2, MPI_DOUBLE, MPI_SUM, 0, w.comm);
+        if (eval) MPI_Reduce(&local, &accmin, 1, MPI_DOUBLE, MPI_MIN, 0, w.comm);
         sal_wd_leave();
+        d2sum = sums[0];
+        if (eval && w.rank == 0) {
+            row.local_acc_mean = sums[1] / w.size;
+            row.local_acc_min = accmin;
+        }
         st = sal_cc_check(w.comm, cfg->check_collectives == SAL_FLAG_TRUE, round + 1, 0, NULL,
                           err);
         if (!st && w.rank == 0) {

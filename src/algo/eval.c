@@ -1,10 +1,27 @@
 /* eval.c - test-set evaluation and data loading from the config, shared by the algorithms. */
+#include <mpi.h>
 #include <stdint.h>
+#include <time.h>
 
+#include "salient/fault.h"
 #include "salient/train.h"
+
+/* SALIENT_FAULT=slow-eval[:R|:all]: a slow evaluation (tests of the watchdog, which must leave
+ * compute between exchanges alone). */
+static void slow_eval_fault(void) {
+    int at = sal_fault_at(SAL_FAULT_SLOW_EVAL), rank = 0, up = 0;
+    if (at == -1) return;
+    MPI_Initialized(&up);
+    if (up) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (at != SAL_FAULT_EVERY_RANK && at != rank) return;
+    struct timespec t = {.tv_sec = SAL_FAULT_SLOW_EVAL_S, .tv_nsec = 0};
+    while (nanosleep(&t, &t)) { /* a signal: sleep the rest */
+    }
+}
 
 double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, int *y, int *idx,
                     double *loss) {
+    slow_eval_fault();
     double loss_sum = 0.0;
     long correct = 0;
     const int was_training = sal_model_training(m);

@@ -12,6 +12,7 @@
 #include "algos.h"
 #include "salient/pack.h"
 #include "salient/rng.h"
+#include "salient/watchdog.h"
 
 int sal_fed_sample(const sal_config *cfg, int round, int *out) {
     const int C = cfg->clients;
@@ -34,6 +35,21 @@ int sal_fed_sample(const sal_config *cfg, int round, int *out) {
             out[k] = out[k - 1], out[k - 1] = t;
         }
     return m;
+}
+
+int sal_fed_evaluated(const sal_config *cfg, int round) {
+    return (round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds;
+}
+
+void sal_fed_eval_bcast(fed *f) {
+    /* a client rank: the server first waits for every sampled upload, so wait as long as for
+     * its next message; the server, which has them all, waits for the client ranks only */
+    if (f->rank)
+        sal_wd_enter_ex("the evaluated model's broadcast", 0, SAL_WD_UPSTREAM | SAL_WD_UNHASHED);
+    else
+        sal_wd_enter_ex("the evaluated model's broadcast", SAL_WD_ALL, SAL_WD_UNHASHED);
+    MPI_Bcast(f->packed, (int)f->msg, MPI_FLOAT, 0, f->comm);
+    sal_wd_leave();
 }
 
 double sal_fed_lr(const sal_config *cfg, int round) {

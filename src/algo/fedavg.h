@@ -70,6 +70,11 @@ void sal_fed_unpack(fed *f);
  * are the sample); returns m. Identical on every rank: drawn from stream (seed, SAMPLE, round),
  * never from the rank count. */
 int sal_fed_sample(const sal_config *cfg, int round, int *out);
+/* Is the global model after round (0-based) evaluated: every eval_every rounds and the last. */
+int sal_fed_evaluated(const sal_config *cfg, int round);
+/* Collective over f->comm (every rank, on evaluated rounds): rank 0's f->packed to every rank,
+ * where the client ranks evaluate it alongside the server (fedavg_client.c says why). */
+void sal_fed_eval_bcast(fed *f);
 /* The learning rate of a round: the schedule times lr_decay^round. */
 double sal_fed_lr(const sal_config *cfg, int round);
 

@@ -35,6 +35,16 @@ static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
     return 1;
 }
 
+/* Evaluate the server's new global model as the server does, and discard the figures: while the
+ * server evaluates, this rank computes too instead of waiting in an exchange, where the
+ * watchdog would count a long evaluation against comm_timeout. The weights it overwrites are
+ * replaced by the next round's download. */
+static void evaluate_global(fed *f) {
+    sal_fed_eval_bcast(f);
+    sal_fed_unpack(f);
+    sal_evaluate(f->model, &f->test, f->cfg->batch, f->x, f->y, f->idx, NULL);
+}
+
 sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     sal_round row0 = {0};
     int start = 0;
@@ -64,6 +74,8 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
         free(up), free(ups), free(sreq);
         return st;
     }
+    /* round 0: the server evaluates the masked initial model, which every rank holds */
+    if (!resume) sal_evaluate(f->model, &f->test, f->cfg->batch, f->x, f->y, f->idx, NULL);
     int code = SAL_OK;
     const int check = f->cfg->check_collectives == SAL_FLAG_TRUE;
     sal_wd_check_collectives(check); /* the server compares what it saw with our sequence */
@@ -101,6 +113,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
                         SAL_WD_UPSTREAM | SAL_WD_UNHASHED);
         MPI_Waitall(2 * k, sreq, MPI_STATUSES_IGNORE);
         sal_wd_leave();
+        if (sal_fed_evaluated(f->cfg, round)) evaluate_global(f);
         /* on a mismatch the server stops every rank with the error: wait for its stop */
         if (sal_cc_check(f->comm, check, round + 1, 1, NULL, err)) break;
     }

@@ -110,20 +110,29 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     MPI_Waitall(m, b->req, MPI_STATUSES_IGNORE);
     sal_wd_leave();
     double lr = sal_fed_lr(cfg, round);
+    const int eval = sal_fed_evaluated(cfg, round);
+    double tc = sal_now();
+    if (diverged < 0)
+        for (size_t i = 0; i < nnz; i++) f->packed[i] = (float)(b->acc[i] / weight_sum);
+    compute += sal_now() - tc;
+    /* The client ranks evaluate the same model beside the server (and discard the figures), so
+     * that none of them waits in an exchange while the server computes: the watchdog counts
+     * waits only, and a long evaluation must not look like a missing server. Sent also after a
+     * divergence (the clients are in the broadcast); not counted in bytes (a measurement). */
+    if (eval) sal_fed_eval_bcast(f);
     if (diverged >= 0)
         return sal_fail(err, SAL_ENUMERIC,
                         "round %d: client %d's training loss is not finite (diverged); lower "
                         "[train] lr (now %g) or set [train] clip",
                         round + 1, diverged, lr);
-    double tc = sal_now();
-    for (size_t i = 0; i < nnz; i++) f->packed[i] = (float)(b->acc[i] / weight_sum);
+    tc = sal_now();
     sal_fed_unpack(f);
     row->round = round + 1;
     row->lr = lr;
     row->train_loss = samples > 0 ? loss_sum / samples : 0;
     row->density = (double)f->nnz / (double)f->p->n;
     row->bytes_up = row->bytes_down = (uint64_t)m * nnz * sizeof(float);
-    if ((round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds) {
+    if (eval) {
         row->evaluated = 1;
         row->test_acc = sal_evaluate(f->model, &f->test, cfg->batch, f->x, f->y, f->idx,
                                      &row->test_loss);

@@ -32,7 +32,7 @@ void sal_fault_round(int round, int rank) {
 
 static const char *site_names[SAL_FAULT_SITES] = {
     "nomem-allgather", "nomem-recdbl", "nomem-dense", "nomem-ring", "nomem-masked",
-    "nonfinite-topk",  "ckpt-write",   "ckpt-lost",   "ckpt-sync"};
+    "nonfinite-topk",  "ckpt-write",   "ckpt-lost",   "ckpt-sync",   "slow-eval"};
 
 /* -2: SALIENT_FAULT not read yet; else the armed site's rank (-1 where none). */
 static int fault_rank[SAL_FAULT_SITES] = {-2};
@@ -43,11 +43,14 @@ static sal_status parse(const char *spec, int *at, sal_err *err) {
     const char *colon = strchr(spec, ':');
     size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
     int rank = 0;
-    if (colon) {
+    if (colon && !strcmp(colon + 1, "all")) {
+        rank = SAL_FAULT_EVERY_RANK;
+    } else if (colon) {
         char *end;
         long r = strtol(colon + 1, &end, 10);
         if (end == colon + 1 || *end || r < 0 || r > INT_MAX)
-            return sal_fail(err, SAL_EINVAL, "fault '%s': the rank after ':' must be >= 0", spec);
+            return sal_fail(err, SAL_EINVAL, "fault '%s': the rank after ':' must be >= 0 or 'all'",
+                            spec);
         rank = (int)r;
     }
     for (int s = 0; s < SAL_FAULT_SITES; s++) {
@@ -58,7 +61,8 @@ static sal_status parse(const char *spec, int *at, sal_err *err) {
     }
     return sal_fail(err, SAL_EINVAL,
                     "fault '%s': unknown site (nomem-allgather, nomem-recdbl, nomem-dense, "
-                    "nomem-ring, nomem-masked, nonfinite-topk, ckpt-write, ckpt-lost, ckpt-sync)",
+                    "nomem-ring, nomem-masked, nonfinite-topk, ckpt-write, ckpt-lost, ckpt-sync, "
+                    "slow-eval)",
                     spec);
 }
 
