@@ -91,7 +91,10 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
             memset(s, 0, sizeof *s);
             double wait = 0;
             if (!receive(f, &code, &wait, &s->comm_s)) {
-                MPI_Waitall(2 * k, sreq, MPI_STATUSES_IGNORE); /* posted: the server took them */
+                /* the server stops only between rounds, so it took them; if not, say so */
+                sal_wd_enter_ex("the server taking this rank's uploads", 0, SAL_WD_UNHASHED);
+                MPI_Waitall(2 * k, sreq, MPI_STATUSES_IGNORE);
+                sal_wd_leave();
                 goto stopped;
             }
             sal_fed_local_train(f, c, round, s);
