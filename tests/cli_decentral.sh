@@ -86,17 +86,26 @@ check 'awk -F, "NR == 4 && \$4 < 2.2 { good = 1 } END { exit !good }" "$tmp/ar_t
 
 # --- a strongly convex problem (L2-regularised logistic regression, non-IID split): every
 # algorithm reaches the same optimum; the averaged model's test loss within 2% of allreduce's ---
+# (in the sanitizer build, SALIENT_SANITIZED=1: 5 rounds, the same code under ASan/UBSan without
+# the 2% threshold, which the plain build checks; 100 rounds x 4 runs did not fit ctest's 900 s
+# beside the other tests on the shared 2-core machine)
+cvx_rounds=100
+[[ ${SALIENT_SANITIZED:-0} == 1 ]] && cvx_rounds=5
 cvx=(--set model.arch=linear --set data.partition=dirichlet --set train.lr=0.2
-     --set train.weight_decay=0.05 --set train.lr_decay=0.95 --set run.rounds=100
-     --set run.eval_every=100)
+     --set train.weight_decay=0.05 --set train.lr_decay=0.95 --set run.rounds=$cvx_rounds
+     --set run.eval_every=$cvx_rounds)
 run 4 allreduce cv_ar "${cvx[@]}"
 ref=$(tail -1 "$tmp/cv_ar/metrics.csv" | cut -d, -f3)
 for spec in "localsgd train.sync_every=4" "dpsgd topology.graph=ring" "dpsgd topology.graph=exponential"; do
   set -- $spec
   run 4 "$1" "cv_$1_${2##*=}" "${cvx[@]}" --set "$2"
   got=$(tail -1 "$tmp/cv_$1_${2##*=}/metrics.csv" | cut -d, -f3)
-  check 'awk -v a="$got" -v b="$ref" "BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= 0.02 * b) }"' \
-    "convex problem: $spec ends at test loss $got, allreduce at $ref"
+  if [[ $cvx_rounds == 100 ]]; then
+    check 'awk -v a="$got" -v b="$ref" "BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= 0.02 * b) }"' \
+      "convex problem: $spec ends at test loss $got, allreduce at $ref"
+  else
+    check '[[ -n $got ]]' "convex problem (shortened): $spec wrote no evaluated row"
+  fi
 done
 
 # --- the watchdog counts waits, not compute: with every evaluation 5 s long (SALIENT_FAULT=
