@@ -64,7 +64,8 @@ f=(--set train.algorithm=fedavg --set data.clients=4 --set train.sample_fraction
    --set checkpoint.every=2 --set run.comm_timeout=3)
 freeze f 2 "${f[@]}"
 check '[[ $rc != 0 && $took -le 13 ]]' "fedavg with a frozen client rank: rc $rc after $took s"
-check 'grep -q "^salient: rank 0 on [^ ]*: no progress for [0-9]* s in a sampled client.s upload (round [0-9]*), waiting for rank 2;" "$tmp/f.err"' \
+# (the upload, or, frozen after its uploads left, the evaluated model's send to the client ranks)
+check 'grep -Eq "^salient: rank 0 on [^ ]*: no progress for [0-9]* s in (a sampled client.s upload|sending the evaluated model to a client rank) \(round [0-9]*\), waiting for rank 2;" "$tmp/f.err"' \
   "the server's line does not name rank 2: $(grep 'no progress' "$tmp/f.err" | head -2 | tr '\n' ' ')"
 mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/f" --resume latest 2>/dev/null
 mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/fref" 2>/dev/null

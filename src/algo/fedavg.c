@@ -42,14 +42,19 @@ int sal_fed_evaluated(const sal_config *cfg, int round) {
 }
 
 void sal_fed_eval_bcast(fed *f) {
-    /* a client rank: the server first waits for every sampled upload, so wait as long as for
-     * its next message; the server, which has them all, waits for the client ranks only */
-    if (f->rank)
-        sal_wd_enter_ex("the evaluated model's broadcast", 0, SAL_WD_UPSTREAM | SAL_WD_UNHASHED);
-    else
-        sal_wd_enter_ex("the evaluated model's broadcast", SAL_WD_ALL, SAL_WD_UNHASHED);
-    MPI_Bcast(f->packed, (int)f->msg, MPI_FLOAT, 0, f->comm);
-    sal_wd_leave();
+    if (f->rank) { /* the server first waits for every sampled upload: wait as for its next
+                    * message */
+        sal_wd_enter_ex("the evaluated model from the server", 0,
+                        SAL_WD_UPSTREAM | SAL_WD_UNHASHED);
+        MPI_Recv(f->packed, (int)f->msg, MPI_FLOAT, 0, FED_TAG_EVAL, f->comm, MPI_STATUS_IGNORE);
+        sal_wd_leave();
+        return;
+    }
+    for (int r = 1; r < f->size; r++) {
+        sal_wd_enter_ex("sending the evaluated model to a client rank", r, SAL_WD_UNHASHED);
+        MPI_Send(f->packed, (int)f->msg, MPI_FLOAT, r, FED_TAG_EVAL, f->comm);
+        sal_wd_leave();
+    }
 }
 
 double sal_fed_lr(const sal_config *cfg, int round) {

@@ -20,7 +20,8 @@ enum {
     FED_TAG_STOP = 2,    /* server -> client: one int, SAL_OK at the end, else the error */
     FED_TAG_UPLOAD = 3,  /* client -> server: packed local weights (nnz floats) */
     FED_TAG_STATS = 4,   /* client -> server: fed_stats after each upload */
-    FED_TAG_SCORES = 5   /* client -> server: saliency scores (n floats), round 0 */
+    FED_TAG_SCORES = 5,  /* client -> server: saliency scores (n floats), round 0 */
+    FED_TAG_EVAL = 6     /* server -> every client rank: the evaluated global model (msg floats) */
 };
 
 /* What a client reports after each upload; 4 doubles on the wire. */
@@ -72,8 +73,9 @@ void sal_fed_unpack(fed *f);
 int sal_fed_sample(const sal_config *cfg, int round, int *out);
 /* Is the global model after round (0-based) evaluated: every eval_every rounds and the last. */
 int sal_fed_evaluated(const sal_config *cfg, int round);
-/* Collective over f->comm (every rank, on evaluated rounds): rank 0's f->packed to every rank,
- * where the client ranks evaluate it alongside the server (fedavg_client.c says why). */
+/* Every rank, on evaluated rounds: rank 0's f->packed to every client rank (one send each, in
+ * rank order, so that the server's watchdog line names a rank that never takes it), where the
+ * client ranks evaluate it alongside the server (fedavg_client.c says why). */
 void sal_fed_eval_bcast(fed *f);
 /* The learning rate of a round: the schedule times lr_decay^round. */
 double sal_fed_lr(const sal_config *cfg, int round);
