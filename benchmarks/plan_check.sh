@@ -24,7 +24,7 @@ mkdir -p "$out"
 # name | ranks | threads | config | --set arguments (rounds included)
 cases=(
   "ssfl-lenet5|3|1|jobs/configs/ssfl-fmnist.ini|--set run.rounds=4"
-  "fedavg-resnet20|2|2|jobs/configs/ssfl-fmnist.ini|--set model.arch=resnet20 --set run.rounds=3 --set run.eval_every=2 --set data.test_limit=2000"
+  "fedavg-resnet20|2|1|jobs/configs/ssfl-fmnist.ini|--set model.arch=resnet20 --set run.rounds=3 --set run.eval_every=2 --set data.test_limit=2000"
   "dpsgd-lenet5|2|1|jobs/configs/compare-fmnist.ini|--set train.algorithm=dpsgd --set data.clients=2 --set run.rounds=2 --set data.train_limit=12000"
   "allreduce-mlp|2|1|jobs/configs/compare-fmnist.ini|--set model.arch=mlp --set train.algorithm=allreduce --set data.clients=2 --set run.rounds=2 --set data.train_limit=12000"
   "centralized-resnet20|1|2|jobs/configs/lenet5-fmnist.ini|--set model.arch=resnet20 --set run.rounds=2 --set data.train_limit=4000 --set data.test_limit=1000"

@@ -34,8 +34,8 @@ static const char *usage =
     "one instead (samples/s of one rank with T threads; EVAL defaults to 3 x TRAIN).\n"
     "Network: alpha (s per message) and beta (s per byte): ib100 (100 Gb/s InfiniBand: 2e-6,\n"
     "8e-11), eth10 (20e-6, 8e-10), eth1 (50e-6, 8e-9), shm (one node's shared memory: 3.1e-6,\n"
-    "3.2e-10); default shm on one node, ib100 on more; --alpha/--beta override. R ranks on a\n"
-    "node share its link (beta x R).\n"
+    "3.2e-10); default shm on one node, ib100 on more; --alpha/--beta override. On more than\n"
+    "one node, the R ranks of a node share its link (beta x R).\n"
     "Defaults: --nodes 1, --tasks-per-node 1 (2 when one rank is too few for the algorithm),\n"
     "--threads: [run] threads. Left out: contention, stragglers, checkpoints, data loading.\n"
     "Errors exit 2.\n";
@@ -257,7 +257,9 @@ int sal_cmd_plan(int argc, char **argv) {
     }
     sal_prediction pr;
     sal_predict_in inn = {.ranks = (int)P,
-                               .tasks_per_node = (int)o.tasks,
+                               /* one node: its ranks talk through shared memory, whose
+                                * alpha and beta were fitted with the node's ranks busy */
+                               .tasks_per_node = o.nodes == 1 ? 1 : (int)o.tasks,
                                .train_rate = rT,
                                .eval_rate = ev,
                                .alpha = o.alpha >= 0 ? o.alpha : o.network->alpha,
