@@ -1,6 +1,7 @@
 /* calibrate.c - how fast one rank trains this config's model here: the per-core throughput
  * `salient plan` feeds into the round model (predict.c). The timed loop is the training loop's
  * own work (batch gather, forward, backward, SGD step) on random samples of the real data. */
+#include <cblas.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -44,6 +45,7 @@ sal_status sal_calibrate(const sal_config *cfg, const sal_dataset *train, int th
                          double seconds, double *train_rate, double *eval_rate, sal_err *err) {
     sal_config c = *cfg;
     c.threads = threads;
+    openblas_set_num_threads(1); /* as the algorithms run it: threads go to OpenMP */
     sal_model *m = sal_model_from_config(&c, train, err);
     if (!m) return SAL_ECONFIG;
     sal_model_init(m, cfg->seed);
