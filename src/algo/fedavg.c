@@ -41,20 +41,29 @@ int sal_fed_evaluated(const sal_config *cfg, int round) {
     return (round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds;
 }
 
-void sal_fed_eval_bcast(fed *f) {
+int sal_fed_eval_bcast(fed *f, int *stop_code) {
     if (f->rank) { /* the server first waits for every sampled upload: wait as for its next
                     * message */
+        MPI_Status ms;
         sal_wd_enter_ex("the evaluated model from the server", 0,
                         SAL_WD_UPSTREAM | SAL_WD_UNHASHED);
-        MPI_Recv(f->packed, (int)f->msg, MPI_FLOAT, 0, FED_TAG_EVAL, f->comm, MPI_STATUS_IGNORE);
+        /* a server that stopped (an error, a divergence found in its evaluation) sends its stop
+         * instead: take whichever comes, never wait for a model that will not come */
+        MPI_Probe(0, MPI_ANY_TAG, f->comm, &ms);
+        if (ms.MPI_TAG == FED_TAG_STOP)
+            MPI_Recv(stop_code, 1, MPI_INT, 0, FED_TAG_STOP, f->comm, MPI_STATUS_IGNORE);
+        else
+            MPI_Recv(f->packed, (int)f->msg, MPI_FLOAT, 0, FED_TAG_EVAL, f->comm,
+                     MPI_STATUS_IGNORE);
         sal_wd_leave();
-        return;
+        return ms.MPI_TAG != FED_TAG_STOP;
     }
     for (int r = 1; r < f->size; r++) {
         sal_wd_enter_ex("sending the evaluated model to a client rank", r, SAL_WD_UNHASHED);
         MPI_Send(f->packed, (int)f->msg, MPI_FLOAT, r, FED_TAG_EVAL, f->comm);
         sal_wd_leave();
     }
+    return 1;
 }
 
 double sal_fed_lr(const sal_config *cfg, int round) {

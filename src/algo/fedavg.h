@@ -75,8 +75,10 @@ int sal_fed_sample(const sal_config *cfg, int round, int *out);
 int sal_fed_evaluated(const sal_config *cfg, int round);
 /* Every rank, on evaluated rounds: rank 0's f->packed to every client rank (one send each, in
  * rank order, so that the server's watchdog line names a rank that never takes it), where the
- * client ranks evaluate it alongside the server (fedavg_client.c says why). */
-void sal_fed_eval_bcast(fed *f);
+ * client ranks evaluate it alongside the server (fedavg_client.c says why). A client rank takes
+ * the server's stop instead when that comes first (its code in *stop_code) and returns 0;
+ * otherwise 1. */
+int sal_fed_eval_bcast(fed *f, int *stop_code);
 /* The learning rate of a round: the schedule times lr_decay^round. */
 double sal_fed_lr(const sal_config *cfg, int round);
 

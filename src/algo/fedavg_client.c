@@ -39,10 +39,11 @@ static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
  * server evaluates, this rank computes too instead of waiting in an exchange, where the
  * watchdog would count a long evaluation against comm_timeout. The weights it overwrites are
  * replaced by the next round's download. */
-static void evaluate_global(fed *f) {
-    sal_fed_eval_bcast(f);
+static int evaluate_global(fed *f, int *code) {
+    if (!sal_fed_eval_bcast(f, code)) return 0; /* the server stopped instead */
     sal_fed_unpack(f);
     sal_evaluate(f->model, &f->test, f->cfg->batch, f->x, f->y, f->idx, NULL);
+    return 1;
 }
 
 sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
@@ -116,7 +117,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
                         SAL_WD_UPSTREAM | SAL_WD_UNHASHED);
         MPI_Waitall(2 * k, sreq, MPI_STATUSES_IGNORE);
         sal_wd_leave();
-        if (sal_fed_evaluated(f->cfg, round)) evaluate_global(f);
+        if (sal_fed_evaluated(f->cfg, round) && !evaluate_global(f, &code)) goto stopped;
         /* on a mismatch the server stops every rank with the error: wait for its stop */
         if (sal_cc_check(f->comm, check, round + 1, 1, NULL, err)) break;
     }

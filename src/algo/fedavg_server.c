@@ -119,7 +119,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
      * that none of them waits in an exchange while the server computes: the watchdog counts
      * waits only, and a long evaluation must not look like a missing server. Sent also after a
      * divergence (the clients are in the broadcast); not counted in bytes (a measurement). */
-    if (eval) sal_fed_eval_bcast(f);
+    if (eval) sal_fed_eval_bcast(f, NULL);
     if (diverged >= 0)
         return sal_fail(err, SAL_ENUMERIC,
                         "round %d: client %d's training loss is not finite (diverged); lower "

@@ -29,6 +29,6 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "compare")) return sal_cmd_compare(argc - 2, argv + 2);
     if (!strcmp(cmd, "ckpt")) return sal_cmd_ckpt(argc - 2, argv + 2);
     if (!strcmp(cmd, "plan")) return sal_cmd_plan(argc - 2, argv + 2);
-    fprintf(stderr, "salient: unknown command '%s' (commands: train, compare, plan, data, topo, bench, ckpt, help)\n", cmd);
+    fprintf(stderr, "salient: unknown command '%s' (commands: train, compare, data, plan, topo, bench, ckpt, help)\n", cmd);
     return 2;
 }
