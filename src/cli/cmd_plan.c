@@ -136,14 +136,15 @@ static int cores_here(void) {
     return 1;
 }
 
-/* Entries the run's mask keeps: the mask of the config's scope and layer densities over random
- * scores (every method keeps the same count; only which entries differs). */
-static sal_status mask_size(const sal_config *cfg, const sal_dataset *train, size_t *z,
-                            sal_err *err) {
+/* The model's trainable (n) and state (ns) floats, and the entries z the run's mask keeps: the
+ * mask of the config's scope and layer densities over random scores (every method keeps the
+ * same count; only which entries differs); z = n when dense. */
+static sal_status model_sizes(const sal_config *cfg, const sal_dataset *train, size_t *n,
+                              size_t *ns, size_t *z, sal_err *err) {
     sal_model *m = sal_model_from_config(cfg, train, err);
     if (!m) return SAL_ECONFIG;
     sal_params *p = sal_model_params(m);
-    *z = p->n;
+    *n = *z = p->n, *ns = p->ns;
     sal_status st = SAL_OK;
     if (cfg->method != SAL_SPARSE_NONE && cfg->density < 1) {
         float *score = malloc(sizeof(float) * p->n), *mask = malloc(sizeof(float) * p->n);
@@ -220,7 +221,7 @@ int sal_cmd_plan(int argc, char **argv) {
     sal_partition part = {0};
     sal_err err;
     int *samples = NULL, deg = 0;
-    size_t z = 0;
+    size_t n = 0, ns = 0, z = 0;
     double r1 = 0, rT = 0, ev = 0, speedup = 1;
     int tcal = (int)o.threads;
     sal_status st = sal_train_check_ranks(&cfg, (int)P, &err);
@@ -233,7 +234,7 @@ int sal_cmd_plan(int argc, char **argv) {
     if (!st && !(samples = malloc(sizeof(int) * (size_t)cfg.clients)))
         st = sal_fail(&err, SAL_ENOMEM, "out of memory for %d clients", cfg.clients);
     for (int c = 0; !st && c < cfg.clients; c++) samples[c] = part.offset[c + 1] - part.offset[c];
-    if (!st) st = mask_size(&cfg, &train, &z, &err);
+    if (!st) st = model_sizes(&cfg, &train, &n, &ns, &z, &err);
     if (!st) st = graph_degree(&cfg, (int)P, &deg, &err);
     if (!st && o.rate > 0) {
         rT = o.rate, ev = o.eval_rate;
@@ -266,18 +267,12 @@ int sal_cmd_plan(int argc, char **argv) {
                                .beta = o.beta >= 0 ? o.beta : o.network->beta,
                                .delta = cfg.cost_delta,
                                .sigma = 4e-9,
-                               .n = 0,
+                               .n = n,
+                               .ns = ns,
                                .z = z,
                                .degree = deg,
                                .client_samples = samples,
                                .test_samples = test.n};
-    if (!st) {
-        sal_model *m = sal_model_from_config(&cfg, &train, &err);
-        if (!m) st = SAL_ECONFIG;
-        if (m) inn.n = sal_model_params(m)->n, inn.ns = sal_model_params(m)->ns;
-        if (cfg.method == SAL_SPARSE_NONE || cfg.density >= 1) inn.z = inn.n;
-        sal_model_free(m);
-    }
     if (!st) st = sal_predict(&cfg, &inn, &pr, &err);
     if (st) {
         fprintf(stderr, "salient plan: %s\n", err.msg);

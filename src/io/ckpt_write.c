@@ -350,7 +350,9 @@ static void prune(const char *dir, int keep, int round) {
 
 /* One outcome for every rank of comm after a step that may fail on some of them: the lowest
  * failing rank's status everywhere, and its line on rank 0 (prefixed "rank R: " when R is not
- * 0); the other ranks' messages are emptied, so that the run prints one line. */
+ * 0); the other ranks' messages are emptied, so that the run prints one line. The same protocol
+ * as algo/agree.c's sal_mpi_agree, without its watchdog bracket: the caller brackets the whole
+ * collective write, and io/ does not reach into algo/. */
 static sal_status agree(MPI_Comm comm, int rank, int size, sal_status st, sal_err *err) {
     int mine = st ? rank : size, first;
     MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
