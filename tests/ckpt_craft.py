@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """ckpt_craft.py GOOD OUTDIR - hostile variants of a good salient checkpoint (centralized, MLP),
 one file per case, for tests/cli_ckpt_hostile.sh. ckpt_craft.py --seed FILE: a small valid
-checkpoint written from scratch, the fuzzer's seed (scripts/fuzz, fuzz/fuzz_ckpt.c). Where a case must get past the CRCs to reach
-the check it aims at, it recomputes them with this file's own CRC-32C (Castagnoli, reflected
-0x82F63B78), which is checked first against the good file's header CRC."""
+checkpoint written from scratch, the fuzzer's seed (scripts/fuzz, fuzz/fuzz_ckpt.c). Where a
+case must get past the CRCs to reach the check it aims at, it recomputes them with this file's
+own CRC-32C (Castagnoli, reflected 0x82F63B78), which is checked first against the good file's
+header CRC; every file written is sealed again (its first 512 bytes, docs/checkpoint-format.md)
+by this file's own writer of the seal."""
 import shutil
+import struct
 import sys
 
 import h5py
@@ -23,6 +26,52 @@ def crc32c(data, crc=0):
     for b in data:
         crc = TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
     return crc ^ 0xFFFFFFFF
+
+
+def seal(path):
+    """Seal path as salient does, leaving out of the CRC the rest of the user block and the raw
+    data of datasets of 64 KiB or more (the format allows any ranges), so that this CRC-32C in
+    Python stays cheap. The datasets a case changes are smaller."""
+    with h5py.File(path, "r") as f:
+        skip = [(512, f.userblock_size - 512)] if f.userblock_size > 512 else []
+
+        def big(name, obj):
+            if isinstance(obj, h5py.Dataset) and obj.id.get_offset() is not None:
+                if obj.id.get_storage_size() >= 65536:
+                    skip.append((obj.id.get_offset(), obj.id.get_storage_size()))
+        f.visititems(big)
+    skip.sort()
+    assert len(skip) <= 16, "more ranges than a seal holds"
+    with open(path, "r+b") as fh:
+        data = fh.read()
+        crc, at = 0, 512
+        for off, n in skip + [(len(data), 0)]:
+            crc = crc32c(data[at:off], crc)
+            at = off + n
+        hdr = bytearray(512)
+        hdr[0:16] = b"SALIENT SEAL v1\n"
+        struct.pack_into("<QII", hdr, 16, len(data), crc, len(skip))
+        for k, (off, n) in enumerate(skip):
+            struct.pack_into("<QQ", hdr, 32 + 16 * k, off, n)
+        struct.pack_into("<I", hdr, 508, crc32c(bytes(hdr[:508])))
+        fh.seek(0)
+        fh.write(hdr)
+
+
+def seal_ok(path):
+    """Whether path's seal holds, by the layout in docs/checkpoint-format.md."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    hdr = data[:512]
+    if hdr[:16] != b"SALIENT SEAL v1\n" or struct.unpack_from("<I", hdr, 508)[0] != crc32c(hdr[:508]):
+        return False
+    length, want, n = struct.unpack_from("<QII", hdr, 16)
+    skip = [struct.unpack_from("<QQ", hdr, 32 + 16 * k) for k in range(n)]
+    crc, at = 0, 512
+    for off, k in skip + [(length, 0)]:
+        crc = crc32c(data[at:off], crc)
+        at = off + k
+    return length == len(data) and crc == want
 
 
 def s(a):
@@ -64,10 +113,10 @@ def seed(path):
                        "local_acc_min"]])
     rows = np.zeros(1, dtype=row_t)
     rows["round"], rows["evaluated"], rows["test_acc"] = 1, 1, 0.5
-    with h5py.File(path, "w") as f:
+    with h5py.File(path, "w", userblock_size=512) as f:
         a = f.attrs
         a.create("format", np.bytes_("salient-checkpoint"))
-        for k, v, t in [("format_version", 3, np.int32), ("round", 1, np.int32),
+        for k, v, t in [("format_version", 4, np.int32), ("round", 1, np.int32),
                         ("step", 4, np.int64), ("nranks", 2, np.int32), ("seed", 1, np.uint64),
                         ("parameters", 16, np.uint64), ("nnz", 16, np.uint64),
                         ("data_fingerprint", 7, np.uint64), ("split_fingerprint", 9, np.uint64)]:
@@ -88,6 +137,7 @@ def seed(path):
         d.attrs.create("crc32c", np.array([crc32c(x.tobytes()) for x in rw], dtype=np.uint32))
         d = f.create_dataset("/metrics", data=rows)
         d.attrs.create("crc32c", np.uint32(crc32c(rows.tobytes())))
+    seal(path)
 
 
 if sys.argv[1] == "--seed":
@@ -97,6 +147,8 @@ good, out = sys.argv[1], sys.argv[2]
 with h5py.File(good, "r") as f:
     if header_crc(f) != int(f.attrs["header_crc32c"]):
         sys.exit("ckpt_craft.py: this CRC-32C does not reproduce the file's header CRC")
+if not seal_ok(good):  # salient's seal, read as the format says, independently of salient
+    sys.exit(f"ckpt_craft.py: {good}'s seal does not check by docs/checkpoint-format.md")
 small = "/model/fc3/bias"  # the smallest tensor: its CRC is cheap to recompute here
 
 
@@ -105,6 +157,17 @@ def case(name, fn):
     shutil.copy(good, path)
     with h5py.File(path, "r+") as f:
         fn(f)
+    seal(path)
+
+
+def seal_range_out(path):  # a seal (its own CRC valid) whose skipped range ends past the file
+    with open(path, "r+b") as fh:
+        hdr = bytearray(fh.read(512))
+        length = struct.unpack_from("<Q", hdr, 16)[0]
+        struct.pack_into("<IQQ", hdr, 28, 1, length - 8, 64)
+        struct.pack_into("<I", hdr, 508, crc32c(bytes(hdr[:508])))
+        fh.seek(0)
+        fh.write(hdr)
 
 
 def attr_type(f):  # round as a string
@@ -168,6 +231,16 @@ def nan_weight(f):  # a NaN behind a valid CRC
     f[small].attrs.modify("crc32c", np.uint32(crc32c(d.astype("<f4").tobytes())))
 
 
+def crc_flip(f):  # a value changed behind the seal (resealed), not behind its own CRC
+    d = f[small][...]
+    d[0] += 1
+    f[small][...] = d
+
+
+def header_crc_stale(f):  # the round changed, the header CRC not (nor the tensors')
+    f.attrs.modify("round", np.int32(int(f.attrs["round"]) + 1))
+
+
 def version(v):
     def fn(f):
         f.attrs.modify("format_version", np.int32(v))
@@ -186,8 +259,11 @@ for name, fn in [("attr_type", attr_type), ("attr_shape", attr_shape),
                  ("attr_crc_shape", attr_crc_shape), ("str_long", str_long),
                  ("str_array", str_array), ("ds_dtype", ds_dtype), ("ds_shape", ds_shape),
                  ("mask_size", mask_size), ("metrics_shape", metrics_shape), ("no_crc", no_crc),
-                 ("no_metrics_crc", no_metrics_crc), ("nan_weight", nan_weight),
+                 ("no_metrics_crc", no_metrics_crc), ("nan_weight", nan_weight), ("crc_flip", crc_flip),
+                 ("header_crc", header_crc_stale),
                  ("version_99", version(99)), ("version_0", version(0)), ("version_2", version(2)),
                  ("data_fp", fingerprint("data_fingerprint")),
                  ("split_fp", fingerprint("split_fingerprint"))]:
     case(name, fn)
+shutil.copy(good, f"{out}/seal_range.h5")
+seal_range_out(f"{out}/seal_range.h5")

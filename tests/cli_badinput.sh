@@ -304,15 +304,15 @@ check '! cmp -s <(h5dump -a /config "$good" 2>&1 | tail -n +2) <(h5dump -a /conf
   "fixture: flipping bytes at $cfgoff+10 did not change the config attribute of badconfig.h5"
 r3=(--set run.rounds=3)
 expect hdf5 "resume: missing file" 2 "checkpoint '.*nofile\.h5': No such file or directory" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/nofile.h5"
-expect hdf5 "resume: text file" 2 "checkpoint '.*text\.h5' is not an HDF5 file.*resume from an earlier checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/text.h5"
-expect hdf5 "resume: bad superblock" 2 "checkpoint '.*magic\.h5' is not an HDF5 file" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/magic.h5"
-expect hdf5 "resume: truncated" 2 "checkpoint '.*trunc\.h5': cannot be opened: truncated or damaged.*resume from an earlier checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/trunc.h5"
-expect hdf5 "resume: 1000-byte stub" 2 "checkpoint '.*stub\.h5': cannot be opened: truncated or damaged" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/stub.h5"
-expect hdf5 "resume: bit flip (CRC)" 2 "checkpoint '.*flip\.h5': /model/fc1/weight fails its CRC-32C check.*resume from an earlier checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/flip.h5"
-expect hdf5 "resume: foreign (h5copy)" 2 "'.*foreign\.h5' is an HDF5 file but not a salient checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/foreign.h5"
-expect hdf5 "resume: foreign (h5import)" 2 "'.*imported\.h5' is an HDF5 file but not a salient checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/imported.h5"
-expect hdf5 "resume: damaged round attribute" 2 "badround\.h5'.*round" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/badround.h5"
-expect hdf5 "resume: damaged config attribute" 2 "^salient train: checkpoint '[^']*badconfig\.h5': its header attributes \(round, step, nranks, seed, config, \.\.\.\) fail their CRC-32C check" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/badconfig.h5"
+expect hdf5 "resume: text file" 2 "checkpoint '.*text\.h5' is not a salient checkpoint \(no seal .*not an HDF5 file.*resume from an earlier checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/text.h5"
+expect hdf5 "resume: bad superblock" 2 "checkpoint '.*magic\.h5' is not a salient checkpoint \(no seal.*damaged there" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/magic.h5"
+expect hdf5 "resume: truncated" 2 "checkpoint '.*trunc\.h5' is truncated or damaged: [0-9]+ bytes, sealed with [0-9]+; resume from an earlier checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/trunc.h5"
+expect hdf5 "resume: 1000-byte stub" 2 "checkpoint '.*stub\.h5' is truncated or damaged: 1000 bytes" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/stub.h5"
+expect hdf5 "resume: bit flip (CRC)" 2 "checkpoint '.*flip\.h5' is damaged: it fails the CRC-32C of its seal.*resume from an earlier checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/flip.h5"
+expect hdf5 "resume: foreign (h5copy)" 2 "'.*foreign\.h5' is an HDF5 file without a salient seal: not a salient checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/foreign.h5"
+expect hdf5 "resume: foreign (h5import)" 2 "'.*imported\.h5' is an HDF5 file without a salient seal: not a salient checkpoint" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/imported.h5"
+expect hdf5 "resume: damaged round attribute" 2 "badround\.h5' is damaged: it fails the CRC-32C of its seal" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/badround.h5"
+expect hdf5 "resume: damaged config attribute" 2 "^salient train: checkpoint '[^']*badconfig\.h5' is damaged: it fails the CRC-32C of its seal" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/badconfig.h5"
 expect hdf5 "resume: a directory" 2 "checkpoint '.*/run/ckpt'" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume "$T/run/ckpt"
 expect hdf5 "resume latest: none" 2 "--resume latest: no checkpoint at '.*/x[0-9]+/ckpt/latest'" "$x" -- "$bin" train "$smoke" "${c[@]}" "${r3[@]}" --out "$x" --resume latest
 # the same run directory, resumed with a config that changes the math: refused, left untouched
@@ -326,7 +326,7 @@ stdout_ok=1 # inspect prints what it could read before the error
 for f in text trunc flip foreign imported nofile; do
   expect hdf5 "inspect: $f" 2 "^salient ckpt: .*'.*$f\.h5'" - -- "$bin" ckpt inspect "$T/$f.h5"
 done
-expect hdf5 "inspect: damaged round" 2 "badround\.h5'.*round" - -- "$bin" ckpt inspect "$T/badround.h5"
+expect hdf5 "inspect: damaged round" 2 "badround\.h5' is damaged: it fails the CRC-32C of its seal" - -- "$bin" ckpt inspect "$T/badround.h5"
 stdout_ok=0
 expect hdf5 "inspect: no file given" 2 "usage: salient ckpt inspect FILE\.h5" - -- "$bin" ckpt inspect
 expect hdf5 "ckpt: unknown subcommand" 2 "usage: salient ckpt inspect FILE\.h5" - -- "$bin" ckpt frob "$good"

@@ -143,7 +143,7 @@ off=$(h5dump -p -H -d /model/fc1/weight "$good" | sed -n 's/.*OFFSET \([0-9]*\).
 printf '\x7f\x7f\x7f\x7f' | dd of="$tmp/flip.h5" bs=1 seek=$((off + 1000)) conv=notrunc 2>/dev/null
 echo "not a checkpoint" >"$tmp/text.h5"
 h5copy -i "$good" -o "$tmp/foreign.h5" -s /model -d /model 2>/dev/null
-for bad in trunc:"truncated or damaged" flip:"fc1/weight fails its CRC-32C" text:"not an HDF5 file" \
+for bad in trunc:"truncated or damaged" flip:"fails the CRC-32C of its seal" text:"not an HDF5 file" \
            foreign:"not a salient checkpoint"; do
   name=${bad%%:*} want=${bad#*:}
   "$bin" train "$smoke" "${c[@]}" --out "$tmp/c3" --resume "$tmp/$name.h5" 2>"$tmp/$name.err"
@@ -154,6 +154,16 @@ for bad in trunc:"truncated or damaged" flip:"fc1/weight fails its CRC-32C" text
   rc=$?
   check '[[ $rc == 2 && $(wc -l <"$tmp/$name.ierr") == 1 ]]' "ckpt inspect $name: rc $rc: $(head -2 "$tmp/$name.ierr")"
 done
+# the seal leaves the rows of /ranks out (each has its own CRC): a changed row is caught by
+# that row's CRC, which shows the seal's ranges are where the rows are
+dp=$(readlink -f "$tmp/d2/ckpt/latest")
+off=$(h5dump -p -H -d /ranks/weights "$dp" | sed -n 's/.*OFFSET \([0-9]*\).*/\1/p')
+n=$(h5dump -H -d /ranks/weights "$dp" | sed -n 's/.*DATASPACE *SIMPLE *{ *( *[0-9]*, *\([0-9]*\) ).*/\1/p')
+cp "$dp" "$tmp/row.h5"
+printf '\x7f\x7f\x7f\x7f' | dd of="$tmp/row.h5" bs=1 seek=$((off + 4 * n + 8)) conv=notrunc 2>/dev/null
+"$bin" ckpt inspect "$tmp/row.h5" >/dev/null 2>"$tmp/row.err"
+check 'grep -q "row 1 of /ranks/weights fails its CRC-32C" "$tmp/row.err"' \
+  "a changed row of /ranks/weights (offset $off, $n per row): $(cat "$tmp/row.err")"
 "$bin" train "$smoke" "${c[@]}" --out "$tmp/c3" --resume "$good" 2>"$tmp/good.err"
 rc=$?
 check '[[ $rc == 0 ]]' "the previous checkpoint no longer resumes: $(tail -1 "$tmp/good.err")"

@@ -2,8 +2,9 @@
 # cli_ckpt_hostile.sh - a checkpoint from elsewhere is hostile until checked, and a resume on
 # other data is refused. Crafted variants of a good checkpoint (tests/ckpt_craft.py, h5py):
 # attributes of the wrong type or shape, strings too long, datasets of the wrong dtype, shape or
-# size, missing CRCs, a NaN behind a valid CRC, unknown format versions, changed data and split
-# fingerprints; each must be refused by `train --resume` and by `ckpt inspect` with exit 2 and
+# size, missing CRCs, a NaN behind a valid CRC, a value changed behind a valid seal (its own CRC
+# fails), a seal whose skipped range leaves the file, unknown format versions, changed data and
+# split fingerprints; each must be refused by `train --resume` and by `ckpt inspect` with exit 2 and
 # one line naming the file and what is wrong (no sanitizer report, which would add lines and
 # change the exit code). Then the real thing: the same run resumed on a data directory whose
 # test labels differ in one byte is refused, naming the data files.
@@ -57,6 +58,9 @@ ds_shape|/model/fc3/bias has another shape than this model's fc3.bias
 mask_size|/mask/fc1/weight has another shape
 metrics_shape|/metrics is not a table
 nan_weight|/model/fc3/bias holds a NaN or Inf at \[3\]
+crc_flip|/model/fc3/bias fails its CRC-32C
+header_crc|its header attributes (round, step, nranks, seed, config, ...) fail their CRC-32C check
+seal_range|its seal's skipped ranges are not inside the file
 version_99|has format version 99; this salient reads up to
 version_0|has format version 0, which no salient wrote
 data_fp|the data files differ from those it was trained on (data fingerprint
@@ -65,13 +69,15 @@ EOT
 # the good file still resumes (the checks refuse what they should only)
 rm -rf "$tmp/r"
 "$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$good" >/dev/null 2>"$tmp/err"
-check '[[ $? == 0 ]]' "the good checkpoint does not resume: $(tail -1 "$tmp/err")"
+rc=$?
+check '[[ $rc == 0 ]]' "the good checkpoint does not resume: $(tail -1 "$tmp/err")"
 
 # --- format 2 (before fingerprints): readable, except where what changed since makes it another
 # run: a fedavg run on a balanced Dirichlet split (partition version 1 then) is refused ---
 rm -rf "$tmp/r"
 "$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$tmp/cr/version_2.h5" >/dev/null 2>"$tmp/err"
-check '[[ $? == 0 ]]' "a format-2 checkpoint of a centralized run does not resume: $(tail -1 "$tmp/err")"
+rc=$?
+check '[[ $rc == 0 ]]' "a format-2 checkpoint of a centralized run does not resume: $(tail -1 "$tmp/err")"
 b=(--set train.algorithm=fedavg --set data.partition=dirichlet_balanced --set data.clients=4)
 mpirun -np 2 "$bin" train "$smoke" "${b[@]}" "${c[@]}" --out "$tmp/b" >/dev/null 2>&1
 mkdir -p "$tmp/cb"
@@ -83,6 +89,33 @@ rc=$?
 check '[[ $rc == 2 && $(grep -c "^salient train:" "$tmp/err") == 1 ]] && grep -q "dirichlet_balanced split (partition version 1) differs" "$tmp/err"' \
   "format-2 balanced-Dirichlet checkpoint: rc $rc, want the split named: $(grep salient "$tmp/err" | head -2)"
 [[ $fail == "$before" ]] && refused=$((refused + 1))
+
+# --- a checkpoint without a seal (format 3 and older: the crafted format-2 file without its user
+# block) is refused, naming `salient ckpt seal`; the sealed copy resumes; seal never overwrites ---
+ub=$($py -c 'import sys, h5py; print(h5py.File(sys.argv[1], "r").userblock_size)' "$tmp/cr/version_2.h5")
+tail -c +$((ub + 1)) "$tmp/cr/version_2.h5" >"$tmp/old.h5"
+rm -rf "$tmp/r"
+tried=$((tried + 1)) before=$fail
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$tmp/old.h5" >/dev/null 2>"$tmp/err"
+rc=$?
+check '[[ $rc == 2 && $(wc -l <"$tmp/err") == 1 ]] && grep -q "old.h5. is an HDF5 file without a salient seal.*salient ckpt seal OLD NEW" "$tmp/err"'   "an unsealed checkpoint: rc $rc: $(head -2 "$tmp/err")"
+[[ $fail == "$before" ]] && refused=$((refused + 1))
+"$bin" ckpt seal "$tmp/old.h5" "$tmp/new.h5" >"$tmp/out" 2>&1
+rc=$?
+check '[[ $rc == 0 ]] && grep -q "^sealed: $tmp/new.h5$" "$tmp/out"' "ckpt seal: $(cat "$tmp/out")"
+rm -rf "$tmp/r"
+"$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$tmp/new.h5" >/dev/null 2>"$tmp/err"
+rc=$?
+check '[[ $rc == 0 ]]' "the sealed copy of an unsealed format-2 checkpoint does not resume: $(tail -1 "$tmp/err")"
+cp "$tmp/new.h5" "$tmp/keep.h5"
+"$bin" ckpt seal "$tmp/old.h5" "$tmp/new.h5" >/dev/null 2>"$tmp/err"
+rc=$?
+check '[[ $rc == 2 ]] && grep -q "does not overwrite" "$tmp/err" && cmp -s "$tmp/new.h5" "$tmp/keep.h5"' \
+  "ckpt seal over an existing file: $(cat "$tmp/err")"
+printf 'not hdf5\n' >"$tmp/text"
+"$bin" ckpt seal "$tmp/text" "$tmp/t.h5" >/dev/null 2>"$tmp/err"
+rc=$?
+check '[[ $rc == 2 && ! -e $tmp/t.h5 ]] && grep -q "not an HDF5 file" "$tmp/err"' "ckpt seal of a text file: $(cat "$tmp/err")"
 
 # --- real data files: one test label changed, the same config and [data] path moved ---
 fmnist=/usr/share/datasets/fashion-mnist

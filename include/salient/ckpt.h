@@ -15,8 +15,8 @@
 #include "salient/status.h"
 
 #define SAL_CKPT_FORMAT "salient-checkpoint"
-#define SAL_CKPT_VERSION 3 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
-                            * and split fingerprints */
+#define SAL_CKPT_VERSION 4 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
+                            * and split fingerprints; 4: the seal */
 
 /* What one checkpoint holds. Pointers are borrowed. NULL means absent; whether an optional
  * part is present must be the same on every rank of the writing communicator. */
@@ -62,9 +62,11 @@ typedef struct sal_ckpt_info {
     int has_momentum, has_rank_w, has_rank_m, has_rank_r, has_rank_s;
 } sal_ckpt_info;
 
-/* Open path read-only and read its header. Errors name the file and what is wrong with it:
- * not HDF5, truncated, not a salient checkpoint, a newer format version. */
+/* Check path's seal, open it read-only and read its header. Errors name the file and what is
+ * wrong with it: no seal, truncated, damaged, not a salient checkpoint, a newer format. */
 sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *err);
+/* The same where the caller has checked path's seal (sealed = 1), e.g. one rank for all. */
+sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *info, sal_err *err);
 void sal_ckpt_info_free(sal_ckpt_info *info);
 
 /* Where a load puts what it reads; NULL = skip. The tensors of p must match the file's names
@@ -79,6 +81,7 @@ typedef struct sal_ckpt_dst {
     float *rank_s;           /* (p->ns) this rank's row of /ranks/state */
     sal_metrics *metrics;    /* rows appended */
     int check_metrics;       /* without metrics: check /metrics against its CRC all the same */
+    int sealed;              /* the caller has checked path's seal (sal_ckpt_seal_check) */
 } sal_ckpt_dst;
 
 /* Read what d asks for from path (no MPI: every rank may call it for its own row). Every
@@ -86,15 +89,40 @@ typedef struct sal_ckpt_dst {
  * stored beside it; floating-point data must be finite. */
 sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err);
 
-/* Re-read what sal_ckpt_save wrote to path against its CRCs (no MPI): the header (which must
- * say round s->round and nranks ranks) and, on rank 0, every tensor and /metrics; on every
- * rank, its own rows. */
+/* Re-read what sal_ckpt_save wrote to path against its CRCs (no MPI), its seal checked before:
+ * the header (which must say round s->round and nranks ranks) and, on rank 0, every tensor and
+ * /metrics; on every rank, its own rows. */
 sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, int nranks,
                            sal_err *err);
 
 /* Print path's header, a config summary, per-tensor shapes and mask densities, total density
  * and the last evaluation as "key: value" lines to out. */
 sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err);
+
+/* The seal (ckpt_seal.c, docs/checkpoint-format.md): the first SAL_SEAL_BYTES of the file (an
+ * HDF5 user block) hold its length and a CRC-32C of the rest except up to SAL_SEAL_SKIPS_MAX
+ * ranges (the raw rows of /ranks, which carry CRCs of their own). The reader checks it before
+ * HDF5 parses a byte, so a damaged file never reaches HDF5's parser, which is not memory-safe
+ * on damaged input. A file with a valid seal is trusted as salient wrote it: load checkpoints
+ * only from where you would run code from. */
+#define SAL_SEAL_BYTES 512
+#define SAL_SEAL_SKIPS_MAX 16
+typedef struct sal_seal_skip {
+    uint64_t offset, length;
+} sal_seal_skip;
+
+/* Fill path's empty user block with its seal (the file complete and closed; ranges ascending
+ * and disjoint). */
+sal_status sal_ckpt_seal(const char *path, const sal_seal_skip *skip, int nskip, sal_err *err);
+
+/* Check path's seal: present, whole, the file's length and CRC as sealed. Reads the covered
+ * bytes once. The errors name the file and say what to do. */
+sal_status sal_ckpt_seal_check(const char *path, sal_err *err);
+
+/* A sealed copy out (a new file) of the unsealed checkpoint in (format 3 or older, or a file
+ * changed with h5py), for a file the user trusts: what HDF5 does with it is not checked
+ * before. The copy is removed unless it then reads as a salient checkpoint. */
+sal_status sal_ckpt_seal_copy(const char *in, const char *out, sal_err *err);
 
 /* "latest" or a path: the checkpoint file a --resume argument names, for a run writing to
  * out_dir (latest = out_dir/ckpt/latest, which must exist). */

@@ -25,6 +25,7 @@ void sal_cli_print_usage(FILE *f) {
                "  data CONFIG.ini [--set section.key=value]...\n"
                "        print the data set and its split across [data] clients\n"
                "  ckpt inspect FILE.h5  a checkpoint's round, config, shapes and mask densities\n"
+               "  ckpt seal OLD NEW     a sealed copy of a checkpoint of an older salient\n"
                "  help | --help        this text and every config key\n"
                "  --version            print the version\n\n"
                "environment: OpenBLAS runs on one thread per rank; [run] threads sets the cores\n"

@@ -1,4 +1,5 @@
-/* cmd_ckpt.c - `salient ckpt inspect FILE.h5`: what a checkpoint holds, without MPI. */
+/* cmd_ckpt.c - `salient ckpt inspect FILE.h5`: what a checkpoint holds, without MPI;
+ * `salient ckpt seal OLD.h5 NEW.h5`: a sealed copy of a checkpoint of an older format. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,19 +8,28 @@
 
 int sal_cmd_ckpt(int argc, char **argv) {
     if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        printf("usage: salient ckpt inspect FILE.h5\n\n"
-               "Prints one 'key: value' per line: the checkpoint's round, algorithm, arch, rank\n"
-               "count, seed, a summary of its config, every tensor's shape and mask density,\n"
+        printf("usage: salient ckpt inspect FILE.h5\n"
+               "       salient ckpt seal OLD.h5 NEW.h5\n\n"
+               "inspect prints one 'key: value' per line: the checkpoint's round, algorithm, arch,\n"
+               "rank count, seed, a summary of its config, every tensor's shape and mask density,\n"
                "the total density and the last test accuracy. docs/checkpoint-format.md\n"
-               "describes the file; h5dump -A FILE.h5 shows its attributes.\n");
+               "describes the file; h5dump -A FILE.h5 shows its attributes.\n\n"
+               "seal writes NEW.h5, a copy of OLD.h5 with the seal that salient checks before HDF5\n"
+               "reads a checkpoint (format 4 on). For a checkpoint of an older salient, or one\n"
+               "you changed with h5py, that you trust: HDF5 is not safe on damaged files.\n");
         return 0;
     }
-    if (argc != 2 || strcmp(argv[0], "inspect")) {
-        fprintf(stderr, "salient ckpt: usage: salient ckpt inspect FILE.h5 (see --help)\n");
+    int inspect = argc == 2 && !strcmp(argv[0], "inspect");
+    int seal = argc == 3 && !strcmp(argv[0], "seal");
+    if (!inspect && !seal) {
+        fprintf(stderr, "salient ckpt: usage: salient ckpt inspect FILE.h5 | salient ckpt seal "
+                        "OLD.h5 NEW.h5 (see --help)\n");
         return 2;
     }
     sal_err err;
-    sal_status st = sal_ckpt_inspect(argv[1], stdout, &err);
+    sal_status st = seal ? sal_ckpt_seal_copy(argv[1], argv[2], &err)
+                         : sal_ckpt_inspect(argv[1], stdout, &err);
+    if (!st && seal) printf("sealed: %s\n", argv[2]);
     if (st) {
         fprintf(stderr, "salient ckpt: %s\n", err.msg);
         return sal_status_exit_code(st);

@@ -125,14 +125,14 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
     sal_status st = a && b && c && m ? SAL_OK : sal_fail(err, SAL_ENOMEM, "out of memory");
     if (!st) {
         sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = info->has_momentum ? m : NULL,
-                          .check_metrics = 1};
+                          .check_metrics = 1, .sealed = 1}; /* sal_ckpt_inspect checked it */
         st = sal_ckpt_load(path, &d, err);
     }
     for (int r = 0; !st && r < info->nranks && (info->has_rank_w || info->has_rank_m ||
                                                  info->has_rank_r); r++) {
         sal_ckpt_dst d = {.p = &p, .rank = r, .rank_w = info->has_rank_w ? a : NULL,
                           .rank_m = info->has_rank_m ? b : NULL,
-                          .rank_r = info->has_rank_r ? c : NULL};
+                          .rank_r = info->has_rank_r ? c : NULL, .sealed = 1};
         st = sal_ckpt_load(path, &d, err);
     }
     free(a), free(b), free(c), free(m);

@@ -24,10 +24,14 @@ static sal_status fail_h5(sal_err *err, const char *path, const char *what) {
                     path, what, sal_h5_last_error(why, sizeof why));
 }
 
-static sal_status open_file(const char *path, hid_t *file, sal_err *err) {
+/* sealed: the caller has checked path's seal; otherwise it is checked here, before HDF5 reads
+ * a byte of the file. */
+static sal_status open_file(const char *path, int sealed, hid_t *file, sal_err *err) {
     struct stat sb;
     if (stat(path, &sb))
         return sal_fail(err, SAL_EIO, "checkpoint '%s': %s", path, strerror(errno));
+    sal_status st = sealed ? SAL_OK : sal_ckpt_seal_check(path, err);
+    if (st) return st;
     sal_h5_quiet();
     if (H5Fis_hdf5(path) <= 0)
         return sal_fail(err, SAL_EFORMAT,
@@ -49,9 +53,13 @@ static int attr_num(hid_t obj, const char *name, hid_t type, void *v) {
 }
 
 sal_status sal_ckpt_info_read(const char *path, sal_ckpt_info *info, sal_err *err) {
+    return sal_ckpt_header_read(path, 0, info, err);
+}
+
+sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *info, sal_err *err) {
     memset(info, 0, sizeof *info);
     hid_t f;
-    sal_status st = open_file(path, &f, err);
+    sal_status st = open_file(path, sealed, &f, err);
     if (st) return st;
     char *format = sal_h5_attr_str(f, "format", 64);
     if (!format || strcmp(format, SAL_CKPT_FORMAT)) {
@@ -345,7 +353,7 @@ static int version_of(hid_t f) {
 
 sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) {
     hid_t f;
-    sal_status st = open_file(path, &f, err);
+    sal_status st = open_file(path, d->sealed, &f, err);
     if (st) return st;
     sal_params *p = d->p;
     uint8_t *mask8 = malloc(p->n ? p->n : 1);
@@ -384,7 +392,7 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
 sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, int nranks,
                            sal_err *err) {
     sal_ckpt_info info;
-    sal_status st = sal_ckpt_info_read(path, &info, err);
+    sal_status st = sal_ckpt_header_read(path, 1, &info, err);
     if (st) return st;
     if (info.round != s->round || info.nranks != nranks || info.n != s->p->n)
         st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' reads back as round %d of %d ranks, "
@@ -403,7 +411,7 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
         p.w = w, p.mask = mask, p.s = state;
         if (rank == 0) {
             sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = s->momentum ? m : NULL,
-                              .check_metrics = 1};
+                              .check_metrics = 1, .sealed = 1};
             st = sal_ckpt_load(path, &d, err);
         }
         const struct { const void *have; const char *name; size_t len; } rows[] = {
@@ -412,7 +420,7 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
         for (size_t k = 0; k < 4 && !st; k++) {
             if (!rows[k].have) continue;
             hid_t f;
-            if ((st = open_file(path, &f, err))) break;
+            if ((st = open_file(path, 1, &f, err))) break;
             st = read_row(f, path, rows[k].name, rank, rows[k].len, w, err);
             H5Fclose(f);
         }

@@ -414,6 +414,29 @@ static long long first_offset(const writer *w) {
     return at == HADDR_UNDEF ? -1 : (long long)at;
 }
 
+/* The byte ranges of the /ranks datasets' raw data (contiguous [size, n] floats), ascending:
+ * left out of the seal, since every row carries its own CRC and raw data is not parsed. */
+static int rows_extents(const writer *w, sal_seal_skip skip[4]) {
+    static const char *const rows_of[] = {"/ranks/weights", "/ranks/momentum", "/ranks/residual",
+                                          "/ranks/state"};
+    int n = 0;
+    if (H5Lexists(w->file, "/ranks", H5P_DEFAULT) <= 0) return 0;
+    for (int k = 0; k < 4; k++) {
+        if (H5Lexists(w->file, rows_of[k], H5P_DEFAULT) <= 0) continue;
+        hid_t ds = H5Dopen2(w->file, rows_of[k], H5P_DEFAULT);
+        haddr_t at = ds >= 0 ? H5Dget_offset(ds) : HADDR_UNDEF;
+        hsize_t len = ds >= 0 ? H5Dget_storage_size(ds) : 0;
+        if (ds >= 0) H5Dclose(ds);
+        if (at != HADDR_UNDEF && len > 0) skip[n++] = (sal_seal_skip){(uint64_t)at, len};
+    }
+    for (int i = 1; i < n; i++) /* insertion sort of at most 4 */
+        for (int j = i; j > 0 && skip[j].offset < skip[j - 1].offset; j--) {
+            sal_seal_skip t = skip[j];
+            skip[j] = skip[j - 1], skip[j - 1] = t;
+        }
+    return n;
+}
+
 /* SALIENT_FAULT=ckpt-lost: 4 KiB of zeros over what this rank wrote, behind HDF5's back. */
 static void lose_write(const char *tmp, long long at) {
     if (at < 0) return;
@@ -504,14 +527,18 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
         free(all);
         return failed(st, err, w.rank, prev);
     }
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), fapl = H5Pcreate(H5P_FILE_ACCESS);
+    /* The user block, whose first SAL_SEAL_BYTES take the seal once the file is whole. HDF5
+     * wants it no smaller than the alignment below; the rest of it is a hole on disk. */
+    H5Pset_userblock(fcpl, 1 << 20);
     H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
     /* Objects of 1 MiB and more start on 1 MiB boundaries: whole stripes on parallel file
      * systems, at the price of some padding in files that hold large tensors. */
     H5Pset_alignment(fapl, 1 << 20, 1 << 20);
     H5Pset_coll_metadata_write(fapl, 1);
-    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
     H5Pclose(fapl);
+    H5Pclose(fcpl);
     if (w.file < 0) {
         char why[256];
         st = sal_fail(err, SAL_EIO, "checkpoint: cannot create '%s' (%s); is [run] out on a "
@@ -533,6 +560,8 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     int injected = sal_fault_at(SAL_FAULT_CKPT_WRITE) == w.rank;
     if (injected) w.bad = 1;
     long long lost = sal_fault_at(SAL_FAULT_CKPT_LOST) == w.rank ? first_offset(&w) : -1;
+    sal_seal_skip skip[4];
+    const int nskip = w.rank == 0 ? rows_extents(&w, skip) : 0;
     /* A write that failed for want of room (despite the reservation: another writer took it)
      * would fail again in the close's final flush, and a failed H5Fclose leaves HDF5 1.10 a
      * file it crashes on in MPI_Finalize. So flush first, agree, and where anything failed
@@ -551,11 +580,19 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
         st = sal_fail(err, SAL_EIO, "checkpoint: writing '%s' failed (%s; %.1f MiB free on "
                       "that file system: disk full?)", tmp, why, free_mib(dir));
     }
+    /* The seal covers what HDF5 parses; it is computed from what the file holds once HDF5 has
+     * closed it, so a write lost after this point is caught by the checks below. */
+    st = agree(comm, w.rank, w.size, st, err);
+    if (!st && w.rank == 0) st = sal_ckpt_seal(tmp, skip, nskip, err);
+    st = agree(comm, w.rank, w.size, st, err);
     if (lost >= 0) lose_write(tmp, lost);
     if (!st) st = sync_file(tmp, w.rank, err);
     st = agree(comm, w.rank, w.size, st, err);
     /* Read back: what the file holds, not what HDF5 said it wrote. Each step below starts
-     * from an agreed status, so every rank takes it or skips it alike. */
+     * from an agreed status, so every rank takes it or skips it alike. Rank 0 checks the seal
+     * before any rank lets HDF5 parse the file. */
+    if (!st && w.rank == 0) st = sal_ckpt_seal_check(tmp, err);
+    st = agree(comm, w.rank, w.size, st, err);
     if (!st) {
         st = sal_ckpt_verify(tmp, s, w.rank, w.size, err);
         st = agree(comm, w.rank, w.size, st, err);
