@@ -168,7 +168,7 @@ static void fuzz_metrics(stream *s, hid_t file) {
                           H5P_DEFAULT, H5P_DEFAULT);
     if (ds >= 0) {
         if (op != 6) H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows);
-        uint32_t crc = sal_h5_metrics_crc(rows, (size_t)k) ^ (op == 7);
+        uint32_t crc = sal_h5_metrics_crc(rows, (size_t)k, SAL_CKPT_VERSION) ^ (op == 7);
         write_attr(ds, "crc32c", H5T_NATIVE_UINT32, 0, 1, &crc);
         H5Dclose(ds);
     }

@@ -105,12 +105,13 @@ def seed(path):
     rng = np.random.default_rng(1)
     w = rng.standard_normal((4, 3)).astype("<f4")
     b = rng.standard_normal(4).astype("<f4")
-    row_t = np.dtype([(n, "<i4" if n in ("round", "evaluated", "decentral") else
+    row_t = np.dtype([(n, "<i4" if n in ("round", "evaluated", "decentral", "clients_evaluated") else
                        "<u8" if n.startswith("bytes") else "<f8") for n in
                       ["round", "evaluated", "test_acc", "test_loss", "train_loss", "density",
                        "bytes_up", "bytes_down", "comm_s", "wait_s", "compute_s", "wall_s", "lr",
                        "samples_per_s", "decentral", "consensus", "local_acc_mean",
-                       "local_acc_min"]])
+                       "local_acc_min", "clients_evaluated", "client_acc_mean",
+                       "client_acc_min"]])
     rows = np.zeros(1, dtype=row_t)
     rows["round"], rows["evaluated"], rows["test_acc"] = 1, 1, 0.5
     with h5py.File(path, "w", userblock_size=512) as f:

@@ -53,9 +53,10 @@ watch_line() {
   done
   [[ -z $first ]] && grep -q "no progress for" "$1" 2>/dev/null && first=$(secs "$2" "$(now)")
 }
-# the rows of metrics.csv are all complete (16 fields) and the latest checkpoint verifies
+# the rows of metrics.csv are all complete (as many fields as the header) and the latest
+# checkpoint verifies
 intact() {
-  awk -F, 'NR > 1 && NF != 16 { bad = 1 } END { exit bad }' "$1/metrics.csv" &&
+  awk -F, 'NR == 1 { n = NF } NR > 1 && NF != n { bad = 1 } END { exit bad }' "$1/metrics.csv" &&
     "$bin" ckpt inspect "$1/ckpt/latest" 2>/dev/null | grep -q "^crc32c: ok"
 }
 # resume NAME: --resume latest on the 4 nodes; the metrics must equal the reference

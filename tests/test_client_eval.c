@@ -35,6 +35,27 @@ int main(void) {
     CHECK(t.index[t.offset[0]] == 0 && t.index[t.offset[0] + 4] == 4);
     CHECK(t.index[t.offset[1]] == 5 && t.index[t.offset[1] + 1] == 6);
     CHECK(t.offset[3] == 16);
+    /* accuracies from hits: every sample right but 0, 5 and 12 (client 0: 0 and 12 of its 8;
+     * client 1: 5 of its 5; client 2: none of its 3) */
+    uint8_t hit[16];
+    for (int i = 0; i < 16; i++) hit[i] = i != 0 && i != 5 && i != 12;
+    double sum = -1, min = -1, acc[3];
+    int count = -1;
+    for (int c = 0; c < 3; c++) {
+        long right = 0;
+        for (int i = t.offset[c]; i < t.offset[c + 1]; i++) right += hit[t.index[i]];
+        acc[c] = (double)right / (t.offset[c + 1] - t.offset[c]);
+    }
+    CHECK(acc[0] == 6.0 / 8 && acc[1] == 4.0 / 5 && acc[2] == 1.0);
+    sal_client_acc(&t, hit, 0, 3, &sum, &min, &count);
+    CHECK_MSG(count == 3 && sum == acc[0] + acc[1] + acc[2] && min == acc[0],
+              "all clients: sum %g min %g count %d", sum, min, count);
+    sal_client_acc(&t, hit, 1, 3, &sum, &min, &count); /* a rank hosting clients 1 and 2 */
+    CHECK_MSG(count == 2 && sum == acc[1] + acc[2] && min == acc[1], "clients 1-2: sum %g min %g",
+              sum, min);
+    min = 7;
+    sal_client_acc(&t, hit, 2, 2, &sum, &min, &count); /* no client: nothing counted */
+    CHECK(count == 0 && sum == 0 && min == 7);
     sal_client_tests_free(&t);
     sal_client_tests_free(&t); /* twice is fine */
     return sal_test_done("test_client_eval");

@@ -16,7 +16,8 @@
 
 #define SAL_CKPT_FORMAT "salient-checkpoint"
 #define SAL_CKPT_VERSION 4 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
-                            * and split fingerprints; 4: the seal */
+                            * and split fingerprints; 4: the seal, per-client accuracy in
+                            * /metrics */
 
 /* What one checkpoint holds. Pointers are borrowed. NULL means absent; whether an optional
  * part is present must be the same on every rank of the writing communicator. */

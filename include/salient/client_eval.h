@@ -30,6 +30,12 @@ sal_status sal_client_tests_make(sal_client_tests *t, const sal_partition *part,
                                  int classes, sal_err *err);
 void sal_client_tests_free(sal_client_tests *t); /* accepts a zeroed or freed struct */
 
+/* Over clients [lo, hi) with at least one test sample: the sum and the minimum of their
+ * accuracies, from hit (one byte per test sample: 1 where a model classified it right, e.g.
+ * from sal_evaluate_hits), and how many such clients there are (*min untouched if none). */
+void sal_client_acc(const sal_client_tests *t, const uint8_t *hit, int lo, int hi, double *sum,
+                    double *min, int *count);
+
 /* Correct predictions of m (in evaluation mode; the mode is restored) on client c's test
  * samples, in batches of at most `batch` (x, y, idx: the caller's buffers for one batch). */
 long sal_client_test_correct(sal_model *m, const sal_dataset *test, const sal_client_tests *t,

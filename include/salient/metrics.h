@@ -26,6 +26,9 @@ typedef struct sal_round {
     int decentral;      /* the next three are valid (allreduce, localsgd, dpsgd) */
     double consensus;   /* 1/P sum_i ||x_i - x_bar||^2 over the ranks' models */
     double local_acc_mean, local_acc_min; /* the ranks' own models on the test set (if evaluated) */
+    int clients_evaluated; /* evaluated, and per client: the next two hold values */
+    double client_acc_mean, client_acc_min; /* each client's model (fedavg: the global one) on
+                                             * its own test split (client_eval.h) */
 } sal_round;
 
 typedef struct sal_metrics {

@@ -3,6 +3,7 @@
 #ifndef SALIENT_TRAIN_H
 #define SALIENT_TRAIN_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "salient/config.h"
@@ -50,6 +51,11 @@ sal_status sal_train_prepare_out(const char *out_dir, unsigned flags, int *lock_
  * caller-provided buffers. */
 double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, int *y, int *idx,
                     double *loss);
+/* The same, also marking in hit (ds->n bytes, or NULL) which samples it classified right (the
+ * argmax rule of the loss: the first largest logit), so that any split of the test set gets
+ * its accuracy from this one pass (per-client accuracy, client_eval.h). */
+double sal_evaluate_hits(sal_model *m, const sal_dataset *ds, int batch, float *x, int *y,
+                         int *idx, double *loss, uint8_t *hit);
 
 /* The model [model] describes, for train's input shape and classes and [train] batch; NULL
  * with err filled. Parameters are zero (sal_model_init draws them). */

@@ -80,3 +80,18 @@ long sal_client_test_correct(sal_model *m, const sal_dataset *test, const sal_cl
     sal_model_set_training(m, was_training);
     return correct;
 }
+
+void sal_client_acc(const sal_client_tests *t, const uint8_t *hit, int lo, int hi, double *sum,
+                    double *min, int *count) {
+    *sum = 0, *count = 0;
+    for (int c = lo; c < hi; c++) {
+        const int n = t->offset[c + 1] - t->offset[c];
+        if (n == 0) continue; /* a client with no test sample has no accuracy */
+        long right = 0;
+        for (int i = t->offset[c]; i < t->offset[c + 1]; i++) right += hit[t->index[i]];
+        const double acc = (double)right / n;
+        *sum += acc;
+        if (*count == 0 || acc < *min) *min = acc;
+        ++*count;
+    }
+}

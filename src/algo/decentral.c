@@ -18,6 +18,7 @@
 #include "algos.h"
 #include "collcheck.h"
 #include "salient/allreduce.h"
+#include "salient/client_eval.h"
 #include "salient/fault.h"
 #include "salient/gossip.h"
 #include "salient/metrics.h"
@@ -38,6 +39,9 @@ typedef struct worker {
     sal_dataset train, test;
     sal_partition part;
     int *ids, nids; /* this rank's samples: its clients' ids, ascending */
+    int lo, hi;     /* this rank's clients: [lo, hi) */
+    sal_client_tests tests; /* each client's test split (client_eval.h) */
+    uint8_t *hit;   /* (test n) which test samples this rank's own model got right */
     int *order;     /* (nids) the current pass's order */
     sal_model *model;
     sal_params *p;
@@ -82,6 +86,13 @@ static sal_status load(worker *w, sal_err *err) {
         return st;
     int lo = (int)((long long)w->rank * C / P), hi = (int)((long long)(w->rank + 1) * C / P);
     int from = w->part.offset[lo], to = w->part.offset[hi];
+    w->lo = lo, w->hi = hi;
+    /* a client's model is its rank's: it is scored on the client's own test split */
+    if ((st = sal_client_tests_make(&w->tests, &w->part, w->train.y, w->test.y, w->test.n,
+                                    w->train.classes, err)))
+        return st;
+    if (!(w->hit = malloc((size_t)(w->test.n > 0 ? w->test.n : 1))))
+        return sal_fail(err, SAL_ENOMEM, "out of memory for the test set's %d hits", w->test.n);
     w->nids = to - from;
     w->ids = malloc(sizeof(int) * (size_t)(w->nids > 0 ? w->nids : 1));
     w->order = malloc(sizeof(int) * (size_t)(w->nids > 0 ? w->nids : 1));
@@ -502,6 +513,8 @@ static void worker_free(worker *w) {
     sal_dataset_free(&w->train);
     sal_dataset_free(&w->test);
     sal_partition_free(&w->part);
+    sal_client_tests_free(&w->tests);
+    free(w->hit);
     sal_model_free(w->model);
     sal_sgd_free(&w->opt);
     free(w->ids), free(w->order), free(w->x), free(w->y), free(w->idx), free(w->avg);
@@ -518,10 +531,14 @@ static void worker_free(worker *w) {
  * alone are kept: the ranks would otherwise wait in the next exchange while rank 0 computes,
  * and the watchdog, which counts only time in exchanges, would take a long evaluation for a
  * missing rank. Pure compute: no exchange here (the caller reduces *local). */
-static void evaluate(worker *w, sal_round *row, double *local) {
+static void evaluate(worker *w, sal_round *row, double *local, double client[3]) {
     const sal_config *cfg = w->cfg;
     const size_t n = w->p->n;
-    *local = sal_evaluate(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, NULL);
+    *local = sal_evaluate_hits(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, NULL, w->hit);
+    int count = 0;
+    client[2] = HUGE_VAL; /* the minimum over no client */
+    sal_client_acc(&w->tests, w->hit, w->lo, w->hi, &client[0], &client[2], &count);
+    client[1] = count;
     memcpy(w->save, w->p->w, sizeof(float) * n);
     memcpy(w->p->w, w->avg, sizeof(float) * n);
     row->test_acc =
@@ -609,18 +626,23 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
             double d = (double)w.p->w[i] - w.avg[i];
             d2 += d * d;
         }
-        double local = 0, part[2], sums[2] = {0, 0}, accmin = 0; /* own model's accuracy */
+        /* own model's accuracy; its clients' accuracy sum, count and minimum */
+        double local = 0, client[3] = {0, 0, HUGE_VAL}, part[4], sums[4] = {0}, mins[2] = {0};
         const int eval = (round + 1) % cfg->eval_every == 0 || round + 1 == cfg->rounds;
-        if (eval) evaluate(&w, &row, &local);
-        part[0] = d2, part[1] = local;
+        if (eval) evaluate(&w, &row, &local, client);
+        part[0] = d2, part[1] = local, part[2] = client[0], part[3] = client[1];
+        double mine_min[2] = {local, client[2]};
         sal_wd_enter("the consensus and accuracy reductions", SAL_WD_ALL);
-        MPI_Reduce(part, sums, 2, MPI_DOUBLE, MPI_SUM, 0, w.comm);
-        if (eval) MPI_Reduce(&local, &accmin, 1, MPI_DOUBLE, MPI_MIN, 0, w.comm);
+        MPI_Reduce(part, sums, 4, MPI_DOUBLE, MPI_SUM, 0, w.comm);
+        if (eval) MPI_Reduce(mine_min, mins, 2, MPI_DOUBLE, MPI_MIN, 0, w.comm);
         sal_wd_leave();
         d2sum = sums[0];
         if (eval && w.rank == 0) {
             row.local_acc_mean = sums[1] / w.size;
-            row.local_acc_min = accmin;
+            row.local_acc_min = mins[0];
+            row.clients_evaluated = sums[3] > 0;
+            row.client_acc_mean = sums[3] > 0 ? sums[2] / sums[3] : 0;
+            row.client_acc_min = sums[3] > 0 ? mins[1] : 0;
         }
         st = sal_cc_check(w.comm, cfg->check_collectives == SAL_FLAG_TRUE, round + 1, 0, NULL,
                           err);

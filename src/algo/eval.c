@@ -1,4 +1,5 @@
 /* eval.c - test-set evaluation and data loading from the config, shared by the algorithms. */
+#include <float.h>
 #include <mpi.h>
 #include <stdint.h>
 #include <time.h>
@@ -21,7 +22,13 @@ static void slow_eval_fault(void) {
 
 double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, int *y, int *idx,
                     double *loss) {
+    return sal_evaluate_hits(m, ds, batch, x, y, idx, loss, NULL);
+}
+
+double sal_evaluate_hits(sal_model *m, const sal_dataset *ds, int batch, float *x, int *y,
+                         int *idx, double *loss, uint8_t *hit) {
     slow_eval_fault();
+    const int K = ds->classes;
     double loss_sum = 0.0;
     long correct = 0;
     const int was_training = sal_model_training(m);
@@ -32,6 +39,14 @@ double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, in
         sal_dataset_batch(ds, idx, b, x, y);
         loss_sum += sal_model_forward(m, x, y, b, &right) * b;
         correct += right;
+        for (int i = 0; hit && i < b; i++) {
+            const float *z = sal_model_logits(m) + (size_t)i * K;
+            float top = -FLT_MAX;
+            int arg = 0;
+            for (int j = 0; j < K; j++)
+                if (z[j] > top) top = z[j], arg = j;
+            hit[s + i] = arg == y[i];
+        }
     }
     sal_model_set_training(m, was_training);
     if (loss) *loss = ds->n ? loss_sum / ds->n : 0.0;

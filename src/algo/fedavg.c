@@ -149,6 +149,15 @@ static sal_status setup(fed *f, sal_err *err) {
         sal_sgd_init(&f->opt, f->p->n, (float)cfg->lr, (float)cfg->momentum,
                      (float)cfg->weight_decay))
         return sal_fail(err, SAL_ENOMEM, "out of memory setting up %d clients", C);
+    /* The server scores the global model on every client's own test split (the authors'
+     * per-client evaluation) from the one pass over the test set it makes anyway. */
+    if (f->rank == 0) {
+        if ((st = sal_client_tests_make(&f->tests, &f->part, f->train.y, f->test.y, f->test.n,
+                                        f->train.classes, err)))
+            return st;
+        if (!(f->hit = malloc((size_t)(f->test.n > 0 ? f->test.n : 1))))
+            return sal_fail(err, SAL_ENOMEM, "out of memory for the test set's %d hits", f->test.n);
+    }
     /* Placement: client ranks 1..W get contiguous blocks [i*C/W, (i+1)*C/W) of client ids. */
     for (int i = 0; i < W; i++)
         for (int c = (int)((long long)i * C / W); c < (int)((long long)(i + 1) * C / W); c++)
@@ -160,6 +169,8 @@ void sal_fed_close(fed *f) {
     sal_dataset_free(&f->train);
     sal_dataset_free(&f->test);
     sal_partition_free(&f->part);
+    sal_client_tests_free(&f->tests);
+    free(f->hit);
     sal_model_free(f->model);
     sal_sgd_free(&f->opt);
     free(f->owner);

@@ -6,6 +6,7 @@
 #include <mpi.h>
 #include <stdio.h>
 
+#include "salient/client_eval.h"
 #include "salient/config.h"
 #include "salient/metrics.h"
 #include "salient/optim.h"
@@ -47,6 +48,8 @@ typedef struct fed {
     int *y, *idx;         /* (batch) */
     int *order;           /* (largest client) epoch order */
     int *sampled, m;      /* this round's clients, ascending; m = round(fraction x clients) */
+    sal_client_tests tests; /* rank 0: each client's test split (client_acc_* in metrics.csv) */
+    uint8_t *hit;         /* rank 0: (test n) which test samples the evaluated model got right */
     size_t nnz;           /* weights that travel: mask nonzeros (biases included) */
     size_t msg;           /* floats in a model message: nnz weights, then the p->ns floats of
                            * non-trainable state (BatchNorm statistics), averaged alike */

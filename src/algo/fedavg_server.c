@@ -34,12 +34,25 @@ static void stop_all(fed *f, int code) {
     for (int r = 1; r < f->size; r++) MPI_Send(&code, 1, MPI_INT, r, FED_TAG_STOP, f->comm);
 }
 
+/* The global model on the test set, and on each client's own split of it (from the same pass). */
+static void evaluate(fed *f, sal_round *row) {
+    row->evaluated = 1;
+    row->test_acc = sal_evaluate_hits(f->model, &f->test, f->cfg->batch, f->x, f->y, f->idx,
+                                      &row->test_loss, f->hit);
+    double sum = 0, min = 0;
+    int count = 0;
+    sal_client_acc(&f->tests, f->hit, 0, f->tests.clients, &sum, &min, &count);
+    row->clients_evaluated = count > 0;
+    row->client_acc_mean = count ? sum / count : 0;
+    row->client_acc_min = min;
+}
+
 static void progress_line(fed *f, const sal_round *row) {
     if (!f->progress) return;
-    char eta[32], acc[64] = "";
+    char eta[32], acc[96] = "";
     if (row->evaluated)
-        snprintf(acc, sizeof acc, "  test_acc %.4f  test_loss %.4f", row->test_acc,
-                 row->test_loss);
+        snprintf(acc, sizeof acc, "  test_acc %.4f  test_loss %.4f  client_acc %.4f", row->test_acc,
+                 row->test_loss, row->client_acc_mean);
     int done_here = row->round - f->start_round + (f->start_round == 0); /* round 0 counts */
     double per_round = (sal_now() - f->t_start) / (done_here > 0 ? done_here : 1);
     fprintf(f->progress,
@@ -132,11 +145,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     row->train_loss = samples > 0 ? loss_sum / samples : 0;
     row->density = (double)f->nnz / (double)f->p->n;
     row->bytes_up = row->bytes_down = (uint64_t)m * nnz * sizeof(float);
-    if (eval) {
-        row->evaluated = 1;
-        row->test_acc = sal_evaluate(f->model, &f->test, cfg->batch, f->x, f->y, f->idx,
-                                     &row->test_loss);
-    }
+    if (eval) evaluate(f, row);
     compute += sal_now() - tc;
     if (row->evaluated && !isfinite(row->test_loss))
         return sal_fail(err, SAL_ENUMERIC,
@@ -242,9 +251,7 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     }
     /* Round 0: the mask exchange, and the masked initial model's accuracy. */
     double te = sal_now();
-    row0.evaluated = 1;
-    row0.test_acc = sal_evaluate(f->model, &f->test, cfg->batch, f->x, f->y, f->idx,
-                                 &row0.test_loss);
+    evaluate(f, &row0);
     row0.compute_s += sal_now() - te;
     row0.wall_s += sal_now() - te;
     row0.density = (double)f->nnz / (double)f->p->n;

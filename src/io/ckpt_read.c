@@ -337,7 +337,7 @@ static sal_status read_metrics(hid_t f, const char *path, int version, sal_metri
     else if (version >= 3 && !has_crc)
         st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /metrics has no crc32c attribute (a "
                       "scalar integer); the file is damaged or foreign", path);
-    else if (version >= 3 && sal_h5_metrics_crc(rows, (size_t)k) != want)
+    else if (version >= 3 && sal_h5_metrics_crc(rows, (size_t)k, version) != want)
         st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /metrics fails its CRC-32C check (the "
                       "file is damaged); resume from an earlier checkpoint", path);
     for (hssize_t i = 0; i < k && !st && m; i++) st = sal_metrics_restore(m, &rows[i], err);

@@ -202,8 +202,9 @@ static void row_crcs(writer *w, const char *name, uint32_t mine, uint32_t *all, 
 static void metrics(writer *w, MPI_Comm comm) {
     int nrows = w->rank == 0 && w->s->metrics ? w->s->metrics->n : 0;
     MPI_Bcast(&nrows, 1, MPI_INT, 0, comm);
-    uint32_t crc = w->rank == 0 && nrows ? sal_h5_metrics_crc(w->s->metrics->rows, (size_t)nrows)
-                                         : sal_h5_metrics_crc(NULL, 0);
+    const int mine = w->rank == 0 ? nrows : 0; /* rank 0's CRC is broadcast below */
+    uint32_t crc = sal_h5_metrics_crc(mine ? w->s->metrics->rows : NULL, (size_t)mine,
+                                      SAL_CKPT_VERSION);
     MPI_Bcast(&crc, 1, MPI_UINT32_T, 0, comm); /* attributes are written alike by every rank */
     hid_t mt = sal_h5_round_type(0), ft = sal_h5_round_type(1);
     hsize_t dim = (hsize_t)nrows;

@@ -51,6 +51,9 @@ hid_t sal_h5_round_type(int packed) {
     F(consensus, H5T_NATIVE_DOUBLE);
     F(local_acc_mean, H5T_NATIVE_DOUBLE);
     F(local_acc_min, H5T_NATIVE_DOUBLE);
+    F(clients_evaluated, H5T_NATIVE_INT); /* from format version 4 on; older files lack them and */
+    F(client_acc_mean, H5T_NATIVE_DOUBLE); /* read as 0 (HDF5 converts compounds by name, */
+    F(client_acc_min, H5T_NATIVE_DOUBLE);  /* leaving members the file lacks as they were) */
 #undef F
     if (packed) H5Tpack(t);
     return t;
@@ -148,7 +151,7 @@ char *sal_h5_attr_str(hid_t obj, const char *name, size_t max) {
     return s;
 }
 
-uint32_t sal_h5_metrics_crc(const sal_round *rows, size_t k) {
+uint32_t sal_h5_metrics_crc(const sal_round *rows, size_t k, int version) {
     uint32_t crc = 0;
     for (size_t i = 0; i < k; i++) {
         const sal_round *r = &rows[i];
@@ -157,6 +160,7 @@ uint32_t sal_h5_metrics_crc(const sal_round *rows, size_t k) {
         F(round), F(evaluated), F(test_acc), F(test_loss), F(train_loss), F(density);
         F(bytes_up), F(bytes_down), F(comm_s), F(wait_s), F(compute_s), F(wall_s), F(lr);
         F(samples_per_s), F(decentral), F(consensus), F(local_acc_mean), F(local_acc_min);
+        if (version >= 4) F(clients_evaluated), F(client_acc_mean), F(client_acc_min);
 #undef F
     }
     return crc;

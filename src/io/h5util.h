@@ -44,7 +44,8 @@ int sal_h5_attr_u32s(hid_t obj, const char *name, uint32_t *v, size_t n);
 char *sal_h5_attr_str(hid_t obj, const char *name, size_t max);
 
 /* CRC-32C of k metrics rows, field by field in declaration order (format version >= 3: the
- * crc32c attribute of /metrics), so that padding inside sal_round does not count. */
-uint32_t sal_h5_metrics_crc(const sal_round *rows, size_t k);
+ * crc32c attribute of /metrics), so that padding inside sal_round does not count; the fields a
+ * file of that format version holds (version 4 added the per-client accuracy). */
+uint32_t sal_h5_metrics_crc(const sal_round *rows, size_t k, int version);
 
 #endif

@@ -32,7 +32,8 @@ static int fill_csv(FILE *f, const void *ctx) {
     const sal_metrics *m = ctx;
     char a[SAL_NUM_MAX], b[SAL_NUM_MAX];
     fprintf(f, "round,test_acc,test_loss,train_loss,density,bytes_up,bytes_down,comm_s,wait_s,"
-               "compute_s,wall_s,lr,samples_per_s,consensus,local_acc_mean,local_acc_min\n");
+               "compute_s,wall_s,lr,samples_per_s,consensus,local_acc_mean,local_acc_min,"
+               "client_acc_mean,client_acc_min\n");
     for (int i = 0; i < m->n; i++) {
         const sal_round *r = &m->rows[i];
         fprintf(f, "%d,", r->round);
@@ -47,7 +48,11 @@ static int fill_csv(FILE *f, const void *ctx) {
         /* empty where they do not apply: no consensus without several models */
         if (r->decentral) fprintf(f, "%s", NUM(a, r->consensus));
         if (r->decentral && r->evaluated)
-            fprintf(f, ",%s,%s\n", NUM(a, r->local_acc_mean), NUM(b, r->local_acc_min));
+            fprintf(f, ",%s,%s", NUM(a, r->local_acc_mean), NUM(b, r->local_acc_min));
+        else
+            fprintf(f, ",,");
+        if (r->evaluated && r->clients_evaluated)
+            fprintf(f, ",%s,%s\n", NUM(a, r->client_acc_mean), NUM(b, r->client_acc_min));
         else
             fprintf(f, ",,\n");
     }
@@ -80,6 +85,7 @@ static int fill_summary(FILE *f, const void *ctx) {
     const summary_ctx *s = ctx;
     const sal_metrics *m = s->m;
     double best = -1, final_acc = -1, final_loss = -1, comm = 0, wait = 0, compute = 0;
+    double client_mean = -1, client_min = -1; /* -1: not evaluated per client (centralized) */
     int best_round = 0;
     uint64_t up = 0, down = 0;
     for (int i = 0; i < m->n; i++) {
@@ -89,6 +95,7 @@ static int fill_summary(FILE *f, const void *ctx) {
         if (r->evaluated) {
             final_acc = r->test_acc, final_loss = r->test_loss;
             if (r->test_acc > best) best = r->test_acc, best_round = r->round;
+            if (r->clients_evaluated) client_mean = r->client_acc_mean, client_min = r->client_acc_min;
         }
     }
     /* The mean of the last (up to) 5 evaluations: one evaluation of a non-IID federated run
@@ -106,6 +113,8 @@ static int fill_summary(FILE *f, const void *ctx) {
             NUM(b, final_loss));
     fprintf(f, "  \"best_test_acc\": %s,\n  \"best_round\": %d,\n", NUM(a, best), best_round);
     fprintf(f, "  \"last5_test_acc\": %s,\n", NUM(a, last5));
+    fprintf(f, "  \"final_client_acc_mean\": %s,\n  \"final_client_acc_min\": %s,\n",
+            NUM(a, client_mean), NUM(b, client_min));
     fprintf(f, "  \"final_train_loss\": %s,\n", NUM(a, last ? last->train_loss : -1.0));
     fprintf(f, "  \"density\": %s,\n", NUM(a, last ? last->density : 1.0));
     fprintf(f, "  \"bytes_up\": %" PRIu64 ",\n  \"bytes_down\": %" PRIu64 ",\n", up, down);
