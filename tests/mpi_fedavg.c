@@ -35,7 +35,7 @@ static void reference_mask(const fed *f, float *mask) {
         sal_rng_seed(&r, cfg->seed, SAL_STREAM_MASK, 1 + (uint64_t)c);
         sal_rng_shuffle_int(&r, ids, n);
         int k = cfg->saliency_batches * cfg->batch < n ? cfg->saliency_batches * cfg->batch : n;
-        sal_score_snip(m, tr, ids, k, cfg->batch, x, y, score);
+        sal_score_snip(m, tr, ids, k, cfg->batch, NULL, x, y, score);
         double wc = cfg->source == SAL_SOURCE_SERVER ? 1.0
                     : cfg->aggregate == SAL_AGG_WEIGHTED ? (double)n / total
                                                           : 1.0 / C;

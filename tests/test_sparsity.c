@@ -595,7 +595,7 @@ static void check_saliency(const char *name, sal_arch arch) {
     memcpy(w0, p->w, n * sizeof *w0);
 
     /* SNIP: one gradient, so float rounding only */
-    sal_score_snip(m, &ds, ids, 8, batch, x, y, ours);
+    sal_score_snip(m, &ds, ids, 8, batch, NULL, x, y, ours);
     CHECK(gather(p, recs, nrec, "snip", ref));
     CHECK_MSG(worst_rel_max("snip", p, ours, ref) <= 1e-4, "snip differs from torch");
     CHECK(memcmp(p->w, w0, n * sizeof *w0) == 0);
@@ -603,7 +603,7 @@ static void check_saliency(const char *name, sal_arch arch) {
     /* GraSP: differences of float gradients vs torch's exact double-backward. Rounding leaves
      * a relative L2 error of about 1.6e-3 (lenet5) and 8e-4 (mlp) at grasp.c's step; 1e-2
      * leaves room for other BLAS kernels, and 99% of torch's top 10% must be ours too. */
-    CHECK(sal_score_grasp(m, &ds, ids, 8, batch, x, y, ours, &err) == SAL_OK);
+    CHECK(sal_score_grasp(m, &ds, ids, 8, batch, NULL, x, y, ours, &err) == SAL_OK);
     CHECK(gather(p, recs, nrec, "grasp", ref));
     worst_rel_max("grasp", p, ours, ref);
     double num = 0, den = 0;
@@ -672,7 +672,7 @@ static void test_scores_leave_state(void) {
     int y[4], ids[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     memcpy(s0, p->s, p->ns * sizeof(float));
     memcpy(w0, p->w, p->n * sizeof(float));
-    sal_score_snip(m, &ds, ids, 8, 4, x, y, score);
+    sal_score_snip(m, &ds, ids, 8, 4, NULL, x, y, score);
     CHECK_MSG(!memcmp(s0, p->s, p->ns * sizeof(float)), "snip changed the running statistics");
     CHECK(sal_model_training(m) == 1);
     sal_err err;
@@ -682,7 +682,7 @@ static void test_scores_leave_state(void) {
     /* the same SNIP in evaluation mode (running statistics) gives other scores */
     float *score_eval = malloc(p->n * sizeof(float));
     sal_model_set_training(m, 0);
-    sal_score_snip(m, &ds, ids, 8, 4, x, y, score_eval);
+    sal_score_snip(m, &ds, ids, 8, 4, NULL, x, y, score_eval);
     sal_model_set_training(m, 1);
     CHECK(memcmp(score, score_eval, p->n * sizeof(float)) != 0);
     free(s0), free(w0), free(score), free(mask), free(x), free(score_eval);
@@ -690,7 +690,56 @@ static void test_scores_leave_state(void) {
     sal_model_free(m);
 }
 
+/* SNIP on augmented batches: sample k of ids is drawn as aug->first + k whatever the batch it
+ * falls in (checked against the batches augmented by hand, then forward and backward), no
+ * augmentation equals none given, and crop_flip changes the scores. */
+static void test_snip_augmented(void) {
+    sal_err err;
+    sal_model *m = sal_model_create(SAL_ARCH_MLP, 1, 12, 12, 10, 3, &err);
+    CHECK(m != NULL);
+    if (!m) return;
+    sal_model_init(m, 4);
+    sal_params *p = sal_model_params(m);
+    sal_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.n = 8, ds.c = 1, ds.h = ds.w = 12, ds.classes = 10;
+    ds.x = malloc(8 * 144), ds.y = malloc(8);
+    for (int i = 0; i < 8 * 144; i++) ds.x[i] = (uint8_t)((i * 53 + i / 7) % 256);
+    for (int i = 0; i < 8; i++) ds.y[i] = (uint8_t)(i % 10);
+    ds.mean[0] = 0.25f, ds.std[0] = 0.5f;
+    const int ids[8] = {5, 2, 7, 0, 3, 6, 1, 4};
+    const size_t n = p->n;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *ref = calloc(n, sizeof *ref);
+    float *x = malloc(3 * 144 * sizeof *x);
+    int y[3];
+    const sal_augment aug = {SAL_AUG_CROP_FLIP, 5, SAL_AUG_ROUND_SALIENCY, 2, 0};
+    sal_score_snip(m, &ds, ids, 8, 3, &aug, x, y, a);
+    for (int b0 = 0; b0 < 8; b0 += 3) { /* by hand: batches of 3, 3, 2 */
+        const int nb = 8 - b0 < 3 ? 8 - b0 : 3;
+        sal_augment at = aug;
+        at.first = (uint64_t)b0;
+        sal_dataset_batch_aug(&ds, ids + b0, nb, &at, x, y);
+        sal_model_forward(m, x, y, nb, NULL);
+        sal_model_backward(m);
+        for (size_t i = 0; i < n; i++) ref[i] += (float)(1.0 * nb / 8) * p->g[i];
+    }
+    for (int t = 0; t < p->ntensors; t++) {
+        const float *w = sal_params_w(p, t);
+        float *r = ref + p->t[t].offset;
+        for (size_t i = 0; i < p->t[t].numel; i++) r[i] = p->t[t].prunable ? fabsf(r[i] * w[i]) : 0;
+    }
+    CHECK_MSG(!memcmp(a, ref, n * sizeof *a), "augmented SNIP differs from the batches by hand");
+    const sal_augment none = {SAL_AUG_NONE, 5, SAL_AUG_ROUND_SALIENCY, 2, 0};
+    sal_score_snip(m, &ds, ids, 8, 3, &none, x, y, a);
+    sal_score_snip(m, &ds, ids, 8, 3, NULL, x, y, b);
+    CHECK(!memcmp(a, b, n * sizeof *a));
+    CHECK_MSG(memcmp(a, ref, n * sizeof *a) != 0, "crop_flip did not change the scores");
+    free(a), free(b), free(ref), free(x), free(ds.x), free(ds.y);
+    sal_model_free(m);
+}
+
 int main(void) {
+    test_snip_augmented();
     test_scores_leave_state();
     test_topk_global_exact();
     test_topk_layers_exact();

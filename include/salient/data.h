@@ -97,6 +97,10 @@ typedef struct sal_augment {
     uint64_t seed, round, client, first;
 } sal_augment;
 
+/* The `round` of the saliency pass before training (SNIP, GraSP scores on a client's data), a
+ * round no training reaches: its draws differ from every training round's. */
+#define SAL_AUG_ROUND_SALIENCY UINT64_MAX
+
 /* sal_dataset_batch, with entry i cropped and flipped by sal_augment_draw(aug..., first + i)
  * when aug->kind is SAL_AUG_CROP_FLIP (padding is pixel 0, normalised like any pixel). aug
  * NULL or SAL_AUG_NONE: exactly sal_dataset_batch. No allocation. */

@@ -33,10 +33,12 @@ void sal_score_magnitude(const sal_params *p, float *score);
 void sal_score_random(const sal_params *p, uint64_t seed, float *score);
 
 /* SNIP: score = |g * w| with g the gradient of the mean loss over samples ids[0..nids) of ds,
- * processed in minibatches of at most `batch` (x, y: caller's buffers for one batch). The model's
- * weights are left unchanged; its gradient buffer is overwritten. */
+ * processed in minibatches of at most `batch` (x, y: caller's buffers for one batch), augmented
+ * by aug (NULL: not; sample k of ids draws aug->first + k), as the reference scores on batches
+ * from its training loader. The model's weights are left unchanged; its gradient buffer is
+ * overwritten. */
 void sal_score_snip(sal_model *m, const sal_dataset *ds, const int *ids, int nids, int batch,
-                    float *x, int *y, float *score);
+                    const sal_augment *aug, float *x, int *y, float *score);
 
 /* GraSP: score = w * (H g), the negation of GraSP's removal score -w*Hg, so that keeping the
  * largest scores removes GraSP's largest. g and the Hessian-gradient product are those of the
@@ -45,7 +47,8 @@ void sal_score_snip(sal_model *m, const sal_dataset *ds, const int *ids, int nid
  * ids). The weights are restored bit for bit; the gradient buffer is overwritten. Fails with
  * SAL_ENOMEM (two work buffers of p->n) or SAL_ENUMERIC (a non-finite gradient). */
 sal_status sal_score_grasp(sal_model *m, const sal_dataset *ds, const int *ids, int nids,
-                           int batch, float *x, int *y, float *score, sal_err *err);
+                           int batch, const sal_augment *aug, float *x, int *y, float *score,
+                           sal_err *err);
 
 /* SynFlow: `iters` rounds of scoring |dR/dw * w| with R = sum of the logits of the network with
  * |w| (masked) on an all-ones input, pruning to density^(k/iters) at round k (Tanaka et al.

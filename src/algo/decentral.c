@@ -131,11 +131,14 @@ static sal_status score_client(worker *w, int c, float *score, sal_err *err) {
     sal_rng_shuffle_int(&r, w->order, n);
     long long want = (long long)cfg->saliency_batches * cfg->batch;
     int k = want < n ? (int)want : n;
+    const sal_augment aug = {sal_augment_resolve(cfg->augment, cfg->dataset), cfg->seed,
+                             SAL_AUG_ROUND_SALIENCY, (uint64_t)c, 0};
     if (cfg->method == SAL_SPARSE_SNIP) {
-        sal_score_snip(w->model, &w->train, w->order, k, cfg->batch, w->x, w->y, score);
+        sal_score_snip(w->model, &w->train, w->order, k, cfg->batch, &aug, w->x, w->y, score);
         return SAL_OK;
     }
-    return sal_score_grasp(w->model, &w->train, w->order, k, cfg->batch, w->x, w->y, score, err);
+    return sal_score_grasp(w->model, &w->train, w->order, k, cfg->batch, &aug, w->x, w->y, score,
+                           err);
 }
 
 /* Rank 0's mask from the aggregated scores (snip, grasp: score holds them) or a data-free

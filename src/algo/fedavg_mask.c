@@ -37,13 +37,18 @@ static int saliency_ids(fed *f, int c) {
     return want < n ? (int)want : n;
 }
 
+/* Client c's scores, on its batches augmented as its training batches are (the reference
+ * scores one batch of its training loader, random crop and flip included). */
 static sal_status score_client(fed *f, int c, float *score, sal_err *err) {
+    const sal_config *cfg = f->cfg;
     int n = saliency_ids(f, c);
-    if (f->cfg->method == SAL_SPARSE_SNIP) {
-        sal_score_snip(f->model, &f->train, f->order, n, f->cfg->batch, f->x, f->y, score);
+    const sal_augment aug = {sal_augment_resolve(cfg->augment, cfg->dataset), cfg->seed,
+                             SAL_AUG_ROUND_SALIENCY, (uint64_t)c, 0};
+    if (cfg->method == SAL_SPARSE_SNIP) {
+        sal_score_snip(f->model, &f->train, f->order, n, cfg->batch, &aug, f->x, f->y, score);
         return SAL_OK;
     }
-    return sal_score_grasp(f->model, &f->train, f->order, n, f->cfg->batch, f->x, f->y, score,
+    return sal_score_grasp(f->model, &f->train, f->order, n, cfg->batch, &aug, f->x, f->y, score,
                            err);
 }
 

@@ -31,7 +31,7 @@ double sal_sp_grasp_hv(double gm, double g0, double gp, double eps, double scale
 }
 
 sal_status sal_score_grasp(sal_model *m, const sal_dataset *ds, const int *ids, int nids, int batch,
-                           float *x, int *y, float *score, sal_err *err) {
+                           const sal_augment *aug, float *x, int *y, float *score, sal_err *err) {
     sal_params *p = sal_model_params(m);
     const size_t n = p->n;
     /* gradients at w, w + eps v and w - eps v, summed in double: the differences cancel most
@@ -43,7 +43,7 @@ sal_status sal_score_grasp(sal_model *m, const sal_dataset *ds, const int *ids, 
         return sal_fail(err, SAL_ENOMEM, "grasp: out of memory for %zu parameters", n);
     }
     memcpy(w0, p->w, n * sizeof *w0);
-    sal_sp_accum_mean_grad(m, ds, ids, nids, batch, x, y, 1.0, NULL, g0);
+    sal_sp_accum_mean_grad(m, ds, ids, nids, aug, batch, x, y, 1.0, NULL, g0);
 
     /* As in the reference code (alecwangcq/GraSP, GraSP.py), only conv/linear weights take part:
      * g is the gradient w.r.t. the weights and H the weights' Hessian block, biases stay put. */
@@ -74,7 +74,8 @@ sal_status sal_score_grasp(sal_model *m, const sal_dataset *ds, const int *ids, 
                 for (size_t i = 0; i < p->t[t].numel; i++)
                     p->w[o + i] = (float)(w0[o + i] + step * g0[o + i]);
             }
-            sal_sp_accum_mean_grad(m, ds, ids, nids, batch, x, y, 1.0, NULL, sign > 0 ? gp : gm);
+            sal_sp_accum_mean_grad(m, ds, ids, nids, aug, batch, x, y, 1.0, NULL,
+                                   sign > 0 ? gp : gm);
         }
         memcpy(p->w, w0, n * sizeof *w0); /* bit-exact restore */
     }

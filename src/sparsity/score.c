@@ -31,8 +31,8 @@ void sal_score_random(const sal_params *p, uint64_t seed, float *score) {
 }
 
 void sal_sp_accum_mean_grad(sal_model *m, const sal_dataset *ds, const int *ids, int nids,
-                            int batch, float *x, int *y, double scale, float *acc_f,
-                            double *acc_d) {
+                            const sal_augment *aug, int batch, float *x, int *y, double scale,
+                            float *acc_f, double *acc_d) {
     const sal_params *p = sal_model_params(m);
     if (batch > sal_model_max_batch(m)) batch = sal_model_max_batch(m);
     if (batch < 1 || nids < 1) return;
@@ -42,7 +42,9 @@ void sal_sp_accum_mean_grad(sal_model *m, const sal_dataset *ds, const int *ids,
     if (mode == 1) sal_model_set_training(m, SAL_MODE_PROBE); /* eval mode stays eval */
     for (int b0 = 0; b0 < nids; b0 += batch) {
         int b = nids - b0 < batch ? nids - b0 : batch;
-        sal_dataset_batch(ds, ids + b0, b, x, y);
+        sal_augment a = aug ? *aug : (sal_augment){.kind = SAL_AUG_NONE};
+        a.first += (uint64_t)b0;
+        sal_dataset_batch_aug(ds, ids + b0, b, &a, x, y);
         sal_model_forward(m, x, y, b, NULL);
         sal_model_backward(m);
         /* backward gives the gradient of this batch's mean; b / nids makes it a share of the
@@ -60,11 +62,11 @@ void sal_sp_accum_mean_grad(sal_model *m, const sal_dataset *ds, const int *ids,
 }
 
 void sal_score_snip(sal_model *m, const sal_dataset *ds, const int *ids, int nids, int batch,
-                    float *x, int *y, float *score) {
+                    const sal_augment *aug, float *x, int *y, float *score) {
     const sal_params *p = sal_model_params(m);
     /* The score buffer doubles as the gradient accumulator: no allocation, nothing to fail. */
     for (size_t i = 0; i < p->n; i++) score[i] = 0.0f;
-    sal_sp_accum_mean_grad(m, ds, ids, nids, batch, x, y, 1.0, score, NULL);
+    sal_sp_accum_mean_grad(m, ds, ids, nids, aug, batch, x, y, 1.0, score, NULL);
     /* Connection sensitivity |dL/dc| at c = 1 for w*c equals |g * w| (Lee et al. 2019, eq. 6).
      * Their normalisation by the sum of all scores does not change the ranking, so it is left
      * out; a caller that averages scores over clients can normalise each client's first. */

@@ -11,10 +11,13 @@
 
 /* Adds scale * (gradient of the mean loss over samples ids[0..nids) of ds) to acc_f (floats) or,
  * when acc_f is NULL, to acc_d (doubles), for all p->n entries. Batches of at most `batch`
- * samples (clamped to the model's max batch) go through x and y; each batch's gradient of its
- * own mean is weighted by b / nids, so the sum is the mean over all nids samples. */
+ * samples (clamped to the model's max batch) go through x and y, augmented by aug (NULL: none;
+ * sample k of ids draws aug->first + k, so every pass over the same ids sees the same images);
+ * each batch's gradient of its own mean is weighted by b / nids, so the sum is the mean over
+ * all nids samples. */
 void sal_sp_accum_mean_grad(sal_model *m, const sal_dataset *ds, const int *ids, int nids,
-                            int batch, float *x, int *y, double scale, float *acc_f, double *acc_d);
+                            const sal_augment *aug, int batch, float *x, int *y, double scale,
+                            float *acc_f, double *acc_d);
 
 /* GraSP's estimate of one entry of Hv from gradients at w - eps v, w, w + eps v: the central
  * difference, or the smaller one-sided difference where the two sides disagree by more than
