@@ -24,6 +24,9 @@ typedef enum sal_algorithm {
 /* What an allreduce step sends: the dense gradient, its masked entries, or top-k with error
  * feedback. */
 typedef enum sal_compress { SAL_COMPRESS_NONE, SAL_COMPRESS_MASK, SAL_COMPRESS_TOPK } sal_compress;
+/* [comm] quantize: how fedavg's clients encode their uploads (quant.h): raw floats, QSGD at a
+ * fixed level count, or AdaQuantFL's level schedule */
+typedef enum sal_quantize { SAL_QUANT_NONE, SAL_QUANT_QSGD, SAL_QUANT_ADAQUANT } sal_quantize;
 /* [comm] allreduce: who sums the dense vectors of allreduce and localsgd */
 typedef enum sal_dense_impl { SAL_DENSE_MPI, SAL_DENSE_RING } sal_dense_impl;
 /* Where saliency scores come from, and how client scores are combined. */
@@ -86,6 +89,9 @@ typedef struct sal_config {
     /* [comm] cost_*: the constants of the sparse allreduce's auto (sal_cost_params) */
     double cost_alpha, cost_beta, cost_beta_coll, cost_gamma, cost_delta;
     double topk_density;      /* compress = topk: fraction of gradient entries sent per step */
+    sal_quantize quantize;    /* fedavg uploads: none, qsgd or adaquant */
+    int quantize_levels;      /* QSGD's s, or AdaQuantFL's starting s0 */
+    int quantize_bucket;      /* entries per QSGD norm bucket; 0 = the whole upload */
     /* [topology] */
     sal_graph_kind graph;
     int degree;               /* random-regular */

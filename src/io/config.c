@@ -2,6 +2,7 @@
  * --set overrides, range checks, the resolved config.ini and --help; see salient/config.h. */
 #include "salient/config.h"
 #include "salient/fmt.h"
+#include "salient/quant.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -88,6 +89,8 @@ _Static_assert(SAL_SPARSE_NONE == 0 && SAL_SPARSE_RANDOM == 1 && SAL_SPARSE_ERK 
                "[sparsity] method names follow sal_sparsity_method");
 _Static_assert(SAL_COMPRESS_NONE == 0 && SAL_COMPRESS_MASK == 1 && SAL_COMPRESS_TOPK == 2,
                "[comm] compress names follow sal_compress");
+_Static_assert(SAL_QUANT_NONE == 0 && SAL_QUANT_QSGD == 1 && SAL_QUANT_ADAQUANT == 2,
+               "[comm] quantize names follow sal_quantize");
 _Static_assert(SAL_DENSE_MPI == 0 && SAL_DENSE_RING == 1,
                "[comm] allreduce names follow sal_dense_impl");
 _Static_assert(SAL_GRAPH_RING == 0 && SAL_GRAPH_TORUS == 1 && SAL_GRAPH_EXP == 2 &&
@@ -215,6 +218,13 @@ static const key_def keys[] = {
          "none", "mask", "topk"),
     DBL("comm", "topk_density", topk_density, "0.01", true, 0, 1, false,
         "compress=topk: fraction of gradient entries each rank sends per step (error feedback)"),
+    ENUM("comm", "quantize", quantize, sal_quantize, "none",
+         "fedavg uploads: floats, QSGD at quantize_levels, or AdaQuantFL (s grows as loss falls)",
+         "none", "qsgd", "adaquant"),
+    INT("comm", "quantize_levels", quantize_levels, "16", 1, SAL_QSGD_MAX_LEVELS,
+        "quantize: QSGD's levels s per sign (adaquant: the first rounds' s, grown from there)"),
+    INT("comm", "quantize_bucket", quantize_bucket, "512", 0, INT_MAX,
+        "quantize: entries sharing one norm (QSGD's bucket); 0 = the whole upload"),
     ENUM("comm", "allreduce", dense_impl, sal_dense_impl, "mpi",
          "allreduce/localsgd dense sums: MPI_Allreduce, or salient's own ring (faster over TCP)",
          "mpi", "ring"),
@@ -1054,6 +1064,11 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
                         "(the others send the masked model when [sparsity] has a mask); set "
                         "compress = none",
                         sal_config_enum_name("comm", "compress", c->compress));
+    if (c->quantize != SAL_QUANT_NONE && c->algorithm != SAL_ALGO_FEDAVG)
+        return sal_fail(err, SAL_ECONFIG,
+                        "config: [comm] quantize = %s applies to [train] algorithm = fedavg "
+                        "(the clients' uploads); set quantize = none or algorithm = fedavg",
+                        sal_config_enum_name("comm", "quantize", c->quantize));
     if (c->method == SAL_SPARSE_NONE && c->density != 1.0) {
         char d[32];
         sal_fmt_num(c->density, d, sizeof d);
