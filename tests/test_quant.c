@@ -2,11 +2,13 @@
  * equals the formula, decoded entries sit on the level grid next to the input, the mean of many
  * decodes converges to the input at the rate the variance predicts (unbiased), the mean squared
  * error respects Lemma 3.1's bound, draws are reproducible, hostile payloads are refused; and
- * AdaQuantFL's schedule by hand. */
+ * AdaQuantFL's schedule by hand; fedavg's per-round levels from metrics rows, and its upload
+ * encoding (the update local - global, rounding keyed by round and client). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/algo/fedavg_quant.h" /* fedavg's use of the codec (private to algo/) */
 #include "harness.h"
 #include "salient/quant.h"
 
@@ -177,11 +179,77 @@ static void test_adaquant(void) {
     CHECK(sal_adaquant_levels(2, 2.0, NAN, 100) == 2);
 }
 
+/* fedavg's levels: qsgd's fixed s; adaquant's s0 until a loss fall is measured (rounds 1, 2),
+ * then s0 sqrt(loss_1 / loss_{t-1}) from the rows, whatever their order; none: the key's s. */
+static void test_fed_levels(void) {
+    sal_config cfg;
+    sal_config_defaults(&cfg);
+    cfg.quantize = SAL_QUANT_ADAQUANT, cfg.quantize_levels = 4;
+    sal_round rows[4] = {{.round = 0, .train_loss = 0},
+                         {.round = 2, .train_loss = 1.0},
+                         {.round = 1, .train_loss = 4.0},
+                         {.round = 3, .train_loss = 0.25}};
+    sal_metrics m = {.n = 1, .cap = 4, .rows = rows};
+    CHECK(sal_fed_quant_levels(&cfg, &m, 0) == 4); /* round 1: no loss yet */
+    m.n = 3;
+    CHECK(sal_fed_quant_levels(&cfg, &m, 1) == 4); /* round 2: loss_1 / loss_1 */
+    CHECK(sal_fed_quant_levels(&cfg, &m, 2) == 8); /* round 3: 4 sqrt(4 / 1) */
+    m.n = 4;
+    CHECK(sal_fed_quant_levels(&cfg, &m, 3) == 16); /* round 4: 4 sqrt(4 / 0.25) */
+    cfg.quantize = SAL_QUANT_QSGD;
+    CHECK(sal_fed_quant_levels(&cfg, &m, 3) == 4);
+    CHECK(sal_fed_quant_cap(&cfg, 1000) == sal_qsgd_encoded_bytes(1000, 4, 512));
+    cfg.quantize = SAL_QUANT_NONE;
+    CHECK(sal_fed_quant_cap(&cfg, 1000) == 0);
+}
+
+/* A client's upload decodes to local - global within the grid step of its bucket's norm; the
+ * same (round, client) draws the same bytes, another client other bytes. */
+static void test_fed_encode(void) {
+    enum { N = 700 };
+    sal_config cfg;
+    sal_config_defaults(&cfg);
+    cfg.quantize = SAL_QUANT_QSGD, cfg.quantize_levels = 7, cfg.quantize_bucket = 256;
+    static float local[N], global[N], work[N], dec[N];
+    static uint8_t a[4096], b[4096], c[4096];
+    fill(local, N, 1), fill(global, N, 2);
+    const size_t cap = sal_fed_quant_cap(&cfg, N);
+    CHECK(cap <= sizeof a);
+    size_t la, lb, lc;
+    sal_err err;
+    memcpy(work, local, sizeof work);
+    CHECK(sal_fed_quant_encode(&cfg, 3, 5, 7, work, global, N, a, cap, &la, &err) == SAL_OK);
+    CHECK(la == sal_fed_quant_bytes(&cfg, N, 7));
+    CHECK(sal_qsgd_decode(a, la, dec, N, &err) == SAL_OK);
+    for (size_t k = 0; k < N; k += 256) { /* each bucket: |dec - delta| <= norm / s */
+        size_t hi = k + 256 < N ? k + 256 : N;
+        double ss = 0, worst = 0;
+        for (size_t i = k; i < hi; i++) {
+            const double d = local[i] - global[i];
+            ss += d * d;
+        }
+        for (size_t i = k; i < hi; i++) {
+            double d = fabs(dec[i] - ((double)local[i] - global[i]));
+            worst = d > worst ? d : worst;
+        }
+        CHECK_MSG(worst <= sqrt(ss) / 7 * (1 + 1e-5), "bucket at %zu: error %g, step %g", k,
+                  worst, sqrt(ss) / 7);
+    }
+    memcpy(work, local, sizeof work);
+    CHECK(sal_fed_quant_encode(&cfg, 3, 5, 7, work, global, N, b, cap, &lb, &err) == SAL_OK);
+    CHECK(lb == la && memcmp(a, b, la) == 0);
+    memcpy(work, local, sizeof work);
+    CHECK(sal_fed_quant_encode(&cfg, 3, 6, 7, work, global, N, c, cap, &lc, &err) == SAL_OK);
+    CHECK(lc == la && memcmp(a, c, la) != 0);
+}
+
 int main(void) {
     test_grid();
     test_unbiased();
     test_variance_bound();
     test_reproducible_and_hostile();
     test_adaquant();
+    test_fed_levels();
+    test_fed_encode();
     return sal_test_done("test_quant");
 }

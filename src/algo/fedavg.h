@@ -19,10 +19,13 @@
 enum {
     FED_TAG_WEIGHTS = 1, /* server -> client: packed global weights (nnz floats) */
     FED_TAG_STOP = 2,    /* server -> client: one int, SAL_OK at the end, else the error */
-    FED_TAG_UPLOAD = 3,  /* client -> server: packed local weights (nnz floats) */
+    FED_TAG_UPLOAD = 3,  /* client -> server: packed local weights (msg floats), or with
+                          * [comm] quantize their update local - global QSGD-encoded (bytes) */
     FED_TAG_STATS = 4,   /* client -> server: fed_stats after each upload */
     FED_TAG_SCORES = 5,  /* client -> server: saliency scores (n floats), round 0 */
-    FED_TAG_EVAL = 6     /* server -> every client rank: the evaluated global model (msg floats) */
+    FED_TAG_EVAL = 6,    /* server -> every client rank: the evaluated global model (msg floats) */
+    FED_TAG_LEVELS = 7   /* server -> client, quantize = adaquant: the round's levels (one int),
+                          * sent just before its weights */
 };
 
 /* What a client reports after each upload; 4 doubles on the wire. */
@@ -56,6 +59,7 @@ typedef struct fed {
     float *packed;        /* (msg) packed weights and state */
     double t_start;
     int start_round;      /* rounds a resumed run started with (0 for a new run) */
+    int levels;           /* [comm] quantize: this round's QSGD s (adaquant: from the server) */
 } fed;
 
 /* Collective over MPI_COMM_WORLD: load data, partition, build and initialise the model, place

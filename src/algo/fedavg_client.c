@@ -4,18 +4,21 @@
  * Uploads leave by MPI_Isend from one buffer per sampled client of this rank: the server takes
  * them in client-id order through two slots (fedavg_server.c), and a rank whose clients come
  * late in that order goes on training instead of waiting for the server to reach it. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "algos.h"
 #include "collcheck.h"
 #include "fedavg.h"
+#include "fedavg_quant.h"
 #include "salient/fault.h"
 #include "salient/pack.h"
 #include "salient/watchdog.h"
 
 /* Wait for the server's next message to this rank: weights into f->p->w (unpacked through the
- * mask), or a stop. Returns 1 for weights, 0 for a stop (its code in *code). */
+ * mask), or a stop. Returns 1 for weights, 0 for a stop (its code in *code). With quantize =
+ * adaquant the round's levels come first, into f->levels, and the weights right behind them. */
 static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
     MPI_Status ms;
     double t0 = sal_now();
@@ -29,6 +32,8 @@ static int receive(fed *f, int *code, double *wait_s, double *comm_s) {
         MPI_Recv(code, 1, MPI_INT, 0, FED_TAG_STOP, f->comm, MPI_STATUS_IGNORE);
         return 0;
     }
+    if (ms.MPI_TAG == FED_TAG_LEVELS)
+        MPI_Recv(&f->levels, 1, MPI_INT, 0, FED_TAG_LEVELS, f->comm, MPI_STATUS_IGNORE);
     MPI_Recv(f->packed, (int)f->msg, MPI_FLOAT, 0, FED_TAG_WEIGHTS, f->comm, MPI_STATUS_IGNORE);
     *comm_s += sal_now() - t1;
     sal_fed_unpack(f);
@@ -65,14 +70,21 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     int hosted = 0;
     for (int c = 0; c < f->cfg->clients; c++) hosted += f->owner[c] == f->rank;
     int m0 = sal_fed_sample(f->cfg, 0, f->sampled), slots = hosted < m0 ? hosted : m0;
-    float *up = malloc(sizeof(float) * (size_t)(slots > 0 ? slots : 1) * (f->msg ? f->msg : 1));
+    /* quantized: the uploads are encoded bytes (cap each); one float buffer packs the model and
+     * turns it into the update before encoding */
+    const size_t cap = sal_fed_quant_cap(f->cfg, f->msg);
+    const int quant = cap > 0;
+    f->levels = f->cfg->quantize_levels; /* adaquant: the server sends each round's */
+    size_t nup = quant ? 1 : (size_t)(slots > 0 ? slots : 1);
+    float *up = malloc(sizeof(float) * nup * (f->msg ? f->msg : 1));
+    uint8_t *enc = quant ? malloc(cap * (size_t)(slots > 0 ? slots : 1)) : NULL;
     fed_stats *ups = malloc(sizeof(fed_stats) * (size_t)(slots > 0 ? slots : 1));
     MPI_Request *sreq = malloc(sizeof(MPI_Request) * 2 * (size_t)(slots > 0 ? slots : 1));
-    if (!up || !ups || !sreq)
+    if (!up || !ups || !sreq || (quant && !enc))
         st = sal_fail(err, SAL_ENOMEM, "out of memory for %d uploads of %zu floats", slots,
                       f->msg);
     if ((st = sal_mpi_agree(f->comm, st, err))) {
-        free(up), free(ups), free(sreq);
+        free(up), free(enc), free(ups), free(sreq);
         return st;
     }
     /* round 0: the server evaluates the masked initial model, which every rank holds */
@@ -100,12 +112,27 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
             }
             sal_fed_local_train(f, c, round, s);
             double t0 = sal_now();
-            float *buf = up + (size_t)k * f->msg;
+            float *buf = up + (quant ? 0 : (size_t)k * f->msg);
             sal_fed_pack_into(f, buf);
+            void *send = buf;
+            int count = (int)f->msg;
+            MPI_Datatype type = MPI_FLOAT;
+            if (quant) {
+                uint8_t *e = enc + (size_t)k * cap;
+                size_t len = 0;
+                sal_err qe;
+                /* A diverged client's weights need not be finite: it sends an empty upload and
+                 * a non-finite loss, and the server reports the divergence (fedavg_server.c). */
+                if (!isfinite(s->loss_sum) ||
+                    sal_fed_quant_encode(f->cfg, round, c, f->levels, buf, f->packed, f->msg, e,
+                                         cap, &len, &qe))
+                    s->loss_sum = NAN, len = 0;
+                send = e, count = (int)len, type = MPI_BYTE;
+            }
             s->compute_s += sal_now() - t0;
             t0 = sal_now();
             sal_wd_enter(SAL_CC_FED_SEND, 0); /* posting only: hashed, never waits */
-            MPI_Isend(buf, (int)f->msg, MPI_FLOAT, 0, FED_TAG_UPLOAD, f->comm, &sreq[2 * k]);
+            MPI_Isend(send, count, type, 0, FED_TAG_UPLOAD, f->comm, &sreq[2 * k]);
             sal_wd_leave();
             s->comm_s += sal_now() - t0;
             MPI_Isend(s, 4, MPI_DOUBLE, 0, FED_TAG_STATS, f->comm, &sreq[2 * k + 1]);
@@ -127,7 +154,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     }
 stopped:
     sal_wd_check_collectives(0);
-    free(up), free(ups), free(sreq);
+    free(up), free(enc), free(ups), free(sreq);
     if (code != SAL_OK) err->msg[0] = '\0'; /* rank 0 reports the error */
     return (sal_status)code;
 }

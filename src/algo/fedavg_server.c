@@ -10,15 +10,20 @@
 #include "algos.h"
 #include "collcheck.h"
 #include "fedavg.h"
+#include "fedavg_quant.h"
 #include "salient/fault.h"
 #include "salient/pack.h"
+#include "salient/quant.h"
 #include "salient/signals.h"
 #include "salient/watchdog.h"
 
 typedef struct round_bufs {
-    float *up;          /* (2, msg) receive slots: upload j lands in slot j % 2 */
+    uint8_t *up;        /* (2, slot) receive slots: upload j lands in slot j % 2 */
+    size_t slot;        /* bytes of a slot: msg floats, or quantized the largest encoding */
+    float *dec;         /* (msg) quantized: the decoded update of the upload being folded */
+    int levels;         /* quantized: this round's QSGD levels */
     fed_stats stats[2]; /* the stats record of the upload in each slot */
-    MPI_Request *req;   /* (m) the global model's sends to the sampled clients */
+    MPI_Request *req;   /* (2m) the global model's sends (and adaquant's levels) to the clients */
     MPI_Request rreq[2][2]; /* per slot: the upload's and the stats' receives */
     double *acc;        /* (msg) */
     double *rank_compute, *rank_comm; /* (size) per client rank, this round */
@@ -65,8 +70,12 @@ static void progress_line(fed *f, const sal_round *row) {
 /* Post the receives of sampled client j's upload and stats into slot j % 2. */
 static void post_upload(fed *f, round_bufs *b, int j) {
     const int r = f->owner[f->sampled[j]], slot = j & 1;
-    MPI_Irecv(b->up + (size_t)slot * f->msg, (int)f->msg, MPI_FLOAT, r, FED_TAG_UPLOAD, f->comm,
-              &b->rreq[slot][0]);
+    if (b->dec) /* quantized: up to a slot of bytes, the length read from the status */
+        MPI_Irecv(b->up + (size_t)slot * b->slot, (int)b->slot, MPI_BYTE, r, FED_TAG_UPLOAD,
+                  f->comm, &b->rreq[slot][0]);
+    else
+        MPI_Irecv(b->up + (size_t)slot * b->slot, (int)f->msg, MPI_FLOAT, r, FED_TAG_UPLOAD,
+                  f->comm, &b->rreq[slot][0]);
     MPI_Irecv(&b->stats[slot], 4, MPI_DOUBLE, r, FED_TAG_STATS, f->comm, &b->rreq[slot][1]);
 }
 
@@ -76,11 +85,17 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     const sal_config *cfg = f->cfg;
     const size_t nnz = f->msg; /* weights and state: both averaged, both counted in bytes */
     double t0 = sal_now();
-    int m = sal_fed_sample(cfg, round, f->sampled);
+    int m = sal_fed_sample(cfg, round, f->sampled), nreq = 0;
+    const int adaquant = cfg->quantize == SAL_QUANT_ADAQUANT;
+    const size_t down = nnz * sizeof(float) + (adaquant ? sizeof(int) : 0); /* per client */
     for (int j = 0; j < m; j++) {
         int r = f->owner[f->sampled[j]];
-        MPI_Isend(f->packed, (int)nnz, MPI_FLOAT, r, FED_TAG_WEIGHTS, f->comm, &b->req[j]);
+        if (adaquant) /* before the weights: the client encodes with these levels */
+            MPI_Isend(&b->levels, 1, MPI_INT, r, FED_TAG_LEVELS, f->comm, &b->req[nreq++]);
+        MPI_Isend(f->packed, (int)nnz, MPI_FLOAT, r, FED_TAG_WEIGHTS, f->comm, &b->req[nreq++]);
     }
+    uint64_t bytes_up = 0;
+    sal_status bad = SAL_OK; /* a quantized upload that does not decode: reported after the round */
     memset(b->acc, 0, sizeof(double) * nnz);
     memset(b->rank_compute, 0, sizeof(double) * f->size);
     memset(b->rank_comm, 0, sizeof(double) * f->size);
@@ -95,14 +110,19 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     for (int j = 0; j < m; j++) {
         int c = f->sampled[j], slot = j & 1;
         if (j + 1 < m) post_upload(f, b, j + 1); /* into the slot folded last iteration */
+        MPI_Status rst[2];
         sal_wd_enter("a sampled client's upload", f->owner[c]);
-        MPI_Waitall(2, b->rreq[slot], MPI_STATUSES_IGNORE);
+        MPI_Waitall(2, b->rreq[slot], rst);
         sal_wd_leave();
+        int got = (int)nnz;
+        if (b->dec) MPI_Get_count(&rst[0], MPI_BYTE, &got);
+        const size_t up_bytes = b->dec ? (size_t)got : nnz * sizeof(float);
+        bytes_up += up_bytes;
         if (f->cfg->check_collectives == SAL_FLAG_TRUE) { /* what the client's rank ran for c */
             sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_RECV);
             sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_SEND);
         }
-        b->rows[f->owner[c]].bytes += nnz * sizeof(float);
+        b->rows[f->owner[c]].bytes += up_bytes;
         const fed_stats *s = &b->stats[slot];
         b->rank_compute[f->owner[c]] += s->compute_s;
         b->rank_comm[f->owner[c]] += s->comm_s;
@@ -112,7 +132,23 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         }
         double tc = sal_now();
         double nc = f->part.offset[c + 1] - f->part.offset[c]; /* FedAvg weight n_c */
-        const float *up = b->up + (size_t)slot * nnz;
+        const float *up = (const float *)(b->up + (size_t)slot * b->slot);
+        if (b->dec) { /* the update, every field checked: an upload is untrusted input */
+            const size_t want = sal_fed_quant_bytes(cfg, nnz, b->levels);
+            sal_err qe;
+            sal_status qs = up_bytes != want
+                                ? sal_fail(&qe, SAL_EFORMAT, "%zu bytes, expected %zu at %d "
+                                           "levels", up_bytes, want, b->levels)
+                                : sal_qsgd_decode(b->up + (size_t)slot * b->slot, up_bytes,
+                                                  b->dec, nnz, &qe);
+            if (qs) {
+                if (!bad)
+                    bad = sal_fail(err, qs, "round %d: client %d's quantized upload: %s",
+                                   round + 1, c, qe.msg);
+                continue;
+            }
+            up = b->dec;
+        }
         for (size_t i = 0; i < nnz; i++) b->acc[i] += nc * up[i];
         weight_sum += nc;
         loss_sum += s->loss_sum;
@@ -120,12 +156,15 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         compute += sal_now() - tc;
     }
     sal_wd_enter("sending the global model to the sampled clients", SAL_WD_ALL);
-    MPI_Waitall(m, b->req, MPI_STATUSES_IGNORE);
+    MPI_Waitall(nreq, b->req, MPI_STATUSES_IGNORE);
     sal_wd_leave();
     double lr = sal_fed_lr(cfg, round);
     const int eval = sal_fed_evaluated(cfg, round);
     double tc = sal_now();
-    if (diverged < 0)
+    if (diverged < 0 && !bad && b->dec) /* quantized: global + weighted mean of the updates */
+        for (size_t i = 0; i < nnz; i++)
+            f->packed[i] = (float)(f->packed[i] + b->acc[i] / weight_sum);
+    else if (diverged < 0 && !bad)
         for (size_t i = 0; i < nnz; i++) f->packed[i] = (float)(b->acc[i] / weight_sum);
     compute += sal_now() - tc;
     /* The client ranks evaluate the same model beside the server (and discard the figures), so
@@ -133,6 +172,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
      * waits only, and a long evaluation must not look like a missing server. Sent also after a
      * divergence (the clients are in the broadcast); not counted in bytes (a measurement). */
     if (eval) sal_fed_eval_bcast(f, NULL);
+    if (bad) return bad;
     if (diverged >= 0)
         return sal_fail(err, SAL_ENUMERIC,
                         "round %d: client %d's training loss is not finite (diverged); lower "
@@ -144,7 +184,8 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     row->lr = lr;
     row->train_loss = samples > 0 ? loss_sum / samples : 0;
     row->density = (double)f->nnz / (double)f->p->n;
-    row->bytes_up = row->bytes_down = (uint64_t)m * nnz * sizeof(float);
+    row->bytes_up = bytes_up; /* what arrived: quantized, the encoder's bytes, headers included */
+    row->bytes_down = (uint64_t)m * down;
     if (eval) evaluate(f, row);
     compute += sal_now() - tc;
     if (row->evaluated && !isfinite(row->test_loss))
@@ -176,7 +217,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         double idle = row->wall_s - w->compute_s - w->comm_s;
         w->wait_s = idle > 0 ? idle : 0;
     }
-    b->rows[0].bytes = (uint64_t)m * nnz * sizeof(float); /* the downloads it sent */
+    b->rows[0].bytes = (uint64_t)m * down; /* the downloads it sent */
     return SAL_OK;
 }
 
@@ -217,14 +258,20 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     }
     int m = sal_fed_sample(cfg, 0, f->sampled);
     /* O(model), whatever m: two receive slots of floats and one accumulator of doubles */
-    const size_t agg_bytes = sal_fed_server_agg_bytes(f->msg);
-    b.up = malloc(sizeof(float) * 2 * (f->msg ? f->msg : 1));
-    b.req = malloc(sizeof(MPI_Request) * (size_t)(m > 0 ? m : 1));
+    /* quantized: the slots hold the largest encoding, and one float buffer the decoded update */
+    const size_t cap = sal_fed_quant_cap(cfg, f->msg);
+    b.slot = cap ? cap : sizeof(float) * f->msg;
+    const size_t agg_bytes = cap ? 2 * cap + f->msg * (sizeof(float) + sizeof(double))
+                                 : sal_fed_server_agg_bytes(f->msg);
+    b.up = malloc(2 * (b.slot ? b.slot : 1));
+    if (cap) b.dec = malloc(sizeof(float) * (f->msg ? f->msg : 1));
+    b.req = malloc(sizeof(MPI_Request) * 2 * (size_t)(m > 0 ? m : 1));
     b.acc = malloc(sizeof(double) * (f->msg ? f->msg : 1));
     b.rank_compute = malloc(sizeof(double) * (size_t)f->size);
     b.rank_comm = malloc(sizeof(double) * (size_t)f->size);
     b.expect = calloc((size_t)f->size, sizeof(sal_wd_seq));
-    if (!b.up || !b.req || !b.acc || !b.rank_compute || !b.rank_comm || !b.rows || !b.expect)
+    if (!b.up || (cap && !b.dec) || !b.req || !b.acc || !b.rank_compute || !b.rank_comm ||
+        !b.rows || !b.expect)
         st = sal_fail(err, SAL_ENOMEM, "server: out of memory for %zu bytes of aggregation "
                       "buffers (model messages of %zu floats)", agg_bytes, f->msg);
     /* one outcome for every rank: the client ranks allocate their send buffers here too */
@@ -238,11 +285,18 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
                 sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), cfg->clients,
                 f->size - 1, m, f->nnz, f->p->n, (double)f->nnz / (double)f->p->n);
-    if (f->progress)
+    if (f->progress && !cap)
         fprintf(f->progress,
                 "salient: server: aggregation buffers %zu bytes (2 receive slots and a double "
                 "accumulator of %zu floats), whatever the %d clients per round\n",
                 agg_bytes, f->msg, m);
+    if (f->progress && cap)
+        fprintf(f->progress,
+                "salient: server: aggregation buffers %zu bytes (2 receive slots of %zu bytes, "
+                "a decoded update and a double accumulator of %zu floats); uploads %s-encoded, "
+                "buckets of %d\n",
+                agg_bytes, cap, f->msg, sal_config_enum_name("comm", "quantize", cfg->quantize),
+                cfg->quantize_bucket);
     if (f->progress) sal_model_progress(f->progress, f->model);
     sal_fed_pack(f);
     if (resume) {
@@ -265,6 +319,12 @@ rounds:
         sal_fault_round(round + 1, 0);
         sal_wd_round(round + 1);
         sal_round row = {0};
+        if (cap) {
+            b.levels = sal_fed_quant_levels(cfg, &metrics, round);
+            if (f->progress && cfg->quantize == SAL_QUANT_ADAQUANT)
+                fprintf(f->progress, "salient: round %d: adaquant levels %d\n", round + 1,
+                        b.levels);
+        }
         st = round_run(f, round, &b, &row, err);
         /* the client ranks wait in the check whatever the round's outcome; its error comes
          * second to the round's own */
@@ -313,6 +373,7 @@ agreed:
     free(b.rows);
     free(b.expect);
     free(b.up);
+    free(b.dec);
     free(b.req);
     free(b.acc);
     free(b.rank_compute);
