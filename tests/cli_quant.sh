@@ -50,13 +50,17 @@ check '[[ $rc == 0 && -n $k && $k -lt $((n / 5)) ]]' "masked qsgd: rc $rc, nnz $
 check '[[ $(col "$tmp/m" 1 6) == $((5 * $(qbytes "$k" 3 0))) ]]' \
   "masked qsgd bytes_up $(col "$tmp/m" 1 6), expected $((5 * $(qbytes "$k" 3 0)))"
 
-# --- s = 65535 (17 bits an entry): within 0.02 of unquantized fedavg's final accuracy ---
-run 2 --out "$tmp/none" 2>/dev/null
-run 2 --set comm.quantize=qsgd --set comm.quantize_levels=65535 --out "$tmp/fine" 2>/dev/null
-a=$(col "$tmp/none" $rounds 2) b=$(col "$tmp/fine" $rounds 2)
-check 'awk -v a="$a" -v b="$b" "BEGIN { d = a - b; exit !(a > 0.3 && d < 0.02 && d > -0.02) }"' \
-  "qsgd s=65535 accuracy $b vs unquantized $a"
-check '[[ $(col "$tmp/none" 1 6) == $((5 * n * 4)) ]]' "unquantized bytes_up $(col "$tmp/none" 1 6)"
+# --- s = 65535 (17 bits an entry): within 0.02 of unquantized fedavg's final accuracy. Numerics,
+# not memory safety: the sanitizer build (where MPI start-up dominates) leaves these two runs out,
+# its code paths being those of the runs above ---
+if [[ ${SALIENT_SANITIZED:-0} != 1 ]]; then
+  run 2 --out "$tmp/none" 2>/dev/null
+  run 2 --set comm.quantize=qsgd --set comm.quantize_levels=65535 --out "$tmp/fine" 2>/dev/null
+  a=$(col "$tmp/none" $rounds 2) b=$(col "$tmp/fine" $rounds 2)
+  check 'awk -v a="$a" -v b="$b" "BEGIN { d = a - b; exit !(a > 0.3 && d < 0.02 && d > -0.02) }"' \
+    "qsgd s=65535 accuracy $b vs unquantized $a"
+  check '[[ $(col "$tmp/none" 1 6) == $((5 * n * 4)) ]]' "unquantized bytes_up $(col "$tmp/none" 1 6)"
+fi
 
 # --- AdaQuantFL from s0 = 4: each round's levels (stderr) follow the metrics' training losses,
 # and grow as the loss falls; killed after round 3 (checkpoint at 2) and resumed: the same run ---
