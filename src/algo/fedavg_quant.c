@@ -36,9 +36,9 @@ size_t sal_fed_quant_bytes(const sal_config *cfg, size_t msg, int levels) {
     return sal_qsgd_encoded_bytes(msg, levels, (size_t)cfg->quantize_bucket);
 }
 
-sal_status sal_fed_quant_encode(const sal_config *cfg, int round, int c, int levels,
-                                float *local, const float *global, size_t msg, uint8_t *out,
-                                size_t cap, size_t *len, sal_err *err) {
+sal_status sal_fed_quant_encode(const sal_config *cfg, int round, int c, int levels, float *local,
+                                const float *global, size_t msg, uint8_t *out, size_t cap,
+                                size_t *len, sal_err *err) {
     for (size_t i = 0; i < msg; i++) local[i] -= global[i];
     /* Keyed by (seed, round, client), never by rank: the same client draws the same rounding
      * whichever rank hosts it, so metrics do not depend on the rank count. */

@@ -20,8 +20,8 @@ size_t sal_fed_quant_bytes(const sal_config *cfg, size_t msg, int levels);
 /* Client c in round (0-based): local (msg floats, its packed model; overwritten with the update
  * local - global) QSGD-encoded at `levels` into out (cap bytes), *len bytes written. The random
  * rounding draws from stream (seed, QUANT, round * clients + c). Errors as sal_qsgd_encode. */
-sal_status sal_fed_quant_encode(const sal_config *cfg, int round, int c, int levels,
-                                float *local, const float *global, size_t msg, uint8_t *out,
-                                size_t cap, size_t *len, sal_err *err);
+sal_status sal_fed_quant_encode(const sal_config *cfg, int round, int c, int levels, float *local,
+                                const float *global, size_t msg, uint8_t *out, size_t cap,
+                                size_t *len, sal_err *err);
 
 #endif

@@ -136,11 +136,12 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         if (b->dec) { /* the update, every field checked: an upload is untrusted input */
             const size_t want = sal_fed_quant_bytes(cfg, nnz, b->levels);
             sal_err qe;
-            sal_status qs = up_bytes != want
-                                ? sal_fail(&qe, SAL_EFORMAT, "%zu bytes, expected %zu at %d "
-                                           "levels", up_bytes, want, b->levels)
-                                : sal_qsgd_decode(b->up + (size_t)slot * b->slot, up_bytes,
-                                                  b->dec, nnz, &qe);
+            sal_status qs;
+            if (up_bytes != want)
+                qs = sal_fail(&qe, SAL_EFORMAT, "%zu bytes, expected %zu at %d levels",
+                              up_bytes, want, b->levels);
+            else
+                qs = sal_qsgd_decode(b->up + (size_t)slot * b->slot, up_bytes, b->dec, nnz, &qe);
             if (qs) {
                 if (!bad)
                     bad = sal_fail(err, qs, "round %d: client %d's quantized upload: %s",
