@@ -12,6 +12,13 @@ check() { if eval "$1"; then ok; else bad "$2"; fi; }
 # mpirun as root in CI, with more ranks than cores, without busy polling while oversubscribed
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1 OPENBLAS_NUM_THREADS=1
+# sanitized: true in the ASan+UBSan build (ctest sets SALIENT_SANITIZED=1 there,
+# tests/CMakeLists.txt), where every process runs ~6-10x slower. There a test runs each code
+# path at least once, so that memory errors and undefined behaviour are still found, and leaves
+# the repetition (the same path at more rank counts, more rounds, several algorithms or graphs
+# that share the code, bitwise-equality matrices) to the Release build, which runs all of it.
+# Every check that does run under ASan can still fail.
+sanitized() { [[ ${SALIENT_SANITIZED:-0} == 1 ]]; }
 # Skips are said and counted, never passed off as passes. A whole test that cannot run here (no
 # Slurm, no root, no PyTorch) says "NAME: SKIPPED (why)" and exits 77, which ctest reports as
 # skipped (SKIP_RETURN_CODE, tests/CMakeLists.txt); scripts/test counts it, and with SALIENT_CI=1
