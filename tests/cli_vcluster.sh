@@ -55,20 +55,27 @@ check 'grep -q "on 5 node(s) (node\[1-5\]), 5 ranks" slurm-ssfl-$jid.out' "SSFL 
 check '[[ -s runs/ssfl-$jid/summary.json ]] && cmp -s <(cols runs/ssfl-$jid 1-7,12) <(cols "$tmp/ref-f" 1-7,12)' \
   "SSFL on 5 nodes differs from mpirun -np 5 on one: $(tail -3 slurm-ssfl-$jid.out 2>&1 | tr '\n' ' ')"
 
-# --- the communication library's tests across 4 nodes ---
-for t in mpi_allreduce mpi_gossip; do
-  timeout 300 srun -N4 -n4 --mpi=pmix "$bindir/$t" >"$tmp/$t.out" 2>&1
-  rc=$?
-  check '[[ $rc == 0 ]] && grep -q "^$t: [0-9]* passed, 0 failed" "$tmp/$t.out"' "$t on 4 nodes: rc $rc: $(tail -3 "$tmp/$t.out" | tr '\n' ' ')"
-done
+# Under ASan (sanitized, tests/lib.sh) the next two parts are the Release build's: what they add
+# to the same programs run over shared memory (mpi_allreduce_np4, mpi_gossip_np4; cli_decentral)
+# is Open MPI's TCP transport between the nodes, which the sanitizers do not instrument, and
+# results equal across transports. The SSFL job above and the preempted dpsgd job below still
+# run salient under srun across the nodes there.
+if ! sanitized; then
+  # --- the communication library's tests across 4 nodes ---
+  for t in mpi_allreduce mpi_gossip; do
+    timeout 300 srun -N4 -n4 --mpi=pmix "$bindir/$t" >"$tmp/$t.out" 2>&1
+    rc=$?
+    check '[[ $rc == 0 ]] && grep -q "^$t: [0-9]* passed, 0 failed" "$tmp/$t.out"' "$t on 4 nodes: rc $rc: $(tail -3 "$tmp/$t.out" | tr '\n' ' ')"
+  done
 
-# --- D-PSGD (ring gossip) across 4 nodes == one node ---
-d=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=3)
-timeout 120 srun -N4 -n4 --mpi=pmix "$bin" train "$smoke" "${d[@]}" --out "$tmp/d4" >"$tmp/d4.out" 2>&1
-rc=$?
-mpirun -np 4 "$bin" train "$smoke" "${d[@]}" --out "$tmp/ref-d" >/dev/null 2>&1
-check '[[ $rc == 0 ]] && cmp -s <(cols "$tmp/d4" 1-7,12,14-16) <(cols "$tmp/ref-d" 1-7,12,14-16)' \
-  "dpsgd on 4 nodes (rc $rc) differs from one node: $(tail -2 "$tmp/d4.out" | tr '\n' ' ')"
+  # --- D-PSGD (ring gossip) across 4 nodes == one node ---
+  d=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=3)
+  timeout 120 srun -N4 -n4 --mpi=pmix "$bin" train "$smoke" "${d[@]}" --out "$tmp/d4" >"$tmp/d4.out" 2>&1
+  rc=$?
+  mpirun -np 4 "$bin" train "$smoke" "${d[@]}" --out "$tmp/ref-d" >/dev/null 2>&1
+  check '[[ $rc == 0 ]] && cmp -s <(cols "$tmp/d4" 1-7,12,14-16) <(cols "$tmp/ref-d" 1-7,12,14-16)' \
+    "dpsgd on 4 nodes (rc $rc) differs from one node: $(tail -2 "$tmp/d4.out" | tr '\n' ' ')"
+fi
 
 # --- the link rate: 4 MiB cannot cross a 1 Gb/s link faster than 33.5 ms; node2 set to
 # 10 Mb/s (while up) makes 256 KiB take >= 0.21 s; the burst (2 ms of rate, >= 32 KiB) and
@@ -85,8 +92,11 @@ check 'awk -v t="$t" "BEGIN { exit !(t >= 0.15 && t < 10) }"' "256 KiB allreduce
 check '"$vc" status --dir "$tmp/vc" | grep -q "^node2 .* 1gbit  *1Gbit  *1Gbit "' "rate node2 back to 1gbit failed"
 
 # --- preemption on 4 nodes: SIGUSR1 -> checkpoint, requeue, resume, same metrics; node3's
-# rate changes while it runs ---
+# rate changes while it runs. Under ASan 40 rounds (checkpoint every 20): a round's compute
+# there is ~7x Release's (measured: 0.18 s against 0.027 s), so 40 rounds still outlast the
+# signal's delivery by seconds, as 120 do in Release; the rounds beyond are the same steps ---
 p=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=120 --set checkpoint.every=50)
+sanitized && p=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=40 --set checkpoint.every=20)
 pid=$(sbatch --parsable -N4 -n4 -J preempt "$train" "$smoke" "${p[@]}")
 for _ in $(seq 300); do [[ -s runs/preempt-$pid/metrics.csv ]] && break; sleep 0.1; done
 scancel --signal=USR1 --batch "$pid"
