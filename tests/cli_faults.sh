@@ -41,8 +41,14 @@ freeze() {
 }
 
 slow=(--set run.comm_timeout=120)
+# Each run must still be going when the freeze strikes after round 3: 30 rounds in Release.
+# Under ASan (sanitized, tests/lib.sh) a round's compute is ~7x Release's, so 12 rounds leave at
+# least as long a window; the resumed and reference runs, which dominate here, then repeat the
+# same steps 12 times instead of 30 (the disk-full case needs 6)
+rounds=30
+sanitized && rounds=12
 # --- dpsgd: rank 1 frozen; ranks 0 and 2 wait in a gossip step ---
-d=(--set train.algorithm=dpsgd --set data.clients=6 --set run.rounds=30 --set checkpoint.every=2
+d=(--set train.algorithm=dpsgd --set data.clients=6 --set run.rounds=$rounds --set checkpoint.every=2
    --set run.comm_timeout=3)
 freeze d 1 "${d[@]}"
 check '[[ $rc != 0 && $took -le 13 ]]' "dpsgd with a frozen rank: rc $rc after $took s (want non-zero within 3 + 10 s)"
@@ -60,7 +66,7 @@ mpirun -np 3 "$bin" train "$smoke" "${d[@]}" "${slow[@]}" --out "$tmp/dref" 2>/d
 check 'cmp -s <(cols "$tmp/d") <(cols "$tmp/dref")' "dpsgd: resume after the timeout differs from an undisturbed run"
 
 # --- fedavg: client rank 2 frozen; the server names it ---
-f=(--set train.algorithm=fedavg --set data.clients=4 --set train.sample_fraction=1 --set run.rounds=30
+f=(--set train.algorithm=fedavg --set data.clients=4 --set train.sample_fraction=1 --set run.rounds=$rounds
    --set checkpoint.every=2 --set run.comm_timeout=3)
 freeze f 2 "${f[@]}"
 check '[[ $rc != 0 && $took -le 13 ]]' "fedavg with a frozen client rank: rc $rc after $took s"
