@@ -15,8 +15,13 @@ run() { local np=$1; shift; mpirun -np "$np" "$bin" train "$smoke" "${fed[@]}" "
 cols() { cut -d, -f1-7,12 "$1/metrics.csv"; }
 json() { sed -n "s/.*\"$2\": \"\{0,1\}\([^\",]*\).*/\1/p" "$1/summary.json"; }
 
+# Under ASan (sanitized, tests/lib.sh) the rank- and thread-count matrices shrink to the one
+# run the other checks read (r3; ResNet-20 on 3 ranks and 2 threads): the runs at other counts
+# drive the same code and only feed the bitwise comparisons, which the Release build makes.
 # --- SSFL on 2, 3 and 5 ranks: identical mask and metrics ---
-for np in 2 3 5; do
+ranks="2 3 5"
+sanitized && ranks=3
+for np in $ranks; do
   run $np --set sparsity.method=snip --set sparsity.density=0.1 --out "$tmp/r$np" 2>"$tmp/r$np.err"
   rc=$?
   check '[[ $rc == 0 ]]' "snip on $np ranks failed: $(tail -2 "$tmp/r$np.err")"
@@ -27,6 +32,7 @@ check '[[ $(head -1 "$tmp/r3/mask.csv") == tensor,numel,kept,density ]]' "mask.c
 check '[[ $(wc -l <"$tmp/r3/metrics.csv") == 5 ]]' "metrics.csv: header, round 0 and 3 rounds"
 # round 0's mask broadcast goes to each client rank, so only its bytes_down may differ
 for np in 3 5; do
+  sanitized && break
   check 'cmp -s <(cols "$tmp/r2" | sed "2s/,[0-9]*,\([^,]*\)$/,X,\1/") <(cols "$tmp/r$np" | sed "2s/,[0-9]*,\([^,]*\)$/,X,\1/")' \
     "metrics on $np ranks differ from 2 ranks"
   check 'cmp -s "$tmp/r2/mask.csv" "$tmp/r$np/mask.csv"' "mask on $np ranks differs from 2 ranks"
@@ -40,17 +46,21 @@ rn=(--set model.arch=resnet20 --set model.norm=batch --set data.dataset=syntheti
     --set data.synth_train=60 --set data.synth_test=20
     --set train.batch=12 --set data.clients=6 --set run.rounds=2 --set sparsity.method=snip
     --set sparsity.density=0.2)
-for v in "3 1" "5 1" "3 2"; do
+rn_runs=("3 1" "5 1" "3 2")
+sanitized && rn_runs=("3 2")
+for v in "${rn_runs[@]}"; do
   read -r np th <<<"$v"
   run $np "${rn[@]}" --set run.threads=$th --out "$tmp/rn${np}t$th" 2>"$tmp/rn.err"
   check '[[ $? == 0 ]]' "resnet20 SSFL on $np ranks, $th threads failed: $(tail -2 "$tmp/rn.err")"
 done
 for v in rn5t1 rn3t2; do
+  sanitized && break
   check 'cmp -s <(cols "$tmp/rn3t1" | sed "2s/,[0-9]*,\([^,]*\)$/,X,\1/") <(cols "$tmp/$v" | sed "2s/,[0-9]*,\([^,]*\)$/,X,\1/")' \
     "resnet20 SSFL metrics of $v differ from 3 ranks, 1 thread"
 done
-rn_n=$(json "$tmp/rn3t1" parameters) rn_nnz=$(json "$tmp/rn3t1" nnz)
-row=$(sed -n 3p "$tmp/rn3t1/metrics.csv")
+read -r np th <<<"${rn_runs[0]}"
+rn_nnz=$(json "$tmp/rn${np}t$th" nnz)
+row=$(sed -n 3p "$tmp/rn${np}t$th/metrics.csv")
 check '[[ $(cut -d, -f6 <<<"$row") == $((3 * (rn_nnz + 1589) * 4)) ]]' \
   "resnet20-bn upload bytes: $row (expected 3 clients x ($rn_nnz weights + 1589 state floats))"
 
