@@ -51,7 +51,8 @@ sanitized && rn_runs=("3 2")
 for v in "${rn_runs[@]}"; do
   read -r np th <<<"$v"
   run $np "${rn[@]}" --set run.threads=$th --out "$tmp/rn${np}t$th" 2>"$tmp/rn.err"
-  check '[[ $? == 0 ]]' "resnet20 SSFL on $np ranks, $th threads failed: $(tail -2 "$tmp/rn.err")"
+  rc=$?
+  check '[[ $rc == 0 ]]' "resnet20 SSFL on $np ranks, $th threads failed: $(tail -2 "$tmp/rn.err")"
 done
 for v in rn5t1 rn3t2; do
   sanitized && break
