@@ -32,6 +32,12 @@ FILE *sal_cli_err(void);
  * where the library provides less, prints one line on every rank, finalizes MPI and returns the
  * exit code (1). Every command that uses MPI starts it here. */
 int sal_cli_mpi_init(const char *cmd, int *argc, char ***argv);
+/* rc, after every rank failed alike before MPI started (a bad argument: argv is the same on
+ * every rank). Under mpirun with several ranks, MPI is started and finalized first: mpirun
+ * aborts the job as soon as one rank exits non-zero, which could kill the first rank before
+ * the line it alone prints is out. Only for errors every rank sees: a rank that failed alone
+ * would leave the others waiting in MPI. */
+int sal_cli_exit_together(int rc);
 
 /* Every rank selects its kernels' instruction-set level (SALIENT_ISA or detection, cpu.h); a bad
  * SALIENT_ISA on any rank fails every rank (that rank names it; returns 2 everywhere). When

@@ -402,10 +402,11 @@ static int bench_pack(const opts *o, int rank) {
 }
 
 int sal_cmd_bench(int argc, char **argv) {
-    if (argc > 0 && !strcmp(argv[0], "gossip")) return sal_bench_gossip(argc - 1, argv + 1);
+    if (argc > 0 && !strcmp(argv[0], "gossip"))
+        return sal_cli_exit_together(sal_bench_gossip(argc - 1, argv + 1));
     opts o;
     int rc = parse(argc, argv, &o);
-    if (rc) return rc == 1 ? 0 : rc;
+    if (rc) return rc == 1 ? 0 : sal_cli_exit_together(rc);
     rc = sal_cli_mpi_init("bench", NULL, NULL);
     if (rc) return rc;
     int rank, P;

@@ -38,3 +38,16 @@ int sal_cli_mpi_init(const char *cmd, int *argc, char ***argv) {
     MPI_Finalize();
     return 1;
 }
+
+int sal_cli_exit_together(int rc) {
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
+    if (!rc || !size || atoi(size) < 2) return rc;
+    int up = 0;
+    MPI_Initialized(&up);
+    if (up) return rc;
+    /* MPI_Finalize's fence: no rank leaves before every rank (the first, which printed the
+     * line, included) has reached it */
+    MPI_Init(NULL, NULL);
+    MPI_Finalize();
+    return rc;
+}
