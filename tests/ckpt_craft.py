@@ -242,6 +242,20 @@ def header_crc_stale(f):  # the round changed, the header CRC not (nor the tenso
     f.attrs.modify("round", np.int32(int(f.attrs["round"]) + 1))
 
 
+def metrics_v3(f):  # format 3: /metrics without the per-client columns, its CRC over the rest
+    rows = f["/metrics"][()]
+    old = [n for n in rows.dtype.names
+           if n not in ("clients_evaluated", "client_acc_mean", "client_acc_min")]
+    v3 = np.zeros(len(rows), dtype=np.dtype([(n, rows.dtype[n]) for n in old]))
+    for n in old:
+        v3[n] = rows[n]
+    del f["/metrics"]
+    d = f.create_dataset("/metrics", data=v3)
+    d.attrs.create("crc32c", np.uint32(crc32c(v3.tobytes())))
+    f.attrs.modify("format_version", np.int32(3))
+    rewrite_header(f)
+
+
 def version(v):
     def fn(f):
         f.attrs.modify("format_version", np.int32(v))
@@ -262,7 +276,7 @@ for name, fn in [("attr_type", attr_type), ("attr_shape", attr_shape),
                  ("mask_size", mask_size), ("metrics_shape", metrics_shape), ("no_crc", no_crc),
                  ("no_metrics_crc", no_metrics_crc), ("nan_weight", nan_weight), ("crc_flip", crc_flip),
                  ("header_crc", header_crc_stale),
-                 ("version_99", version(99)), ("version_0", version(0)), ("version_2", version(2)),
+                 ("metrics_v3", metrics_v3), ("version_99", version(99)), ("version_0", version(0)), ("version_2", version(2)),
                  ("data_fp", fingerprint("data_fingerprint")),
                  ("split_fp", fingerprint("split_fingerprint"))]:
     case(name, fn)
