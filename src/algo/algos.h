@@ -49,7 +49,8 @@ uint64_t sal_split_fingerprint(const sal_partition *part);
 /* Read checkpoint path's header into info and check that it can continue this run: every
  * config key that changes the math equal, the same data and split (data_fp, split_fp: this
  * run's fingerprints; files of format < 3 have none), rounds left to run, and (same_ranks)
- * the same rank count. The caller frees info. */
+ * the same rank count. The file's seal is checked first (a load of path that follows may
+ * pass .sealed = 1). The caller frees info. */
 sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks, int same_ranks,
                             uint64_t data_fp, uint64_t split_fp, sal_ckpt_info *info,
                             sal_err *err);

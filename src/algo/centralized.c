@@ -73,7 +73,8 @@ static sal_status resume_from(run *r, const sal_config *cfg, const char *path, i
                       "differs from the run that wrote it", path, info.has_momentum ? "has" : "lacks");
     if (!st) {
         sal_ckpt_dst d = {.p = sal_model_params(r->model), .model = 1, .momentum = r->opt.buf,
-                          .metrics = &r->metrics};
+                          .metrics = &r->metrics,
+                          .sealed = 1}; /* sal_resume_check checked the seal */
         st = sal_ckpt_load(path, &d, err);
     }
     *start = info.round;

@@ -297,7 +297,8 @@ static sal_status resume_from(worker *w, const char *path, sal_metrics *metrics,
                           .rank_w = w->p->w,
                           .rank_m = w->opt.buf,
                           .rank_r = w->ef ? sal_topk_ef_residual_mut(w->ef) : NULL,
-                          .metrics = w->rank == 0 ? metrics : NULL};
+                          .metrics = w->rank == 0 ? metrics : NULL,
+                          .sealed = 1}; /* sal_resume_check checked the seal */
         st = sal_ckpt_load(path, &d, err);
     }
     if (!st && cfg->method != SAL_SPARSE_NONE) st = use_mask(w, err);

@@ -47,7 +47,8 @@ sal_status sal_fed_resume(fed *f, const char *path, sal_metrics *metrics, int *s
                                   sal_data_fingerprint(&f->train, &f->test),
                                   sal_split_fingerprint(&f->part), &info, err);
         if (!hdr[0]) {
-            sal_ckpt_dst d = {.p = p, .model = 1, .metrics = metrics};
+            /* sealed: sal_resume_check checked the seal */
+            sal_ckpt_dst d = {.p = p, .model = 1, .metrics = metrics, .sealed = 1};
             hdr[0] = sal_ckpt_load(path, &d, err);
             hdr[1] = info.round;
         }

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "salient/bytes.h"
 #include "salient/quant.h"
 
 enum { HEADER = 4 + 8 + 4 + 4 };
@@ -22,23 +23,6 @@ static size_t buckets_of(size_t n, size_t bucket) {
 size_t sal_qsgd_encoded_bytes(size_t n, int levels, size_t bucket) {
     const size_t bits = (size_t)(1 + level_bits(levels));
     return HEADER + 4 * buckets_of(n, bucket) + (n * bits + 7) / 8;
-}
-
-static void put_u32(uint8_t *p, uint32_t x) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(x >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t x) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(x >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p) {
-    uint32_t x = 0;
-    for (int i = 0; i < 4; i++) x |= (uint32_t)p[i] << (8 * i);
-    return x;
-}
-static uint64_t get_u64(const uint8_t *p) {
-    uint64_t x = 0;
-    for (int i = 0; i < 8; i++) x |= (uint64_t)p[i] << (8 * i);
-    return x;
 }
 
 /* A little-endian bit stream: fields of up to 17 bits appended LSB-first. */
@@ -67,9 +51,9 @@ sal_status sal_qsgd_encode(const float *v, size_t n, int levels, size_t bucket, 
     const size_t nb = buckets_of(n, bucket), d = bucket ? bucket : n;
     const int w = level_bits(levels);
     memcpy(out, "QSG1", 4);
-    put_u64(out + 4, n);
-    put_u32(out + 12, (uint32_t)levels);
-    put_u32(out + 16, (uint32_t)bucket);
+    sal_put_le64(out + 4, n);
+    sal_put_le32(out + 12, (uint32_t)levels);
+    sal_put_le32(out + 16, (uint32_t)bucket);
     uint8_t *norms = out + HEADER;
     bits b = {.p = norms + 4 * nb};
     for (size_t k = 0; k < nb; k++) {
@@ -82,7 +66,7 @@ sal_status sal_qsgd_encode(const float *v, size_t n, int levels, size_t bucket, 
         const float norm = (float)sqrt(ss);
         uint32_t nbits;
         memcpy(&nbits, &norm, 4);
-        put_u32(norms + 4 * k, nbits);
+        sal_put_le32(norms + 4 * k, nbits);
         for (size_t i = lo; i < hi; i++) {
             uint32_t level = 0;
             if (norm > 0) {
@@ -103,8 +87,8 @@ sal_status sal_qsgd_encode(const float *v, size_t n, int levels, size_t bucket, 
 sal_status sal_qsgd_decode(const uint8_t *in, size_t len, float *v, size_t n, sal_err *err) {
     if (len < HEADER || memcmp(in, "QSG1", 4))
         return sal_fail(err, SAL_EFORMAT, "qsgd payload: no QSG1 header (%zu bytes)", len);
-    const uint64_t n_in = get_u64(in + 4);
-    const uint32_t levels = get_u32(in + 12), bucket = get_u32(in + 16);
+    const uint64_t n_in = sal_get_le64(in + 4);
+    const uint32_t levels = sal_get_le32(in + 12), bucket = sal_get_le32(in + 16);
     if (n_in != n)
         return sal_fail(err, SAL_EFORMAT, "qsgd payload: %llu entries, expected %zu",
                         (unsigned long long)n_in, n);
@@ -121,7 +105,7 @@ sal_status sal_qsgd_decode(const uint8_t *in, size_t len, float *v, size_t n, sa
     uint64_t acc = 0;
     int have = 0;
     for (size_t k = 0; k < nb; k++) {
-        const uint32_t nbits = get_u32(in + HEADER + 4 * k);
+        const uint32_t nbits = sal_get_le32(in + HEADER + 4 * k);
         float norm;
         memcpy(&norm, &nbits, 4);
         if (!isfinite(norm) || norm < 0)

@@ -21,26 +21,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "salient/bytes.h"
 #include "salient/ckpt.h"
 #include "salient/crc32c.h"
 
 static const char MAGIC[16] = "SALIENT SEAL v1\n";
 static const char HDF5_SIGNATURE[8] = "\x89HDF\r\n\x1a\n";
-
-static void put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t get64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-static uint32_t get32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* CRC-32C of fd's bytes [from, to) outside the skipped ranges (checked: ascending, disjoint,
  * inside [from, to)). -1 with errno on a read error or a short file. */
@@ -71,6 +57,17 @@ static int crc_of(int fd, uint64_t from, uint64_t to, const sal_seal_skip *skip,
     return 0;
 }
 
+/* path opened with flags and its size in *sb; -1 with errno (the descriptor closed) if not. */
+static int open_sized(const char *path, int flags, struct stat *sb) {
+    int fd = open(path, flags);
+    if (fd >= 0 && fstat(fd, sb)) {
+        int e = errno;
+        close(fd);
+        errno = e, fd = -1;
+    }
+    return fd;
+}
+
 static int skips_valid(const sal_seal_skip *skip, int nskip, uint64_t length) {
     uint64_t at = SAL_SEAL_BYTES;
     for (int k = 0; k < nskip; k++) {
@@ -86,13 +83,10 @@ sal_status sal_ckpt_seal(const char *path, const sal_seal_skip *skip, int nskip,
     if (nskip < 0 || nskip > SAL_SEAL_SKIPS_MAX)
         return sal_fail(err, SAL_EINVAL, "checkpoint '%s': %d ranges to leave out of the seal "
                         "(at most %d)", path, nskip, SAL_SEAL_SKIPS_MAX);
-    int fd = open(path, O_RDWR);
     struct stat sb;
-    if (fd < 0 || fstat(fd, &sb)) {
-        int e = errno;
-        if (fd >= 0) close(fd);
-        return sal_fail(err, SAL_EIO, "checkpoint '%s': cannot seal it: %s", path, strerror(e));
-    }
+    int fd = open_sized(path, O_RDWR, &sb);
+    if (fd < 0)
+        return sal_fail(err, SAL_EIO, "checkpoint '%s': cannot seal it: %s", path, strerror(errno));
     const uint64_t length = (uint64_t)sb.st_size;
     uint8_t hdr[SAL_SEAL_BYTES];
     if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
@@ -117,14 +111,14 @@ sal_status sal_ckpt_seal(const char *path, const sal_seal_skip *skip, int nskip,
                         skips_valid(skip, nskip, length) ? strerror(e) : "bad skipped ranges");
     }
     memcpy(hdr, MAGIC, sizeof MAGIC);
-    put64(hdr + 16, length);
-    put32(hdr + 24, crc);
-    put32(hdr + 28, (uint32_t)nskip);
+    sal_put_le64(hdr + 16, length);
+    sal_put_le32(hdr + 24, crc);
+    sal_put_le32(hdr + 28, (uint32_t)nskip);
     for (int k = 0; k < nskip; k++) {
-        put64(hdr + 32 + 16 * k, skip[k].offset);
-        put64(hdr + 40 + 16 * k, skip[k].length);
+        sal_put_le64(hdr + 32 + 16 * k, skip[k].offset);
+        sal_put_le64(hdr + 40 + 16 * k, skip[k].length);
     }
-    put32(hdr + 508, sal_crc32c(0, hdr, 508));
+    sal_put_le32(hdr + 508, sal_crc32c(0, hdr, 508));
     int bad = pwrite(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr;
     int e = errno;
     if (close(fd)) bad = 1, e = errno;
@@ -135,13 +129,9 @@ sal_status sal_ckpt_seal(const char *path, const sal_seal_skip *skip, int nskip,
 }
 
 sal_status sal_ckpt_seal_check(const char *path, sal_err *err) {
-    int fd = open(path, O_RDONLY);
     struct stat sb;
-    if (fd < 0 || fstat(fd, &sb)) {
-        int e = errno;
-        if (fd >= 0) close(fd);
-        return sal_fail(err, SAL_EIO, "checkpoint '%s': %s", path, strerror(e));
-    }
+    int fd = open_sized(path, O_RDONLY, &sb);
+    if (fd < 0) return sal_fail(err, SAL_EIO, "checkpoint '%s': %s", path, strerror(errno));
     uint8_t hdr[SAL_SEAL_BYTES];
     ssize_t got = pread(fd, hdr, sizeof hdr, 0);
     sal_status st = SAL_OK;
@@ -156,16 +146,17 @@ sal_status sal_ckpt_seal_check(const char *path, sal_err *err) {
                              "bytes: not an HDF5 file, or damaged there); resume from an earlier "
                              "checkpoint",
                       path);
-    } else if (got != (ssize_t)sizeof hdr || get32(hdr + 508) != sal_crc32c(0, hdr, 508)) {
+    } else if (got != (ssize_t)sizeof hdr || sal_get_le32(hdr + 508) != sal_crc32c(0, hdr, 508)) {
         st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' is damaged: its seal (the first %d "
                       "bytes) fails its CRC-32C; resume from an earlier checkpoint", path,
                       SAL_SEAL_BYTES);
     } else {
-        const uint64_t length = get64(hdr + 16);
-        const uint32_t nskip = get32(hdr + 28);
+        const uint64_t length = sal_get_le64(hdr + 16);
+        const uint32_t nskip = sal_get_le32(hdr + 28);
         sal_seal_skip skip[SAL_SEAL_SKIPS_MAX];
         for (uint32_t k = 0; k < nskip && k < SAL_SEAL_SKIPS_MAX; k++)
-            skip[k] = (sal_seal_skip){get64(hdr + 32 + 16 * k), get64(hdr + 40 + 16 * k)};
+            skip[k] = (sal_seal_skip){sal_get_le64(hdr + 32 + 16 * k),
+                                      sal_get_le64(hdr + 40 + 16 * k)};
         uint32_t crc = 0;
         if ((uint64_t)sb.st_size != length)
             st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' is truncated or damaged: %lld bytes, "
@@ -176,7 +167,7 @@ sal_status sal_ckpt_seal_check(const char *path, sal_err *err) {
                           "skipped ranges are not inside the file", path);
         else if (crc_of(fd, SAL_SEAL_BYTES, length, skip, (int)nskip, &crc))
             st = sal_fail(err, SAL_EIO, "checkpoint '%s': %s", path, strerror(errno));
-        else if (crc != get32(hdr + 24))
+        else if (crc != sal_get_le32(hdr + 24))
             st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' is damaged: it fails the CRC-32C of "
                           "its seal (bytes changed after it was written); resume from an earlier "
                           "checkpoint", path);
