@@ -14,6 +14,7 @@ fed=(--set train.algorithm=fedavg --set data.clients=10 --set data.partition=dir
 run() { local np=$1; shift; mpirun -np "$np" "$bin" train "$smoke" "${fed[@]}" "$@"; }
 cols() { cut -d, -f1-7,12 "$1/metrics.csv"; } # round .. bytes_down, lr: not timing
 col() { sed -n "$(($2 + 2))p" "$1/metrics.csv" | cut -d, -f"$3"; } # col DIR ROUND FIELD
+json() { sed -n "s/.*\"$2\": \"\{0,1\}\([^\",]*\).*/\1/p" "$1/summary.json"; }
 nnz_of() { sed -n 's/.* \([0-9]*\) of [0-9]* parameters travel.*/\1/p' "$1"; }
 # quant.h's layout: 20 header bytes, a float norm per bucket, (1 + ceil(log2(s + 1))) bits/entry
 qbytes() { # qbytes N S BUCKET
@@ -92,6 +93,24 @@ check '[[ $rc == 0 ]]' "adaquant resume failed: $(tail -1 "$tmp/a2.err")"
 check 'cmp -s <(cols "$tmp/a1") <(cols "$tmp/a2")' \
   "adaquant resumed differs: $(diff <(cols "$tmp/a1") <(cols "$tmp/a2") | head -3 | tr '\n' ' ')"
 check '[[ $(lv "$tmp/a2.err" 4) == $(lv "$tmp/a1.err" 4) ]]' "resumed round 4 levels differ"
+
+# --- ResNet-20 with BatchNorm: the running statistics travel raw beside the quantized weights.
+# At s = 1 a stochastically rounded running variance would often go negative; raw, none can.
+# bytes_up = each client's encoding of its nnz weight updates + 4 bytes a state float ---
+rn=(--set model.arch=resnet20 --set model.norm=batch --set data.dataset=synthetic-cifar
+    --set data.synth_train=36 --set data.synth_test=12 --set train.batch=12 --set data.clients=6
+    --set data.partition=iid --set run.rounds=1 --set checkpoint.every=0
+    --set comm.quantize=qsgd --set comm.quantize_levels=1)
+run 2 "${rn[@]}" --out "$tmp/rn" 2>"$tmp/rn.err"
+rc=$?
+check '[[ $rc == 0 ]]' "resnet20-bn qsgd failed: $(tail -2 "$tmp/rn.err")"
+rn_nnz=$(json "$tmp/rn" nnz)
+want=$((3 * ($(qbytes "$rn_nnz" 1 512) + 4 * 1589)))
+check '[[ $(col "$tmp/rn" 1 6) == "$want" ]]' \
+  "resnet20-bn qsgd bytes_up $(col "$tmp/rn" 1 6), expected $want (3 x (QSGD of $rn_nnz + 1589 raw state floats))"
+neg=$(h5dump "$tmp/rn/ckpt/latest" 2>/dev/null | awk '/DATASET "running_var"/ { on = 1 } on && /\(/ { for (i = 1; i <= NF; i++) if ($i ~ /^-/) bad++ } on && /^ *}/ { on = 0 } END { print bad + 0 }')
+nvar=$(h5dump "$tmp/rn/ckpt/latest" 2>/dev/null | grep -c 'DATASET "running_var"')
+check '[[ $nvar -gt 0 && $neg == 0 ]]' "resnet20-bn qsgd: $neg negative running_var values in $nvar tensors"
 
 # --- bad values: one line naming the key and the fix, non-zero exit ---
 bad_cfg() { # bad_cfg WHAT PATTERN ARGS...

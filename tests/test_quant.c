@@ -198,29 +198,31 @@ static void test_fed_levels(void) {
     CHECK(sal_fed_quant_levels(&cfg, &m, 3) == 16); /* round 4: 4 sqrt(4 / 0.25) */
     cfg.quantize = SAL_QUANT_QSGD;
     CHECK(sal_fed_quant_levels(&cfg, &m, 3) == 4);
-    CHECK(sal_fed_quant_cap(&cfg, 1000) == sal_qsgd_encoded_bytes(1000, 4, 512));
+    CHECK(sal_fed_quant_cap(&cfg, 1000, 3) == sal_qsgd_encoded_bytes(1000, 4, 512) + 12);
     cfg.quantize = SAL_QUANT_NONE;
-    CHECK(sal_fed_quant_cap(&cfg, 1000) == 0);
+    CHECK(sal_fed_quant_cap(&cfg, 1000, 3) == 0);
 }
 
-/* A client's upload decodes to local - global within the grid step of its bucket's norm; the
- * same (round, client) draws the same bytes, another client other bytes. */
+/* A client's upload decodes to local - global within the grid step of its bucket's norm, and
+ * to its state (BatchNorm statistics) bit for bit; the same (round, client) draws the same
+ * bytes, another client other bytes; a short upload or non-finite state is refused. */
 static void test_fed_encode(void) {
-    enum { N = 700 };
+    enum { N = 700, S = 5, M = N + S };
     sal_config cfg;
     sal_config_defaults(&cfg);
     cfg.quantize = SAL_QUANT_QSGD, cfg.quantize_levels = 7, cfg.quantize_bucket = 256;
-    static float local[N], global[N], work[N], dec[N];
+    static float local[M], global[M], work[M], dec[M];
     static uint8_t a[4096], b[4096], c[4096];
-    fill(local, N, 1), fill(global, N, 2);
-    const size_t cap = sal_fed_quant_cap(&cfg, N);
+    fill(local, M, 1), fill(global, M, 2);
+    const size_t cap = sal_fed_quant_cap(&cfg, N, S);
     CHECK(cap <= sizeof a);
     size_t la, lb, lc;
     sal_err err;
     memcpy(work, local, sizeof work);
-    CHECK(sal_fed_quant_encode(&cfg, 3, 5, 7, work, global, N, a, cap, &la, &err) == SAL_OK);
-    CHECK(la == sal_fed_quant_bytes(&cfg, N, 7));
-    CHECK(sal_qsgd_decode(a, la, dec, N, &err) == SAL_OK);
+    CHECK(sal_fed_quant_encode(&cfg, 3, 5, 7, work, global, N, S, a, cap, &la, &err) == SAL_OK);
+    CHECK(la == sal_fed_quant_bytes(&cfg, N, S, 7));
+    CHECK(la == sal_qsgd_encoded_bytes(N, 7, 256) + 4 * S);
+    CHECK(sal_fed_quant_decode(&cfg, a, la, 7, dec, N, S, &err) == SAL_OK);
     for (size_t k = 0; k < N; k += 256) { /* each bucket: |dec - delta| <= norm / s */
         size_t hi = k + 256 < N ? k + 256 : N;
         double ss = 0, worst = 0;
@@ -235,12 +237,20 @@ static void test_fed_encode(void) {
         CHECK_MSG(worst <= sqrt(ss) / 7 * (1 + 1e-5), "bucket at %zu: error %g, step %g", k,
                   worst, sqrt(ss) / 7);
     }
+    CHECK_MSG(memcmp(dec + N, local + N, sizeof(float) * S) == 0, "state did not travel raw");
+    CHECK(sal_fed_quant_decode(&cfg, a, la - 1, 7, dec, N, S, &err) == SAL_EFORMAT);
+    CHECK(sal_fed_quant_decode(&cfg, a, la, 3, dec, N, S, &err) == SAL_EFORMAT); /* levels */
+    memcpy(b, a, la);
+    memset(b + la - 4, 0xff, 4); /* the last state float: a NaN */
+    CHECK(sal_fed_quant_decode(&cfg, b, la, 7, dec, N, S, &err) == SAL_EFORMAT);
     memcpy(work, local, sizeof work);
-    CHECK(sal_fed_quant_encode(&cfg, 3, 5, 7, work, global, N, b, cap, &lb, &err) == SAL_OK);
+    CHECK(sal_fed_quant_encode(&cfg, 3, 5, 7, work, global, N, S, b, cap, &lb, &err) == SAL_OK);
     CHECK(lb == la && memcmp(a, b, la) == 0);
     memcpy(work, local, sizeof work);
-    CHECK(sal_fed_quant_encode(&cfg, 3, 6, 7, work, global, N, c, cap, &lc, &err) == SAL_OK);
+    CHECK(sal_fed_quant_encode(&cfg, 3, 6, 7, work, global, N, S, c, cap, &lc, &err) == SAL_OK);
     CHECK(lc == la && memcmp(a, c, la) != 0);
+    memcpy(work, local, sizeof work); /* no room for the state: refused, not written past cap */
+    CHECK(sal_fed_quant_encode(&cfg, 3, 5, 7, work, global, N, S, c, la - 1, &lc, &err) != 0);
 }
 
 int main(void) {

@@ -72,7 +72,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     int m0 = sal_fed_sample(f->cfg, 0, f->sampled), slots = hosted < m0 ? hosted : m0;
     /* quantized: the uploads are encoded bytes (cap each); one float buffer packs the model and
      * turns it into the update before encoding */
-    const size_t cap = sal_fed_quant_cap(f->cfg, f->msg);
+    const size_t cap = sal_fed_quant_cap(f->cfg, f->nnz, f->p->ns);
     const int quant = cap > 0;
     f->levels = f->cfg->quantize_levels; /* adaquant: the server sends each round's */
     size_t nup = quant ? 1 : (size_t)(slots > 0 ? slots : 1);
@@ -124,8 +124,8 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
                 /* A diverged client's weights need not be finite: it sends an empty upload and
                  * a non-finite loss, and the server reports the divergence (fedavg_server.c). */
                 if (!isfinite(s->loss_sum) ||
-                    sal_fed_quant_encode(f->cfg, round, c, f->levels, buf, f->packed, f->msg, e,
-                                         cap, &len, &qe))
+                    sal_fed_quant_encode(f->cfg, round, c, f->levels, buf, f->packed, f->nnz,
+                                         f->p->ns, e, cap, &len, &qe))
                     s->loss_sum = NAN, len = 0;
                 send = e, count = (int)len, type = MPI_BYTE;
             }

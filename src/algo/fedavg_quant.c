@@ -5,7 +5,9 @@
 #include "fedavg_quant.h"
 
 #include <math.h>
+#include <string.h>
 
+#include "salient/bytes.h"
 #include "salient/quant.h"
 #include "salient/rng.h"
 
@@ -25,26 +27,56 @@ int sal_fed_quant_levels(const sal_config *cfg, const sal_metrics *metrics, int 
     return sal_adaquant_levels(cfg->quantize_levels, loss0, prev, SAL_QSGD_MAX_LEVELS);
 }
 
-size_t sal_fed_quant_cap(const sal_config *cfg, size_t msg) {
+size_t sal_fed_quant_cap(const sal_config *cfg, size_t nw, size_t ns) {
     if (cfg->quantize == SAL_QUANT_NONE) return 0;
     /* adaquant's levels may grow up to the codec's limit: room for the widest field */
     int most = cfg->quantize == SAL_QUANT_QSGD ? cfg->quantize_levels : SAL_QSGD_MAX_LEVELS;
-    return sal_qsgd_encoded_bytes(msg, most, (size_t)cfg->quantize_bucket);
+    return sal_fed_quant_bytes(cfg, nw, ns, most);
 }
 
-size_t sal_fed_quant_bytes(const sal_config *cfg, size_t msg, int levels) {
-    return sal_qsgd_encoded_bytes(msg, levels, (size_t)cfg->quantize_bucket);
+size_t sal_fed_quant_bytes(const sal_config *cfg, size_t nw, size_t ns, int levels) {
+    return sal_qsgd_encoded_bytes(nw, levels, (size_t)cfg->quantize_bucket) + 4 * ns;
 }
 
 sal_status sal_fed_quant_encode(const sal_config *cfg, int round, int c, int levels, float *local,
-                                const float *global, size_t msg, uint8_t *out, size_t cap,
-                                size_t *len, sal_err *err) {
-    for (size_t i = 0; i < msg; i++) local[i] -= global[i];
+                                const float *global, size_t nw, size_t ns, uint8_t *out,
+                                size_t cap, size_t *len, sal_err *err) {
+    for (size_t i = 0; i < nw; i++) local[i] -= global[i];
     /* Keyed by (seed, round, client), never by rank: the same client draws the same rounding
      * whichever rank hosts it, so metrics do not depend on the rank count. */
     sal_rng r;
     sal_rng_seed(&r, cfg->seed, SAL_STREAM_QUANT,
                  (uint64_t)round * (uint64_t)cfg->clients + (uint64_t)c);
-    return sal_qsgd_encode(local, msg, levels, (size_t)cfg->quantize_bucket, &r, out, cap, len,
-                           err);
+    size_t q = 0;
+    sal_status st = sal_qsgd_encode(local, nw, levels, (size_t)cfg->quantize_bucket, &r, out,
+                                    cap, &q, err);
+    if (st) return st;
+    if (cap - q < 4 * ns)
+        return sal_fail(err, SAL_EINVAL, "quantized upload: %zu bytes of room, %zu needed", cap,
+                        q + 4 * ns);
+    for (size_t j = 0; j < ns; j++) {
+        uint32_t u;
+        memcpy(&u, &local[nw + j], 4);
+        sal_put_le32(out + q + 4 * j, u);
+    }
+    *len = q + 4 * ns;
+    return SAL_OK;
+}
+
+sal_status sal_fed_quant_decode(const sal_config *cfg, const uint8_t *in, size_t len, int levels,
+                                float *dec, size_t nw, size_t ns, sal_err *err) {
+    const size_t want = sal_fed_quant_bytes(cfg, nw, ns, levels);
+    if (len != want)
+        return sal_fail(err, SAL_EFORMAT, "%zu bytes, expected %zu at %d levels", len, want,
+                        levels);
+    const size_t q = want - 4 * ns;
+    sal_status st = sal_qsgd_decode(in, q, dec, nw, err);
+    if (st) return st;
+    for (size_t j = 0; j < ns; j++) {
+        uint32_t u = sal_get_le32(in + q + 4 * j);
+        memcpy(&dec[nw + j], &u, 4);
+        if (!isfinite(dec[nw + j]))
+            return sal_fail(err, SAL_EFORMAT, "state value %zu is not finite", j);
+    }
+    return SAL_OK;
 }

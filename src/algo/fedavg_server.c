@@ -134,14 +134,9 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         double nc = f->part.offset[c + 1] - f->part.offset[c]; /* FedAvg weight n_c */
         const float *up = (const float *)(b->up + (size_t)slot * b->slot);
         if (b->dec) { /* the update, every field checked: an upload is untrusted input */
-            const size_t want = sal_fed_quant_bytes(cfg, nnz, b->levels);
             sal_err qe;
-            sal_status qs;
-            if (up_bytes != want)
-                qs = sal_fail(&qe, SAL_EFORMAT, "%zu bytes, expected %zu at %d levels",
-                              up_bytes, want, b->levels);
-            else
-                qs = sal_qsgd_decode(b->up + (size_t)slot * b->slot, up_bytes, b->dec, nnz, &qe);
+            sal_status qs = sal_fed_quant_decode(cfg, b->up + (size_t)slot * b->slot, up_bytes,
+                                                 b->levels, b->dec, f->nnz, f->p->ns, &qe);
             if (qs) {
                 if (!bad)
                     bad = sal_fail(err, qs, "round %d: client %d's quantized upload: %s",
@@ -162,11 +157,14 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     double lr = sal_fed_lr(cfg, round);
     const int eval = sal_fed_evaluated(cfg, round);
     double tc = sal_now();
-    if (diverged < 0 && !bad && b->dec) /* quantized: global + weighted mean of the updates */
-        for (size_t i = 0; i < nnz; i++)
+    if (diverged < 0 && !bad) {
+        /* quantized, the weights came as updates: global + their weighted mean; the state
+         * (raw in every upload) and unquantized weights: the weighted mean of the values */
+        const size_t upd = b->dec ? f->nnz : 0;
+        for (size_t i = 0; i < upd; i++)
             f->packed[i] = (float)(f->packed[i] + b->acc[i] / weight_sum);
-    else if (diverged < 0 && !bad)
-        for (size_t i = 0; i < nnz; i++) f->packed[i] = (float)(b->acc[i] / weight_sum);
+        for (size_t i = upd; i < nnz; i++) f->packed[i] = (float)(b->acc[i] / weight_sum);
+    }
     compute += sal_now() - tc;
     /* The client ranks evaluate the same model beside the server (and discard the figures), so
      * that none of them waits in an exchange while the server computes: the watchdog counts
@@ -260,7 +258,7 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     int m = sal_fed_sample(cfg, 0, f->sampled);
     /* O(model), whatever m: two receive slots of floats and one accumulator of doubles */
     /* quantized: the slots hold the largest encoding, and one float buffer the decoded update */
-    const size_t cap = sal_fed_quant_cap(cfg, f->msg);
+    const size_t cap = sal_fed_quant_cap(cfg, f->nnz, f->p->ns);
     b.slot = cap ? cap : sizeof(float) * f->msg;
     const size_t agg_bytes = cap ? 2 * cap + f->msg * (sizeof(float) + sizeof(double))
                                  : sal_fed_server_agg_bytes(f->msg);
