@@ -385,6 +385,14 @@ expect output "out under a file" 2 "cannot create directory '.*afile/sub': Not a
 expect output "out under /proc" 2 "cannot create directory '/proc/x': .* \(set --out DIR\)" - -- "$bin" train "$smoke" --out /proc/x/run
 expect output "out under /sys" 2 "cannot create directory '/sys/x': .* \(set --out DIR\)" - -- "$bin" train "$smoke" --out /sys/x
 expect output "compare: out is a file" 2 "afile" - -- "$bin" compare "$smoke" --algorithms allreduce --out "$T/afile"
+# --out over 1023 characters is refused, never silently shortened; one whose checkpoint names
+# Open MPI's MPI-IO cannot take (a 256-byte buffer: name + ".locktest." + rank) is refused before
+# round 1 (it used to train, then abort inside MPI_File_open at the first checkpoint). A
+# checkpoint name is DIR + "/ckpt/.round-000001.h5.tmp" (26): DIR of 219 characters makes 245.
+expect output "--out over 1023 characters" 2 "--out: the output directory '.*\.\.\.' is longer than 1023 characters; choose a shorter one" "$x" -- "$bin" train "$smoke" --out "$x/$(printf 'L%.0s' {1..1100})"
+pad=$((219 - ${#x} - 1))
+expect output "--out too long for MPI-IO" 2 "output directory '.*\.\.\.' is too long for checkpoints: their names would be 245 characters, and Open MPI's MPI-IO takes at most 244; choose a shorter --out" "$x" -- "$bin" train "$smoke" --out "$x/$(printf 'm%.0s' $(seq $pad))"
+expect output "compare: --out too long for MPI-IO" 2 "allreduce: output directory '.*' is too long for checkpoints" "$x" -- "$bin" compare "$smoke" --algorithms allreduce --out "$x/$(printf 'm%.0s' $(seq $((pad - 6))))"
 mkdir -p "$T/o1/config.ini"
 expect output "config.ini is a directory" 2 "o1/config\.ini" "$T/o1" -- "$bin" train "$smoke" --out "$T/o1"
 mkdir -p "$T/o2/metrics.csv"

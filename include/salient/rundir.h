@@ -25,6 +25,13 @@ long sal_rundir_holder(const char *dir);
  * else opens it. */
 sal_status sal_rundir_lock(const char *dir, int *fd, sal_err *err);
 
+/* Refuse, before anything is written, an output directory whose checkpoint files this MPI
+ * library could not create: Open MPI's MPI-IO (ompio) copies each file name it opens into a
+ * 256-byte buffer (its sharedfp/lockedfile probe, with ".locktest.<rank>" appended) and aborts on
+ * longer ones, after a run has trained until its first checkpoint. rounds sizes the round
+ * number in the name, nranks the rank suffix. Other MPI libraries: no limit checked here. */
+sal_status sal_rundir_check_paths(const char *dir, int rounds, int nranks, sal_err *err);
+
 /* Remove the results sal_rundir_results looks for, and the checkpoints and `latest` link in
  * dir/ckpt (so a later run's `keep` and `--resume latest` see only its own files). Other files
  * are left alone. Error names the first path that could not be removed. */

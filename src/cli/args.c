@@ -110,17 +110,19 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
     return 0;
 }
 
-void sal_cli_out_dir(char *dir, size_t n, const sal_cli_args *a, const sal_config *cfg,
-                     const char *prefix) {
+int sal_cli_out_dir(char *dir, size_t n, const sal_cli_args *a, const sal_config *cfg,
+                    const char *prefix) {
+    int len;
     if (a->out) {
-        snprintf(dir, n, "%s", a->out);
+        len = snprintf(dir, n, "%s", a->out);
     } else if (cfg->out[0]) {
-        snprintf(dir, n, "%s", cfg->out);
+        len = snprintf(dir, n, "%s", cfg->out);
     } else {
         const char *base = strrchr(a->config_path, '/');
         base = base ? base + 1 : a->config_path;
-        int len = (int)strlen(base);
-        if (len > 4 && !strcmp(base + len - 4, ".ini")) len -= 4;
-        snprintf(dir, n, "runs/%s%.*s", prefix, len, base);
+        int b = (int)strlen(base);
+        if (b > 4 && !strcmp(base + b - 4, ".ini")) b -= 4;
+        len = snprintf(dir, n, "runs/%s%.*s", prefix, b, base);
     }
+    return len < 0 || (size_t)len >= n ? -1 : 0; /* never a silently shortened directory */
 }

@@ -20,9 +20,10 @@ int sal_cli_load(int argc, char **argv, const char *cmd, sal_config *cfg, sal_cl
 void sal_cli_print_usage(FILE *f);
 
 /* The output directory: --out, else [run] out, else runs/<prefix><config file name without
- * .ini>. */
-void sal_cli_out_dir(char *dir, size_t n, const sal_cli_args *a, const sal_config *cfg,
-                     const char *prefix);
+ * .ini>. Returns -1 (dir then holds a shortened copy, not to be used) when it needs n bytes or
+ * more. */
+int sal_cli_out_dir(char *dir, size_t n, const sal_cli_args *a, const sal_config *cfg,
+                    const char *prefix);
 
 /* stderr on the first rank of an MPI launch (or without one), NULL on the others: for messages
  * printed before MPI_Init, which every rank would otherwise print once. */

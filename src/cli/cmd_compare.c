@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "salient/fsutil.h"
+#include "salient/rundir.h"
 #include "salient/train.h"
 #include "salient/watchdog.h"
 
@@ -214,7 +215,12 @@ int sal_cmd_compare(int argc, char **argv) {
         return rc;
     }
     char dir[SAL_PATH_MAX - 80]; /* room for /<name>/metrics.csv under it */
-    sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "compare-");
+    if (sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "compare-")) {
+        fprintf(stderr, "salient compare: --out: the output directory '%.60s...' is longer than "
+                        "%zu characters; choose a shorter one\n", dir, sizeof dir - 1);
+        free(rest);
+        return 2;
+    }
     rc = sal_cli_mpi_init("compare", NULL, NULL);
     if (rc) {
         free(rest);
@@ -247,6 +253,7 @@ int sal_cmd_compare(int argc, char **argv) {
                               specs[a].name);
         if (!st) st = sal_config_validate(c, &err);
         if (!st) st = sal_train_check_ranks(c, nranks, &err);
+        if (!st) st = sal_rundir_check_paths(c->out, c->rounds, nranks, &err);
         if (st && err.msg[0]) {
             char msg[sizeof err.msg];
             snprintf(msg, sizeof msg, "%s", err.msg);

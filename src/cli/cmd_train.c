@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "salient/ckpt.h"
+#include "salient/rundir.h"
 #include "salient/signals.h"
 #include "salient/train.h"
 #include "salient/watchdog.h"
@@ -35,7 +36,13 @@ int sal_cmd_train(int argc, char **argv) {
         return 0;
     }
     char dir[SAL_PATH_MAX];
-    sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "");
+    if (sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "")) {
+        FILE *ef = sal_cli_err();
+        if (ef)
+            fprintf(ef, "salient train: --out: the output directory '%.60s...' is longer than "
+                        "%d characters; choose a shorter one\n", dir, SAL_PATH_MAX - 1);
+        return 2;
+    }
     snprintf(cfg.out, sizeof cfg.out, "%s", dir); /* config.ini records where it went */
     sal_err oerr;
     if (sal_config_validate(&cfg, &oerr)) { /* a name config.ini could not carry back */
@@ -67,6 +74,7 @@ int sal_cmd_train(int argc, char **argv) {
     /* Everything that can be refused cheaply, before any data is read; config.ini and the
      * other outputs are written by sal_train once its setup worked. */
     if (!st) st = sal_train_check_ranks(&cfg, size, &err);
+    if (!st) st = sal_rundir_check_paths(dir, cfg.rounds, size, &err);
     int lock_fd = -1; /* rank 0: held until the process ends */
     unsigned how = args.resume ? SAL_OUT_RESUME : args.force ? SAL_OUT_FORCE : 0;
     if (!st && rank == 0) st = sal_train_prepare_out(dir, how, &lock_fd, &err);

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mpi.h>
+
 #include "salient/fsutil.h"
 
 /* What a run of `salient train` or `salient compare` writes, config.ini aside: config.ini alone
@@ -115,4 +117,26 @@ sal_status sal_rundir_clear(const char *dir, sal_err *err) {
     }
     closedir(d);
     return st;
+}
+
+sal_status sal_rundir_check_paths(const char *dir, int rounds, int nranks, sal_err *err) {
+#ifdef OPEN_MPI
+    /* The longest name ckpt_write.c hands to H5Fcreate: DIR/ckpt/.round-NNNNNN.h5.tmp, the
+     * round as %06d (wider past 999999); ompio then needs ".locktest." + the rank's digits +
+     * the terminator within 256 bytes. */
+    int rd = 6, kd = 1;
+    for (long r = 1000000; r <= rounds; r *= 10) rd++;
+    for (long k = 10; k <= nranks - 1; k *= 10) kd++;
+    const size_t name = strlen(dir) + strlen("/ckpt/.round-") + (size_t)rd + strlen(".h5.tmp");
+    const size_t room = 256 - strlen(".locktest.") - (size_t)kd - 1;
+    if (name > room)
+        return sal_fail(err, SAL_ECONFIG,
+                        "output directory '%.60s...' is too long for checkpoints: their names "
+                        "would be %zu characters, and Open MPI's MPI-IO takes at most %zu; choose "
+                        "a shorter --out (a relative one counts from the working directory)",
+                        dir, name, room);
+#else
+    (void)dir, (void)rounds, (void)nranks, (void)err;
+#endif
+    return SAL_OK;
 }
