@@ -66,13 +66,19 @@ check '[[ $rc == 0 && -n $id ]] && grep -q "results in runs/salient-$id/" "$tmp/
 jid=$(sbatch --parsable -n 3 -J ssfl "$train" "$smoke" "${f[@]}")
 wait_job "$id" && wait_job "$jid"
 check '[[ -s runs/salient-$id/summary.json && $(json runs/salient-$id rounds) == 3 ]]' \
-  "dpsgd job $id: no summary: $(tail -3 slurm-salient-$id.out | tr '\n' ' ')"
-check '[[ -s runs/ssfl-$jid/summary.json ]]' "SSFL job $jid: $(tail -3 slurm-ssfl-$jid.out | tr '\n' ' ')"
+  "dpsgd job $id: no summary: $(tail -3 runs/salient-$id/slurm-$id.out | tr '\n' ' ')"
+check '[[ -s runs/ssfl-$jid/summary.json ]]' "SSFL job $jid: $(tail -3 runs/ssfl-$jid/slurm-$jid.out | tr '\n' ' ')"
+# the logs are in the run directories: run directly, Slurm writes there from the start; sbatch'ed,
+# Slurm's own file holds one line pointing to the run directory's
+check '[[ -s runs/salient-$id/slurm-$id.out && ! -e slurm-salient-$id.out ]]' \
+  "train.sbatch run directly: log not in runs/salient-$id/: $(ls runs/salient-$id slurm-* 2>&1 | tr '\n' ' ')"
+check '[[ $(grep -c . slurm-ssfl-$jid.out) == 1 ]] && grep -q "the log continues in $PWD/runs/ssfl-$jid/slurm-$jid.out" slurm-ssfl-$jid.out && grep -q "results in" runs/ssfl-$jid/slurm-$jid.out' \
+  "sbatch train.sbatch: $(head -3 slurm-ssfl-$jid.out | tr '\n' ' ')"
 mpirun -np 4 "$bin" train "$smoke" "${d[@]}" --out "$tmp/ref-d" 2>/dev/null
 mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/ref-f" 2>/dev/null
 check 'cmp -s <(cols runs/salient-$id) <(cols "$tmp/ref-d")' "dpsgd under srun differs from mpirun"
 check 'cmp -s <(cols runs/ssfl-$jid) <(cols "$tmp/ref-f")' "SSFL under srun differs from mpirun"
-check 'grep -q "4 ranks" slurm-salient-$id.out' "the job did not run the #SBATCH --ntasks=4 default"
+check 'grep -q "4 ranks" runs/salient-$id/slurm-$id.out' "the job did not run the #SBATCH --ntasks=4 default"
 
 # --- ssfl-paper.sh: the plan printed, then one job whose log and plan land in the run's directory
 p=(--config "$smoke" --set train.algorithm=fedavg --set data.clients=4 --set run.rounds=2)
@@ -100,7 +106,7 @@ for _ in $(seq 300); do [[ -s runs/preempt-$pid/metrics.csv ]] && break; sleep 0
 scancel --signal=USR1 --batch "$pid"
 wait_job "$pid"
 for _ in $(seq 300); do [[ -s runs/preempt-$pid/summary.json ]] && break; sleep 0.2; wait_job "$pid"; done
-log=slurm-preempt-$pid.out
+log=runs/preempt-$pid/slurm-$pid.out
 check 'grep -q "salient: SIGUSR1: stopped after round" "$log" && grep -q "requeueing job $pid" "$log"' \
   "no stop/requeue in the log: $(grep -v ^round "$log" | tail -4 | tr '\n' ' ')"
 check 'grep -q "restart 1: resuming from runs/preempt-$pid/ckpt/latest" "$log"' "the requeued job did not resume"
@@ -108,6 +114,23 @@ mpirun -np 3 "$bin" train "$smoke" "${p[@]}" --out "$tmp/ref-p" 2>/dev/null
 check '[[ -s runs/preempt-$pid/summary.json ]] && cmp -s <(cols runs/preempt-$pid) <(cols "$tmp/ref-p")' \
   "preempted+requeued job's metrics differ from an uninterrupted run"
 check 'h5diff -q runs/preempt-$pid/ckpt/latest "$tmp/ref-p/ckpt/latest" /ranks' "final state differs"
+
+# --- a job id reused: a requeued job whose directory holds another job's token (as an older run's
+# directory would, met by a job that got its id again) neither resumes nor overwrites it ---
+r=(--set train.algorithm=dpsgd --set data.clients=6 --set run.rounds=400 --set checkpoint.every=1)
+rid=$(sbatch --parsable -n 2 -J reuse "$train" "$smoke" "${r[@]}")
+for _ in $(seq 300); do [[ -e runs/reuse-$rid/ckpt/latest ]] && break; sleep 0.1; done
+tok=$(cat runs/reuse-$rid/.salient-job 2>/dev/null)
+check '[[ $tok == $rid.* ]]' "job $rid left no token in its directory: '$tok'"
+echo "an.older.job" >runs/reuse-$rid/.salient-job
+scontrol requeue "$rid"
+for _ in $(seq 300); do grep -q "belongs to another job" runs/reuse-$rid/slurm-$rid.out 2>/dev/null && break; sleep 0.2; done
+scancel "$rid" 2>/dev/null
+wait_job "$rid"
+check 'grep -q "^train.sbatch: restart 1 of job $rid: .runs/reuse-$rid. belongs to another job .*not resuming or overwriting it" runs/reuse-$rid/slurm-$rid.out' \
+  "the requeued job with a foreign token: $(grep -v ^round runs/reuse-$rid/slurm-$rid.out | tail -3 | tr '\n' ' ')"
+check '[[ -e runs/reuse-$rid/ckpt/latest && ! -e runs/reuse-$rid/summary.json && $(cat runs/reuse-$rid/.salient-job) == an.older.job ]]' \
+  "the foreign directory was touched: $(ls -a runs/reuse-$rid | tr '\n' ' ')"
 
 # --- scaling study: one job per point, then a gather job (afterok on all) -> CSV + plots ---
 "$src/jobs/scaling.sh" --ranks "1 2" --out "$tmp/sc" "$src/jobs/configs/scaling-smoke.ini" >"$tmp/sc.out" 2>&1
