@@ -136,6 +136,16 @@ check '[[ $rc == 0 ]] && awk -F, "NR == 2 && \$11 >= 10 { ok = 1 } END { exit !o
 SALIENT_FAULT=slow-eval:1 run 3 dpsgd slow1 "${se[@]}"; rc=$?
 check '[[ $rc != 0 ]] && grep -q "^salient: rank [02] on [^ ]*: no progress for [0-9]* s in .*(round 1), waiting for all 3 ranks" "$tmp/slow1.err"' \
   "rank 1 alone slow: rc $rc, want the others' timeout line: $(grep -m1 'no progress' "$tmp/slow1.err")"
+# The checkpoint's local read-back is not a wait either: 5 s more of it on every rank
+# (SALIENT_FAULT=slow-ckpt-verify:all) with comm_timeout 2 s completes; when only rank 1 reads
+# back slowly, the others wait for it in the checkpoint's status agreement, and say so ---
+ck=(--set data.clients=6 --set run.rounds=1 --set run.comm_timeout=2 --set checkpoint.every=1)
+SALIENT_FAULT=slow-ckpt-verify:all run 3 dpsgd slowck "${ck[@]}"; rc=$?
+check '[[ $rc == 0 && -s $tmp/slowck/ckpt/round-000001.h5 ]]' \
+  "slow read-back on every rank: rc $rc (want 0), $(grep -m1 'no progress' "$tmp/slowck.err")"
+SALIENT_FAULT=slow-ckpt-verify:1 run 3 dpsgd slowck1 "${ck[@]}"; rc=$?
+check '[[ $rc != 0 ]] && grep -q "^salient: rank [02] on [^ ]*: no progress for [0-9]* s in the checkpoint.s status agreement (round 1), waiting for all 3 ranks" "$tmp/slowck1.err"' \
+  "rank 1 alone slow to read back: rc $rc, want the others' timeout line: $(grep -m1 'no progress' "$tmp/slowck1.err")"
 
 # --- errors: one line, non-zero exit ---
 mpirun -np 4 "$bin" train "$smoke" --set train.algorithm=allreduce --set data.clients=3 --out "$tmp/e1" 2>"$tmp/e1.err"

@@ -34,10 +34,14 @@ void sal_fault_round(int round, int rank);
  *       every test-set evaluation (sal_evaluate) first sleeps SAL_FAULT_SLOW_EVAL_S seconds:
  *       compute between exchanges longer than a small [run] comm_timeout, which must not trip
  *       the watchdog. SITE:all arms it on every rank (the ranks evaluate alike).
+ *   slow-ckpt-verify
+ *       a checkpoint's read-back (every rank re-reads and checks its part of the written file)
+ *       first sleeps SAL_FAULT_SLOW_EVAL_S seconds: local work inside the checkpoint, which
+ *       the watchdog must leave alone; SITE:all arms every rank.
  * Every rank must see the same setting (mpirun passes the environment to all of them): the
  * ranks other than R take the path that grows scratch too, which is where they agree. An
- * unknown SITE arms nothing. R = all (SAL_FAULT_EVERY_RANK) arms every rank; only slow-eval
- * reads it (the other sites then arm nothing). */
+ * unknown SITE arms nothing. R = all (SAL_FAULT_EVERY_RANK) arms every rank; only the slow-*
+ * sites read it (the other sites then arm nothing). */
 typedef enum sal_fault_site {
     SAL_FAULT_NOMEM_ALLGATHER,
     SAL_FAULT_NOMEM_RECDBL,
@@ -49,6 +53,7 @@ typedef enum sal_fault_site {
     SAL_FAULT_CKPT_LOST,
     SAL_FAULT_CKPT_SYNC,
     SAL_FAULT_SLOW_EVAL,
+    SAL_FAULT_SLOW_CKPT_VERIFY,
     SAL_FAULT_SITES
 } sal_fault_site;
 
@@ -58,6 +63,10 @@ typedef enum sal_fault_site {
 /* The rank at which site is armed, SAL_FAULT_EVERY_RANK, or -1 (SALIENT_FAULT is read once; a load and a compare
  * per call after that). */
 int sal_fault_at(sal_fault_site site);
+
+/* The slow-* sites: sleep SAL_FAULT_SLOW_EVAL_S seconds (the rest of them after a signal) when
+ * site is armed at `rank` or at every rank. */
+void sal_fault_sleep(sal_fault_site site, int rank);
 
 /* Arms a fault as SALIENT_FAULT would (spec "SITE[:R]"), replacing the environment's, or
  * disarms every site (spec NULL). For tests, which call it alike on every rank.

@@ -695,9 +695,8 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         if (!st) MPI_Allreduce(MPI_IN_PLACE, &sig, 1, MPI_INT, MPI_MAX, w.comm);
         sal_wd_leave();
         if (!st && sal_ckpt_due(cfg, round + 1, sig)) {
-            sal_wd_enter("the collective checkpoint write", SAL_WD_ALL);
+            /* sal_ckpt_save brackets its own waits, not its local read-back */
             st = checkpoint(&w, out_dir, round + 1, step, &metrics, pr, err);
-            sal_wd_leave();
             st = sal_mpi_agree(w.comm, st, err);
         }
         if (!st && sig && round + 1 < cfg->rounds) {

@@ -2,7 +2,6 @@
 #include <float.h>
 #include <mpi.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "salient/fault.h"
 #include "salient/train.h"
@@ -10,14 +9,11 @@
 /* SALIENT_FAULT=slow-eval[:R|:all]: a slow evaluation (tests of the watchdog, which must leave
  * compute between exchanges alone). */
 static void slow_eval_fault(void) {
-    int at = sal_fault_at(SAL_FAULT_SLOW_EVAL), rank = 0, up = 0;
-    if (at == -1) return;
+    int rank = 0, up = 0;
+    if (sal_fault_at(SAL_FAULT_SLOW_EVAL) == -1) return;
     MPI_Initialized(&up);
     if (up) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    if (at != SAL_FAULT_EVERY_RANK && at != rank) return;
-    struct timespec t = {.tv_sec = SAL_FAULT_SLOW_EVAL_S, .tv_nsec = 0};
-    while (nanosleep(&t, &t)) { /* a signal: sleep the rest */
-    }
+    sal_fault_sleep(SAL_FAULT_SLOW_EVAL, rank);
 }
 
 double sal_evaluate(sal_model *m, const sal_dataset *ds, int batch, float *x, int *y, int *idx,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "salient/watchdog.h"
 
@@ -32,7 +33,8 @@ void sal_fault_round(int round, int rank) {
 
 static const char *site_names[SAL_FAULT_SITES] = {
     "nomem-allgather", "nomem-recdbl", "nomem-dense", "nomem-ring", "nomem-masked",
-    "nonfinite-topk",  "ckpt-write",   "ckpt-lost",   "ckpt-sync",   "slow-eval"};
+    "nonfinite-topk",  "ckpt-write",   "ckpt-lost",   "ckpt-sync",   "slow-eval",
+    "slow-ckpt-verify"};
 
 /* -2: SALIENT_FAULT not read yet; else the armed site's rank (-1 where none). */
 static int fault_rank[SAL_FAULT_SITES] = {-2};
@@ -62,7 +64,7 @@ static sal_status parse(const char *spec, int *at, sal_err *err) {
     return sal_fail(err, SAL_EINVAL,
                     "fault '%s': unknown site (nomem-allgather, nomem-recdbl, nomem-dense, "
                     "nomem-ring, nomem-masked, nonfinite-topk, ckpt-write, ckpt-lost, ckpt-sync, "
-                    "slow-eval)",
+                    "slow-eval, slow-ckpt-verify)",
                     spec);
 }
 
@@ -80,4 +82,12 @@ sal_status sal_fault_set(const char *spec, sal_err *err) {
     sal_status st = parse(spec, at, err);
     if (!st) memcpy(fault_rank, at, sizeof at);
     return st;
+}
+
+void sal_fault_sleep(sal_fault_site site, int rank) {
+    int at = sal_fault_at(site);
+    if (at == -1 || (at != SAL_FAULT_EVERY_RANK && at != rank)) return;
+    struct timespec t = {.tv_sec = SAL_FAULT_SLOW_EVAL_S, .tv_nsec = 0};
+    while (nanosleep(&t, &t)) { /* a signal: sleep the rest */
+    }
 }
