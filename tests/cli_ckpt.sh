@@ -206,4 +206,25 @@ for sig in "${sigs[@]}"; do
   same_run "$tmp/s2" "$tmp/s1" "SIG$sig then resume"
 done
 
+# --- a rank that cannot act on SIGTERM (here: held in a 5 s evaluation, SALIENT_FAULT=
+# slow-eval:all) is ended by a second SIGTERM 2 s or more after the first: exit 143 at once with
+# one line; copies of one signal (the same signal twice within milliseconds) count once ---
+rm -rf "$tmp/s3"
+SALIENT_FAULT=slow-eval:all "$bin" train "$smoke" --set run.rounds=3 --out "$tmp/s3" 2>"$tmp/s3.err" &
+pid=$!
+for _ in $(seq 300); do grep -q "^round 0/\|parameters" "$tmp/s3.err" && break; sleep 0.1; done
+sleep 1 # inside the first evaluation (5 s)
+kill -TERM $pid; kill -TERM $pid # a copy: counts once
+sleep 2.5
+kill -0 $pid 2>/dev/null
+alive=$?
+check '[[ $alive == 0 ]]' "a copy of SIGTERM ended the run: $(tail -1 "$tmp/s3.err")"
+t0=$(date +%s.%N)
+kill -TERM $pid
+wait $pid
+rc=$?
+dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+check '[[ $rc == 143 ]] && awk -v d="$dt" "BEGIN { exit !(d < 1.5) }" && grep -q "^salient: a second stop signal: the first was not acted on (blocked?); exiting now, without a checkpoint$" "$tmp/s3.err"' \
+  "a second SIGTERM: rc $rc (want 143) after $dt s: $(tail -2 "$tmp/s3.err" | tr '\n' ' ')"
+
 finish cli_ckpt
