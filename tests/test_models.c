@@ -217,19 +217,6 @@ static int check_sampled(const rec *recs, int nrec, const char *prefix, const sa
     return worst(nm, got, r->data, k, fmax(1e-7, rel * scale), 1e-3) <= 1;
 }
 
-/* resnet20_group.bin holds one ReLU input within rounding of zero (sample 1, channel 33 of
- * layer3.0's output: 3e-8 against activations of order 1). Whether its gradient passes is
- * decided by the last bits of the convolutions below it: torch's rounding and the avx512 direct
- * kernels' pass it, the im2col path's (levels generic and avx2) blocks it, which moves the
- * gradients of every layer below by up to 2.5% and the weights after the SGD steps with them.
- * At those levels this fixture checks the forward pass only; test_isa compares the levels'
- * gradients with each other (1e-5 per tensor), and the other ResNet fixtures check them against
- * torch. A fixture regenerated with a margin on every ReLU input would lift this
- * (gen_fixtures.py; needs torch). */
-static int relu_tie(const char *file) {
-    return !strcmp(file, "resnet20_group") && sal_isa_current() != SAL_ISA_AVX512;
-}
-
 static void check_resnet(const char *file, sal_arch arch, sal_norm norm) {
     int cap = 4096;
     rec *recs = malloc(sizeof *recs * (size_t)cap);
@@ -259,14 +246,6 @@ static void check_resnet(const char *file, sal_arch arch, sal_norm norm) {
     CHECK(worst("logits", sal_model_logits(m), logits->data, logits->n,
                 1e-4 * max_abs(logits->data, logits->n), 1e-3) <= 1);
     CHECK_CLOSE(loss, rloss->data[0], 1e-5, 1e-4);
-    if (relu_tie(file)) {
-        printf("  gradients and steps not compared at level %s: a ReLU tie (see relu_tie)\n",
-               sal_isa_name(sal_isa_current()));
-        sal_model_free(m);
-        for (int i = 0; i < nrec; i++) free(recs[i].data);
-        free(recs);
-        return;
-    }
     sal_model_backward(m);
     int bad = 0;
     for (int t = 0; t < p->ntensors; t++) {
