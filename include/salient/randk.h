@@ -1,0 +1,88 @@
+/* randk.h - Rand-k sparsified mean estimation with correlation-aware decoders (Jhunjhunwala et
+ * al., "Leveraging spatial and temporal correlations in sparsified mean estimation", NeurIPS
+ * 2021): each of n clients sends k of the d coordinates of its vector x_i, drawn uniformly
+ * without replacement from a stream the caller keys (so the indices need not travel: the
+ * server draws them again), and the server estimates the weighted mean sum_i w_i x_i / W.
+ *
+ * With p = k / d, Z_ij = 1 if client i sent coordinate j (P = p, independent across clients)
+ * and M_j = sum_i Z_ij, the decoders are, per coordinate j:
+ *   plain     x^_j = (1 / p) sum_i w_i Z_ij x_ij / W                       (Rand-k)
+ *   spatial   x^_j = beta sum_i w_i Z_ij x_ij / (W T(M_j)),  T(m) = 1 + rho (m - 1)
+ *             (the paper's Rand-k-Spatial family with T(m) = 1 + R (m - 1) / (n - 1), rho =
+ *             R / (n - 1) in [0, 1]; rho = 0 is plain Rand-k, rho = 1 is T(m) = m), and beta =
+ *             1 / (p E[1 / T(1 + B)]), B ~ Binomial(n - 1, p), which makes it unbiased
+ *   temporal  x^_j = y_j + (1 / p) sum_i w_i Z_ij (x_ij - y_j) / W
+ *             where y is the server's memory of the values it received last for each coordinate
+ *             (Rand-k-Temporal: stale values fill in, the fresh ones correct them); afterwards
+ *             y_j = the mean of this round's values of j, where any client sent j.
+ * All three are unbiased; their mean squared errors have closed forms (sal_randk_mse_*). The
+ * paper keeps one memory per node; this keeps one shared by all clients (O(d) server memory
+ * whatever the number of clients, which a federated server that samples clients needs). */
+#ifndef SALIENT_RANDK_H
+#define SALIENT_RANDK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "salient/rng.h"
+#include "salient/status.h"
+
+typedef enum sal_randk_decoder {
+    SAL_RANDK_PLAIN,
+    SAL_RANDK_SPATIAL,
+    SAL_RANDK_TEMPORAL
+} sal_randk_decoder;
+
+/* k for d coordinates at `density` in (0, 1]: round(density d), at least 1 when d > 0. */
+size_t sal_randk_count(size_t d, double density);
+
+/* k distinct indices of [0, d), ascending, uniform over the k-subsets (Knuth's selection
+ * sampling, Algorithm S: one draw per coordinate, no scratch), into idx (k). k <= d. */
+void sal_randk_indices(sal_rng *r, size_t d, size_t k, size_t *idx);
+
+/* The server's accumulators for one round: O(d), whatever the number of clients. Owned by the
+ * caller through sal_randk_acc_init / sal_randk_acc_free. */
+typedef struct sal_randk_acc {
+    sal_randk_decoder decoder;
+    size_t d;
+    int clients;  /* uploads folded since the last reset */
+    double wsum;  /* W = sum of their weights */
+    double *a;    /* (d) sum_i w_i Z_ij x_ij; temporal: sum_i w_i Z_ij (x_ij - y_j) */
+    double *b;    /* (d) spatial: sum_i w_i^2 Z_ij x_ij^2 (for rho's estimate); temporal: sum_i
+                   * Z_ij x_ij (the memory's next values); plain: unused (NULL) */
+    int *m;       /* (d) M_j */
+} sal_randk_acc;
+
+sal_status sal_randk_acc_init(sal_randk_acc *acc, sal_randk_decoder decoder, size_t d,
+                              sal_err *err);
+void sal_randk_acc_reset(sal_randk_acc *acc);
+void sal_randk_acc_free(sal_randk_acc *acc); /* accepts a zeroed or freed one */
+
+/* Fold client i's upload: vals[t] = x_i[idx[t]] for its k indices (ascending, < d), weight w > 0.
+ * memory (d): temporal's y, read only; NULL for the other decoders. */
+void sal_randk_fold(sal_randk_acc *acc, const size_t *idx, const float *vals, size_t k, double w,
+                    const float *memory);
+
+/* rho estimated from the folded uploads, for the spatial decoder when R is unknown: R^ = C^ / S^
+ * with S^ = (1/p) sum_j b_j and C^ = (1/p^2) sum_j (a_j^2 - b_j) (unbiased for sum_i w_i^2
+ * ||x_i||^2 and sum_{i != l} w_i w_l <x_i, x_l>), rho = R^ / (n - 1) clamped to [0, 1]; 0 for
+ * fewer than two clients or S^ = 0. Spatial accumulators only. */
+double sal_randk_rho_estimate(const sal_randk_acc *acc, double p);
+
+/* beta for n clients, sampling probability p in (0, 1] and rho in [0, 1]. */
+double sal_randk_beta(int n, double p, double rho);
+
+/* The estimate into out (d floats) from the folded uploads (at least one). rho: spatial's; memory
+ * (d): temporal's y, which is then updated to this round's values (the others keep theirs). */
+void sal_randk_decode(const sal_randk_acc *acc, double p, double rho, float *memory, float *out);
+
+/* Closed-form mean squared errors E ||x^ - xbar||^2 for n clients at probability p, in terms of
+ * S = sum_i v_i^2 ||x_i||^2 and C = sum_{i != l} v_i v_l <x_i, x_l> with v_i = w_i / W the
+ * normalised weights. plain: (1/p - 1) S. spatial: beta^2 (A S + B C) - (S + C), with A = p
+ * E[1 / T(1 + B_{n-1})^2] and B = p^2 E[1 / T(2 + B_{n-2})^2] (B_m ~ Binomial(m, p)): the
+ * per-coordinate second moment, since coordinate j of different clients is drawn independently.
+ * temporal: plain's with x_i - y in place of x_i. */
+double sal_randk_mse_plain(double p, double S);
+double sal_randk_mse_spatial(int n, double p, double rho, double S, double C);
+
+#endif
