@@ -39,6 +39,8 @@ typedef struct sal_ckpt_state {
     const float *state;      /* (p->ns) /state: non-trainable state (BatchNorm statistics) of
                               * the model written to /model (rank 0's); NULL when p->ns == 0 */
     const float *rank_s;     /* (p->ns) this rank's row of /ranks/state, or NULL */
+    const float *randk_memory; /* (n) /comm/randk_memory: fedavg's Rand-k-Temporal memory
+                                * (rank 0's; 0 off the mask), or NULL */
     const sal_metrics *metrics; /* rank 0: the rows so far */
 } sal_ckpt_state;
 
@@ -61,6 +63,7 @@ typedef struct sal_ckpt_info {
     char *config_text;                 /* owned */
     uint64_t data_fp, split_fp;        /* 0 in files of format version < 3 */
     int has_momentum, has_rank_w, has_rank_m, has_rank_r, has_rank_s;
+    int has_randk_memory;              /* /comm/randk_memory */
 } sal_ckpt_info;
 
 /* Check path's seal, open it read-only and read its header. Errors name the file and what is
@@ -80,6 +83,7 @@ typedef struct sal_ckpt_dst {
     int rank;                /* the row of /ranks/... to read */
     float *rank_w, *rank_m, *rank_r;
     float *rank_s;           /* (p->ns) this rank's row of /ranks/state */
+    float *randk_memory;     /* (n) from /comm/randk_memory */
     sal_metrics *metrics;    /* rows appended */
     int check_metrics;       /* without metrics: check /metrics against its CRC all the same */
     int sealed;              /* the caller has checked path's seal (sal_ckpt_seal_check) */

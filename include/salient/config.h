@@ -22,8 +22,15 @@ typedef enum sal_algorithm {
     SAL_ALGO_DPSGD      /* a local step, then a gossip step with the graph's neighbours */
 } sal_algorithm;
 /* What an allreduce step sends: the dense gradient, its masked entries, or top-k with error
- * feedback. */
-typedef enum sal_compress { SAL_COMPRESS_NONE, SAL_COMPRESS_MASK, SAL_COMPRESS_TOPK } sal_compress;
+ * feedback; or, for fedavg's uploads, k random coordinates of the update (randk.h). */
+typedef enum sal_compress {
+    SAL_COMPRESS_NONE,
+    SAL_COMPRESS_MASK,
+    SAL_COMPRESS_TOPK,
+    SAL_COMPRESS_RANDK
+} sal_compress;
+/* [comm] randk_decoder: how the fedavg server estimates the mean of Rand-k uploads (randk.h) */
+typedef enum sal_randk_dec { SAL_RANDK_DEC_PLAIN, SAL_RANDK_DEC_SPATIAL, SAL_RANDK_DEC_TEMPORAL } sal_randk_dec;
 /* [comm] quantize: how fedavg's clients encode their uploads (quant.h): raw floats, QSGD at a
  * fixed level count, or AdaQuantFL's level schedule */
 typedef enum sal_quantize { SAL_QUANT_NONE, SAL_QUANT_QSGD, SAL_QUANT_ADAQUANT } sal_quantize;
@@ -92,6 +99,8 @@ typedef struct sal_config {
     sal_quantize quantize;    /* fedavg uploads: none, qsgd or adaquant */
     int quantize_levels;      /* QSGD's s, or AdaQuantFL's starting s0 */
     int quantize_bucket;      /* entries per QSGD norm bucket; 0 = the whole upload */
+    double randk_density;     /* compress = randk: fraction of the update's entries each client sends */
+    sal_randk_dec randk_decoder; /* compress = randk: plain, spatial or temporal */
     /* [topology] */
     sal_graph_kind graph;
     int degree;               /* random-regular */

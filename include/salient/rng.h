@@ -20,7 +20,8 @@ enum {
     SAL_STREAM_MASK = 6,      /* masks: id 0 random pruning, 1 + c client c's saliency batch */
     SAL_STREAM_GRAPH = 7,     /* random graphs (topo.h); id = graph kind */
     SAL_STREAM_AUGMENT = 8,   /* training-batch augmentation (data.h); id = (round, client, sample) */
-    SAL_STREAM_QUANT = 9      /* QSGD's random rounding of an upload; id = round * clients + client */
+    SAL_STREAM_QUANT = 9,     /* QSGD's random rounding of an upload; id = round * clients + client */
+    SAL_STREAM_RANDK = 10     /* Rand-k's indices of an upload; id = round * clients + client */
 };
 
 /* Seed r from (seed, purpose, id) through splitmix64; the same triple gives the same stream. */

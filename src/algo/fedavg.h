@@ -60,6 +60,8 @@ typedef struct fed {
     double t_start;
     int start_round;      /* rounds a resumed run started with (0 for a new run) */
     int levels;           /* [comm] quantize: this round's QSGD s (adaquant: from the server) */
+    const float *randk_memory; /* rank 0, randk_decoder = temporal: (nnz) the decoder's memory,
+                                * borrowed from the server's round buffers for checkpoints */
 } fed;
 
 /* Collective over MPI_COMM_WORLD: load data, partition, build and initialise the model, place

@@ -28,7 +28,20 @@ sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_m
                         .model = f->p->w,
                         .state = f->p->s,
                         .metrics = metrics};
+    /* Rand-k-Temporal's memory is server state the next round decodes with: without it a
+     * resumed run would decode round + 1 against zeros. Stored parameter-shaped, 0 off the mask. */
+    float *mem = NULL;
+    if (f->randk_memory) {
+        mem = malloc(sizeof(float) * (f->p->n ? f->p->n : 1));
+        if (!mem) {
+            free(text);
+            return sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory");
+        }
+        sal_unpack_masked(f->randk_memory, f->p->mask, f->p->n, mem);
+        s.randk_memory = mem;
+    }
     sal_status st = sal_ckpt_save(MPI_COMM_SELF, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
+    free(mem);
     free(text);
     if (!st && f->progress) fprintf(f->progress, "salient: checkpoint %s\n", path);
     return st;

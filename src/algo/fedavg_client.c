@@ -12,6 +12,7 @@
 #include "collcheck.h"
 #include "fedavg.h"
 #include "fedavg_quant.h"
+#include "fedavg_randk.h"
 #include "salient/fault.h"
 #include "salient/pack.h"
 #include "salient/watchdog.h"
@@ -72,19 +73,25 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     int m0 = sal_fed_sample(f->cfg, 0, f->sampled), slots = hosted < m0 ? hosted : m0;
     /* quantized: the uploads are encoded bytes (cap each); one float buffer packs the model and
      * turns it into the update before encoding */
-    const size_t cap = sal_fed_quant_cap(f->cfg, f->nnz, f->p->ns);
+    size_t cap = sal_fed_quant_cap(f->cfg, f->nnz, f->p->ns);
     const int quant = cap > 0;
+    /* Rand-k: the uploads are k + ns floats each; the same single packing buffer */
+    const int randk = f->cfg->compress == SAL_COMPRESS_RANDK;
+    const size_t rkn = randk ? sal_fed_randk_floats(f->cfg, f->nnz, f->p->ns) : 0;
+    if (randk) cap = sizeof(float) * (rkn ? rkn : 1);
+    size_t *rkidx = randk ? malloc(sizeof(size_t) * (rkn ? rkn : 1)) : NULL;
     f->levels = f->cfg->quantize_levels; /* adaquant: the server sends each round's */
-    size_t nup = quant ? 1 : (size_t)(slots > 0 ? slots : 1);
+    size_t nup = quant || randk ? 1 : (size_t)(slots > 0 ? slots : 1);
     float *up = malloc(sizeof(float) * nup * (f->msg ? f->msg : 1));
-    uint8_t *enc = quant ? malloc(cap * (size_t)(slots > 0 ? slots : 1)) : NULL;
+    /* floats or bytes, aligned for either (malloc) */
+    uint8_t *enc = quant || randk ? malloc(cap * (size_t)(slots > 0 ? slots : 1)) : NULL;
     fed_stats *ups = malloc(sizeof(fed_stats) * (size_t)(slots > 0 ? slots : 1));
     MPI_Request *sreq = malloc(sizeof(MPI_Request) * 2 * (size_t)(slots > 0 ? slots : 1));
-    if (!up || !ups || !sreq || (quant && !enc))
+    if (!up || !ups || !sreq || ((quant || randk) && !enc) || (randk && !rkidx))
         st = sal_fail(err, SAL_ENOMEM, "out of memory for %d uploads of %zu floats", slots,
                       f->msg);
     if ((st = sal_mpi_agree(f->comm, st, err))) {
-        free(up), free(enc), free(ups), free(sreq);
+        free(up), free(enc), free(ups), free(sreq), free(rkidx);
         return st;
     }
     /* round 0: the server evaluates the masked initial model, which every rank holds */
@@ -112,7 +119,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
             }
             sal_fed_local_train(f, c, round, s);
             double t0 = sal_now();
-            float *buf = up + (quant ? 0 : (size_t)k * f->msg);
+            float *buf = up + (quant || randk ? 0 : (size_t)k * f->msg);
             sal_fed_pack_into(f, buf);
             void *send = buf;
             int count = (int)f->msg;
@@ -128,6 +135,12 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
                                          f->p->ns, e, cap, &len, &qe))
                     s->loss_sum = NAN, len = 0;
                 send = e, count = (int)len, type = MPI_BYTE;
+            } else if (randk) {
+                float *e = (float *)(enc + (size_t)k * cap);
+                /* cap is a multiple of sizeof(float): every slot stays aligned */
+                sal_fed_randk_encode(f->cfg, round, c, buf, f->packed, f->nnz, f->p->ns, rkidx, e);
+                /* a diverged client sends nothing, as with quantize (the server reports it) */
+                send = e, count = isfinite(s->loss_sum) ? (int)rkn : 0, type = MPI_FLOAT;
             }
             s->compute_s += sal_now() - t0;
             t0 = sal_now();
@@ -154,7 +167,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     }
 stopped:
     sal_wd_check_collectives(0);
-    free(up), free(enc), free(ups), free(sreq);
+    free(up), free(enc), free(ups), free(sreq), free(rkidx);
     if (code != SAL_OK) err->msg[0] = '\0'; /* rank 0 reports the error */
     return (sal_status)code;
 }

@@ -11,6 +11,7 @@
 #include "collcheck.h"
 #include "fedavg.h"
 #include "fedavg_quant.h"
+#include "fedavg_randk.h"
 #include "salient/fault.h"
 #include "salient/pack.h"
 #include "salient/quant.h"
@@ -22,6 +23,7 @@ typedef struct round_bufs {
     size_t slot;        /* bytes of a slot: msg floats, or quantized the largest encoding */
     float *dec;         /* (msg) quantized: the decoded update of the upload being folded */
     int levels;         /* quantized: this round's QSGD levels */
+    fed_randk *rk;      /* [comm] compress = randk: the decoder's state, else NULL */
     fed_stats stats[2]; /* the stats record of the upload in each slot */
     MPI_Request *req;   /* (2m) the global model's sends (and adaquant's levels) to the clients */
     MPI_Request rreq[2][2]; /* per slot: the upload's and the stats' receives */
@@ -70,7 +72,10 @@ static void progress_line(fed *f, const sal_round *row) {
 /* Post the receives of sampled client j's upload and stats into slot j % 2. */
 static void post_upload(fed *f, round_bufs *b, int j) {
     const int r = f->owner[f->sampled[j]], slot = j & 1;
-    if (b->dec) /* quantized: up to a slot of bytes, the length read from the status */
+    if (b->rk) /* Rand-k: up to k + ns floats, the length read from the status and checked */
+        MPI_Irecv(b->up + (size_t)slot * b->slot, (int)(b->slot / sizeof(float)), MPI_FLOAT, r,
+                  FED_TAG_UPLOAD, f->comm, &b->rreq[slot][0]);
+    else if (b->dec) /* quantized: up to a slot of bytes, the length read from the status */
         MPI_Irecv(b->up + (size_t)slot * b->slot, (int)b->slot, MPI_BYTE, r, FED_TAG_UPLOAD,
                   f->comm, &b->rreq[slot][0]);
     else
@@ -97,6 +102,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     uint64_t bytes_up = 0;
     sal_status bad = SAL_OK; /* a quantized upload that does not decode: reported after the round */
     memset(b->acc, 0, sizeof(double) * nnz);
+    if (b->rk) sal_fed_randk_begin(b->rk);
     memset(b->rank_compute, 0, sizeof(double) * f->size);
     memset(b->rank_comm, 0, sizeof(double) * f->size);
     for (int r = 0; r < f->size; r++) b->rows[r].bytes = 0;
@@ -116,7 +122,9 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         sal_wd_leave();
         int got = (int)nnz;
         if (b->dec) MPI_Get_count(&rst[0], MPI_BYTE, &got);
-        const size_t up_bytes = b->dec ? (size_t)got : nnz * sizeof(float);
+        if (b->rk) MPI_Get_count(&rst[0], MPI_FLOAT, &got);
+        const size_t up_bytes = b->dec ? (size_t)got
+                                : b->rk ? (size_t)got * sizeof(float) : nnz * sizeof(float);
         bytes_up += up_bytes;
         if (f->cfg->check_collectives == SAL_FLAG_TRUE) { /* what the client's rank ran for c */
             sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_RECV);
@@ -133,6 +141,21 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
         double tc = sal_now();
         double nc = f->part.offset[c + 1] - f->part.offset[c]; /* FedAvg weight n_c */
         const float *up = (const float *)(b->up + (size_t)slot * b->slot);
+        if (b->rk) { /* k entries of the update and the state, folded into the decoder's sums */
+            sal_err qe;
+            sal_status qs = sal_fed_randk_fold(b->rk, cfg, round, c, up, (size_t)got, nc, &qe);
+            if (qs) {
+                if (!bad)
+                    bad = sal_fail(err, qs, "round %d: client %d's Rand-k upload: %s", round + 1,
+                                   c, qe.msg);
+                continue;
+            }
+            weight_sum += nc;
+            loss_sum += s->loss_sum;
+            samples += s->samples;
+            compute += sal_now() - tc;
+            continue;
+        }
         if (b->dec) { /* the update, every field checked: an upload is untrusted input */
             sal_err qe;
             sal_status qs = sal_fed_quant_decode(cfg, b->up + (size_t)slot * b->slot, up_bytes,
@@ -157,7 +180,9 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     double lr = sal_fed_lr(cfg, round);
     const int eval = sal_fed_evaluated(cfg, round);
     double tc = sal_now();
-    if (diverged < 0 && !bad) {
+    if (diverged < 0 && !bad && b->rk) { /* Rand-k: global + the decoded mean update */
+        sal_fed_randk_finish(b->rk, f->packed);
+    } else if (diverged < 0 && !bad) {
         /* quantized, the weights came as updates: global + their weighted mean; the state
          * (raw in every upload) and unquantized weights: the weighted mean of the values */
         const size_t upd = b->dec ? f->nnz : 0;
@@ -260,8 +285,22 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     /* quantized: the slots hold the largest encoding, and one float buffer the decoded update */
     const size_t cap = sal_fed_quant_cap(cfg, f->nnz, f->p->ns);
     b.slot = cap ? cap : sizeof(float) * f->msg;
-    const size_t agg_bytes = cap ? 2 * cap + f->msg * (sizeof(float) + sizeof(double))
-                                 : sal_fed_server_agg_bytes(f->msg);
+    size_t agg_bytes = cap ? 2 * cap + f->msg * (sizeof(float) + sizeof(double))
+                           : sal_fed_server_agg_bytes(f->msg);
+    /* Rand-k: slots of k + ns floats; the decoder's sums (2 doubles and a count per entry) */
+    fed_randk rk = {0};
+    if (cfg->compress == SAL_COMPRESS_RANDK) {
+        st = sal_fed_randk_open(&rk, cfg, f->nnz, f->p->ns, err);
+        if (!st && resume && cfg->randk_decoder == SAL_RANDK_DEC_TEMPORAL)
+            st = sal_fed_randk_resume(&rk, f, resume, err);
+        b.rk = st ? NULL : &rk;
+        f->randk_memory = rk.memory;
+        b.slot = sizeof(float) * sal_fed_randk_floats(cfg, f->nnz, f->p->ns);
+        agg_bytes = 2 * b.slot + f->msg * sizeof(double) + rk.k * sizeof(size_t) +
+                    f->nnz * ((rk.acc.b ? 2 : 1) * sizeof(double) + sizeof(int) + sizeof(float) +
+                              (rk.memory ? sizeof(float) : 0)) +
+                    f->p->ns * sizeof(double);
+    }
     b.up = malloc(2 * (b.slot ? b.slot : 1));
     if (cap) b.dec = malloc(sizeof(float) * (f->msg ? f->msg : 1));
     b.req = malloc(sizeof(MPI_Request) * 2 * (size_t)(m > 0 ? m : 1));
@@ -269,8 +308,10 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     b.rank_compute = malloc(sizeof(double) * (size_t)f->size);
     b.rank_comm = malloc(sizeof(double) * (size_t)f->size);
     b.expect = calloc((size_t)f->size, sizeof(sal_wd_seq));
-    if (!b.up || (cap && !b.dec) || !b.req || !b.acc || !b.rank_compute || !b.rank_comm ||
-        !b.rows || !b.expect)
+    if (st) {
+        /* the Rand-k buffers' or memory's error, agreed below */
+    } else if (!b.up || (cap && !b.dec) || !b.req || !b.acc || !b.rank_compute ||
+               !b.rank_comm || !b.rows || !b.expect)
         st = sal_fail(err, SAL_ENOMEM, "server: out of memory for %zu bytes of aggregation "
                       "buffers (model messages of %zu floats)", agg_bytes, f->msg);
     /* one outcome for every rank: the client ranks allocate their send buffers here too */
@@ -284,7 +325,13 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
                 sal_config_enum_name("model", "arch", cfg->arch),
                 sal_config_enum_name("data", "dataset", cfg->dataset), cfg->clients,
                 f->size - 1, m, f->nnz, f->p->n, (double)f->nnz / (double)f->p->n);
-    if (f->progress && !cap)
+    if (f->progress && b.rk)
+        fprintf(f->progress,
+                "salient: server: aggregation buffers %zu bytes; uploads Rand-k, %zu of %zu "
+                "entries (%zu floats with the state), decoder %s\n",
+                agg_bytes, rk.k, f->nnz, rk.k + rk.ns,
+                sal_config_enum_name("comm", "randk_decoder", cfg->randk_decoder));
+    if (f->progress && !cap && !b.rk)
         fprintf(f->progress,
                 "salient: server: aggregation buffers %zu bytes (2 receive slots and a double "
                 "accumulator of %zu floats), whatever the %d clients per round\n",
@@ -325,6 +372,8 @@ rounds:
                         b.levels);
         }
         st = round_run(f, round, &b, &row, err);
+        if (!st && f->progress && b.rk && cfg->randk_decoder == SAL_RANDK_DEC_SPATIAL)
+            fprintf(f->progress, "salient: round %d: randk rho %.4f\n", round + 1, rk.rho);
         /* the client ranks wait in the check whatever the round's outcome; its error comes
          * second to the round's own */
         sal_err cc_err;
@@ -377,5 +426,7 @@ agreed:
     free(b.acc);
     free(b.rank_compute);
     free(b.rank_comm);
+    f->randk_memory = NULL;
+    sal_fed_randk_close(&rk);
     return st;
 }

@@ -243,7 +243,9 @@ int sal_cmd_compare(int argc, char **argv) {
         c->algorithm = specs[a].algo;
         if (specs[a].graph >= 0) c->graph = (sal_graph_kind)specs[a].graph;
         if (specs[a].compress >= 0) c->compress = (sal_compress)specs[a].compress;
-        if (c->algorithm != SAL_ALGO_ALLREDUCE) c->compress = SAL_COMPRESS_NONE;
+        if (c->algorithm != (c->compress == SAL_COMPRESS_RANDK ? SAL_ALGO_FEDAVG
+                                                                : SAL_ALGO_ALLREDUCE))
+            c->compress = SAL_COMPRESS_NONE; /* randk: fedavg's uploads; the others: allreduce */
         if (c->algorithm != SAL_ALGO_FEDAVG) c->quantize = SAL_QUANT_NONE; /* fedavg's uploads */
         snprintf(c->out, sizeof c->out, "%.900s/%.63s", dir, specs[a].dir_name);
         for (int b = 0; b < a && !st; b++)

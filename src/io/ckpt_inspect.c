@@ -125,6 +125,7 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
     sal_status st = a && b && c && m ? SAL_OK : sal_fail(err, SAL_ENOMEM, "out of memory");
     if (!st) {
         sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = info->has_momentum ? m : NULL,
+                          .randk_memory = info->has_randk_memory ? c : NULL,
                           .check_metrics = 1, .sealed = 1}; /* sal_ckpt_inspect checked it */
         st = sal_ckpt_load(path, &d, err);
     }

@@ -135,6 +135,8 @@ sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *inf
                         "checkpoint", path);
     }
     info->has_momentum = H5Lexists(f, "/optim", H5P_DEFAULT) > 0;
+    info->has_randk_memory = H5Lexists(f, "/comm", H5P_DEFAULT) > 0 &&
+                             H5Lexists(f, "/comm/randk_memory", H5P_DEFAULT) > 0;
     if (H5Lexists(f, "/ranks", H5P_DEFAULT) > 0) {
         info->has_rank_w = H5Lexists(f, "/ranks/weights", H5P_DEFAULT) > 0;
         info->has_rank_m = H5Lexists(f, "/ranks/momentum", H5P_DEFAULT) > 0;
@@ -379,6 +381,9 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
     for (int t = 0; t < p->ntensors && !st && d->momentum; t++)
         st = read_tensor(f, path, "/optim/momentum", &p->t[t], H5T_NATIVE_FLOAT, d->momentum,
                          err);
+    for (int t = 0; t < p->ntensors && !st && d->randk_memory; t++)
+        st = read_tensor(f, path, "/comm/randk_memory", &p->t[t], H5T_NATIVE_FLOAT,
+                         d->randk_memory, err);
     if (!st && d->rank_w) st = read_row(f, path, "weights", d->rank, p->n, d->rank_w, err);
     if (!st && d->rank_m) st = read_row(f, path, "momentum", d->rank, p->n, d->rank_m, err);
     if (!st && d->rank_r) st = read_row(f, path, "residual", d->rank, p->n, d->rank_r, err);
@@ -405,13 +410,14 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
     float *w = malloc(sizeof(float) * (n ? n : 1)), *m = malloc(sizeof(float) * (n ? n : 1));
     float *mask = malloc(sizeof(float) * (p.n ? p.n : 1));
     float *state = malloc(sizeof(float) * (p.ns ? p.ns : 1));
-    if (!w || !m || !mask || !state) {
+    float *mem = s->randk_memory ? malloc(sizeof(float) * (p.n ? p.n : 1)) : NULL;
+    if (!w || !m || !mask || !state || (s->randk_memory && !mem)) {
         st = sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory to read '%s' back", path);
     } else {
         p.w = w, p.mask = mask, p.s = state;
         if (rank == 0) {
             sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = s->momentum ? m : NULL,
-                              .check_metrics = 1, .sealed = 1};
+                              .randk_memory = mem, .check_metrics = 1, .sealed = 1};
             st = sal_ckpt_load(path, &d, err);
         }
         const struct { const void *have; const char *name; size_t len; } rows[] = {
@@ -425,7 +431,7 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
             H5Fclose(f);
         }
     }
-    free(w), free(m), free(mask), free(state);
+    free(w), free(m), free(mask), free(state), free(mem);
     return st;
 }
 

@@ -87,8 +87,12 @@ _Static_assert(SAL_SPARSE_NONE == 0 && SAL_SPARSE_RANDOM == 1 && SAL_SPARSE_ERK 
                    SAL_SPARSE_MAGNITUDE == 3 && SAL_SPARSE_SNIP == 4 && SAL_SPARSE_GRASP == 5 &&
                    SAL_SPARSE_SYNFLOW == 6,
                "[sparsity] method names follow sal_sparsity_method");
-_Static_assert(SAL_COMPRESS_NONE == 0 && SAL_COMPRESS_MASK == 1 && SAL_COMPRESS_TOPK == 2,
+_Static_assert(SAL_COMPRESS_NONE == 0 && SAL_COMPRESS_MASK == 1 && SAL_COMPRESS_TOPK == 2 &&
+                   SAL_COMPRESS_RANDK == 3,
                "[comm] compress names follow sal_compress");
+_Static_assert(SAL_RANDK_DEC_PLAIN == 0 && SAL_RANDK_DEC_SPATIAL == 1 &&
+                   SAL_RANDK_DEC_TEMPORAL == 2,
+               "[comm] randk_decoder names follow sal_randk_dec");
 _Static_assert(SAL_QUANT_NONE == 0 && SAL_QUANT_QSGD == 1 && SAL_QUANT_ADAQUANT == 2,
                "[comm] quantize names follow sal_quantize");
 _Static_assert(SAL_DENSE_MPI == 0 && SAL_DENSE_RING == 1,
@@ -214,10 +218,15 @@ static const key_def keys[] = {
         "synflow: prune-and-rescore iterations (exponential density schedule)"),
 
     ENUM("comm", "compress", compress, sal_compress, "none",
-         "allreduce: send the dense gradient, its masked entries ([sparsity] mask), or top-k",
-         "none", "mask", "topk"),
+         "allreduce: dense gradient, masked entries, top-k; fedavg: randk (k random update entries)",
+         "none", "mask", "topk", "randk"),
     DBL("comm", "topk_density", topk_density, "0.01", true, 0, 1, false,
         "compress=topk: fraction of gradient entries each rank sends per step (error feedback)"),
+    DBL("comm", "randk_density", randk_density, "0.1", true, 0, 1, false,
+        "compress=randk: fraction of the update's (masked) entries each fedavg client sends"),
+    ENUM("comm", "randk_decoder", randk_decoder, sal_randk_dec, "plain",
+         "compress=randk: server's mean estimate: Rand-k, Rand-k-Spatial, Rand-k-Temporal",
+         "plain", "spatial", "temporal"),
     ENUM("comm", "quantize", quantize, sal_quantize, "none",
          "fedavg uploads: floats, QSGD at quantize_levels, or AdaQuantFL (s grows as loss falls)",
          "none", "qsgd", "adaquant"),
@@ -1058,7 +1067,17 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
         return sal_fail(err, SAL_ECONFIG,
                         "config: [comm] compress = mask needs a [sparsity] method (the mask); set "
                         "one, e.g. method = snip, or compress = none");
-    if (c->compress != SAL_COMPRESS_NONE && c->algorithm != SAL_ALGO_ALLREDUCE)
+    if (c->compress == SAL_COMPRESS_RANDK && c->algorithm != SAL_ALGO_FEDAVG)
+        return sal_fail(err, SAL_ECONFIG,
+                        "config: [comm] compress = randk applies to [train] algorithm = fedavg "
+                        "(the clients' uploads); set compress = none or algorithm = fedavg");
+    if (c->compress == SAL_COMPRESS_RANDK && c->quantize != SAL_QUANT_NONE)
+        return sal_fail(err, SAL_ECONFIG,
+                        "config: [comm] compress = randk and quantize = %s both encode fedavg's "
+                        "uploads; choose one (set quantize = none or compress = none)",
+                        sal_config_enum_name("comm", "quantize", c->quantize));
+    if (c->compress != SAL_COMPRESS_NONE && c->compress != SAL_COMPRESS_RANDK &&
+        c->algorithm != SAL_ALGO_ALLREDUCE)
         return sal_fail(err, SAL_ECONFIG,
                         "config: [comm] compress = %s applies to [train] algorithm = allreduce "
                         "(the others send the masked model when [sparsity] has a mask); set "

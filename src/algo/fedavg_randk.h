@@ -1,0 +1,50 @@
+/* fedavg_randk.h - [comm] compress = randk for fedavg's uploads (private to algo/): each
+ * sampled client sends k random entries of its update (local - global over the mask's kept
+ * weights) plus its raw non-trainable state, and the server decodes the mean update with the
+ * [comm] randk_decoder (randk.h). See fedavg_randk.c. */
+#ifndef SALIENT_ALGO_FEDAVG_RANDK_H
+#define SALIENT_ALGO_FEDAVG_RANDK_H
+
+#include <stddef.h>
+
+#include "fedavg.h"
+#include "salient/randk.h"
+
+/* k: the entries of the nnz travelling weights a client sends (randk_density x nnz). */
+size_t sal_fed_randk_k(const sal_config *cfg, size_t nnz);
+/* Floats in one upload: k update entries, then the ns floats of state, raw. No indices and no
+ * header: both sides draw the indices from stream (seed, RANDK, round x clients + c). */
+size_t sal_fed_randk_floats(const sal_config *cfg, size_t nnz, size_t ns);
+
+/* Client c in round (0-based): local (nnz + ns floats, its packed model) against global (the
+ * packed model it started from) into out (sal_fed_randk_floats): out[t] = local[idx[t]] -
+ * global[idx[t]] for its k indices (idx: scratch of k), then local's state. */
+void sal_fed_randk_encode(const sal_config *cfg, int round, int c, const float *local,
+                          const float *global, size_t nnz, size_t ns, size_t *idx, float *out);
+
+/* The server's side: accumulators for one round, O(model) whatever the clients per round. */
+typedef struct fed_randk {
+    sal_randk_acc acc;
+    size_t nnz, ns, k;
+    double p;          /* k / nnz */
+    size_t *idx;       /* (k) the indices of the upload being folded */
+    float *est;        /* (nnz) the decoded mean update */
+    double *state;     /* (ns) sum of w_c x the clients' state */
+    float *memory;     /* temporal: (nnz) the values last received per entry; owned */
+    double rho;        /* spatial: the round's estimated rho */
+} fed_randk;
+
+sal_status sal_fed_randk_open(fed_randk *r, const sal_config *cfg, size_t nnz, size_t ns,
+                              sal_err *err);
+void sal_fed_randk_close(fed_randk *r); /* accepts a zeroed one */
+void sal_fed_randk_begin(fed_randk *r);
+/* Fold client c's upload (got floats, untrusted: its length is checked) with weight w. */
+sal_status sal_fed_randk_fold(fed_randk *r, const sal_config *cfg, int round, int c,
+                              const float *up, size_t got, double w, sal_err *err);
+/* packed (nnz + ns) <- global + decoded mean update, and the weighted mean of the state. */
+void sal_fed_randk_finish(fed_randk *r, float *packed);
+
+/* The temporal memory from checkpoint path into r->memory (through f's mask). */
+sal_status sal_fed_randk_resume(fed_randk *r, const fed *f, const char *path, sal_err *err);
+
+#endif
