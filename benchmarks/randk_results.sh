@@ -2,15 +2,15 @@
 # randk_results.sh - fedavg's uploads dense vs Rand-k at density 0.1 with each decoder (plain,
 # spatial, temporal) on Fashion-MNIST: final accuracy and total bytes, as docs/results.md's table
 # ("Rand-k fedavg uploads"). Usage: benchmarks/randk_results.sh BUILD OUT [ROUNDS] [RANKS] [DENSITY]
-# (defaults 50, 3, 0.1)
+# [SEED]   (defaults 50, 3, 0.1, 1)
 set -eu
-build=$1 out=$2 rounds=${3:-50} np=${4:-3} density=${5:-0.1}
+build=$1 out=$2 rounds=${3:-50} np=${4:-3} density=${5:-0.1} seed=${6:-1}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
 src=$(cd "$(dirname "$0")/.." && pwd)
 # ssfl-fmnist.ini's federation (100 clients, Dirichlet 0.3, 10 per round), dense MLP
 base=(--set model.arch=mlp --set sparsity.method=none --set sparsity.density=1
-      --set run.rounds="$rounds")
+      --set run.rounds="$rounds" --set run.seed="$seed")
 mkdir -p "$out"
 echo "| uploads | decoder | final acc % | mean acc, last 3 evals % | total MB up | MB up/round | vs dense | mean rho |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -97,9 +97,9 @@ static void moments(float x[N][D], const double w[N], const float *y, double *S,
 }
 
 typedef struct mc {
-    double mse, se;     /* mean squared error over the trials, its standard error */
-    double bias;        /* largest |mean estimate - true mean| over coordinates, in its SEs */
-    double rho_mean;    /* spatial with rho < 0: the mean of the estimated rho */
+    double mse, se;  /* mean squared error over the trials, its standard error */
+    double bias;     /* largest |mean estimate - true mean| over coordinates, in its SEs */
+    double rho_mean; /* spatial with rho < 0: the mean of the estimated rho */
 } mc;
 
 /* TRIALS draws of every client's k indices (stream keyed by trial and client, as fedavg keys by
@@ -179,11 +179,13 @@ static void test_spatial(void) {
     mc sp = run(SAL_RANDK_SPATIAL, rho, x, w, NULL, 1);
     mc mx = run(SAL_RANDK_SPATIAL, 1, x, w, NULL, 1);
     mc est = run(SAL_RANDK_SPATIAL, -1, x, w, NULL, 1);
-    const double cf_plain = sal_randk_mse_plain(p, S), cf_sp = sal_randk_mse_spatial(N, p, rho, S, C),
+    const double cf_plain = sal_randk_mse_plain(p, S),
+                 cf_sp = sal_randk_mse_spatial(N, p, rho, S, C),
                  cf_mx = sal_randk_mse_spatial(N, p, 1, S, C);
-    fprintf(stderr, "correlated (rho %.3f): MSE plain %.4f (closed form %.4f), spatial %.4f (%.4f), "
-            "T(m)=m %.4f (%.4f), estimated rho (mean %.3f) %.4f\n", rho, plain.mse, cf_plain,
-            sp.mse, cf_sp, mx.mse, cf_mx, est.rho_mean, est.mse);
+    fprintf(stderr,
+            "correlated (rho %.3f): MSE plain %.4f (closed form %.4f), spatial %.4f (%.4f), "
+            "T(m)=m %.4f (%.4f), estimated rho (mean %.3f) %.4f\n",
+            rho, plain.mse, cf_plain, sp.mse, cf_sp, mx.mse, cf_mx, est.rho_mean, est.mse);
     CHECK_MSG(fabs(plain.mse - cf_plain) < 4 * plain.se, "plain %g vs %g (se %g)", plain.mse,
               cf_plain, plain.se);
     CHECK_MSG(fabs(sp.mse - cf_sp) < 4 * sp.se, "spatial %g vs %g (se %g)", sp.mse, cf_sp, sp.se);
@@ -204,9 +206,10 @@ static void test_spatial(void) {
     plain = run(SAL_RANDK_PLAIN, 0, x, w, NULL, 2);
     sp = run(SAL_RANDK_SPATIAL, 0, x, w, NULL, 2);
     est = run(SAL_RANDK_SPATIAL, -1, x, w, NULL, 2);
-    fprintf(stderr, "orthogonal: MSE plain %.4f (closed form %.4f), spatial %.4f, estimated rho "
-            "(mean %.3f) %.4f\n", plain.mse, sal_randk_mse_plain(p, S), sp.mse, est.rho_mean,
-            est.mse);
+    fprintf(stderr,
+            "orthogonal: MSE plain %.4f (closed form %.4f), spatial %.4f, estimated rho "
+            "(mean %.3f) %.4f\n",
+            plain.mse, sal_randk_mse_plain(p, S), sp.mse, est.rho_mean, est.mse);
     CHECK_CLOSE(sal_randk_mse_spatial(N, p, 0, S, C), sal_randk_mse_plain(p, S), 0, 1e-9);
     CHECK_CLOSE(sp.mse, plain.mse, 0, 1e-5); /* the same draws, the same estimator */
     CHECK_MSG(fabs(plain.mse - sal_randk_mse_plain(p, S)) < 4 * plain.se, "plain %g vs %g",
@@ -236,8 +239,8 @@ static void test_temporal(void) {
             plain.mse, sal_randk_mse_plain(p, S), tm.mse, cf);
     CHECK_MSG(fabs(tm.mse - cf) < 4 * tm.se, "temporal %g vs %g (se %g)", tm.mse, cf, tm.se);
     CHECK_MSG(tm.bias < 5, "temporal biased by %g standard errors", tm.bias);
-    CHECK_MSG(tm.mse < plain.mse - 4 * (tm.se + plain.se), "temporal %g not below plain %g",
-              tm.mse, plain.mse);
+    CHECK_MSG(tm.mse < plain.mse - 4 * (tm.se + plain.se), "temporal %g not below plain %g", tm.mse,
+              plain.mse);
     float zero[D] = {0};
     mc none = run(SAL_RANDK_TEMPORAL, 0, x, w, zero, 3);
     CHECK_CLOSE(none.mse, plain.mse, 0, 1e-5);

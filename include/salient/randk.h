@@ -45,12 +45,12 @@ void sal_randk_indices(sal_rng *r, size_t d, size_t k, size_t *idx);
 typedef struct sal_randk_acc {
     sal_randk_decoder decoder;
     size_t d;
-    int clients;  /* uploads folded since the last reset */
-    double wsum;  /* W = sum of their weights */
-    double *a;    /* (d) sum_i w_i Z_ij x_ij; temporal: sum_i w_i Z_ij (x_ij - y_j) */
-    double *b;    /* (d) spatial: sum_i w_i^2 Z_ij x_ij^2 (for rho's estimate); temporal: sum_i
-                   * Z_ij x_ij (the memory's next values); plain: unused (NULL) */
-    int *m;       /* (d) M_j */
+    int clients; /* uploads folded since the last reset */
+    double wsum; /* W = sum of their weights */
+    double *a;   /* (d) sum_i w_i Z_ij x_ij; temporal: sum_i w_i Z_ij (x_ij - y_j) */
+    double *b;   /* (d) spatial: sum_i w_i^2 Z_ij x_ij^2 (for rho's estimate); temporal: sum_i
+                  * Z_ij x_ij (the memory's next values); plain: unused (NULL) */
+    int *m;      /* (d) M_j */
 } sal_randk_acc;
 
 sal_status sal_randk_acc_init(sal_randk_acc *acc, sal_randk_decoder decoder, size_t d,

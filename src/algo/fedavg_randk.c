@@ -55,8 +55,10 @@ sal_status sal_fed_randk_open(fed_randk *r, const sal_config *cfg, size_t nnz, s
     if (dec == SAL_RANDK_TEMPORAL) r->memory = calloc(nnz ? nnz : 1, sizeof(float));
     if (!r->idx || !r->est || !r->state || (dec == SAL_RANDK_TEMPORAL && !r->memory)) {
         sal_fed_randk_close(r);
-        return sal_fail(err, SAL_ENOMEM, "server: out of memory for Rand-k buffers of %zu "
-                        "entries", nnz);
+        return sal_fail(err, SAL_ENOMEM,
+                        "server: out of memory for Rand-k buffers of %zu "
+                        "entries",
+                        nnz);
     }
     return SAL_OK;
 }
@@ -75,8 +77,10 @@ void sal_fed_randk_begin(fed_randk *r) {
 sal_status sal_fed_randk_fold(fed_randk *r, const sal_config *cfg, int round, int c,
                               const float *up, size_t got, double w, sal_err *err) {
     if (got != r->k + r->ns)
-        return sal_fail(err, SAL_EFORMAT, "%zu floats, expected %zu (k = %zu entries and %zu of "
-                        "state)", got, r->k + r->ns, r->k, r->ns);
+        return sal_fail(err, SAL_EFORMAT,
+                        "%zu floats, expected %zu (k = %zu entries and %zu of "
+                        "state)",
+                        got, r->k + r->ns, r->k, r->ns);
     indices(cfg, round, c, r->nnz, r->k, r->idx);
     sal_randk_fold(&r->acc, r->idx, up, r->k, w, r->memory);
     for (size_t i = 0; i < r->ns; i++) r->state[i] += w * up[r->k + i];
@@ -98,8 +102,8 @@ sal_status sal_fed_randk_resume(fed_randk *r, const fed *f, const char *path, sa
     sal_params p = *f->p;
     const size_t n = p.n ? p.n : 1;
     float *mask = malloc(sizeof(float) * n), *mem = malloc(sizeof(float) * n);
-    sal_status st = mask && mem ? SAL_OK
-                                : sal_fail(err, SAL_ENOMEM, "out of memory for the Rand-k memory");
+    sal_status st =
+        mask && mem ? SAL_OK : sal_fail(err, SAL_ENOMEM, "out of memory for the Rand-k memory");
     if (!st) {
         p.mask = mask;
         sal_ckpt_dst d = {.p = &p, .randk_memory = mem, .sealed = 1};

@@ -26,12 +26,12 @@ void sal_fed_randk_encode(const sal_config *cfg, int round, int c, const float *
 typedef struct fed_randk {
     sal_randk_acc acc;
     size_t nnz, ns, k;
-    double p;          /* k / nnz */
-    size_t *idx;       /* (k) the indices of the upload being folded */
-    float *est;        /* (nnz) the decoded mean update */
-    double *state;     /* (ns) sum of w_c x the clients' state */
-    float *memory;     /* temporal: (nnz) the values last received per entry; owned */
-    double rho;        /* spatial: the round's estimated rho */
+    double p;      /* k / nnz */
+    size_t *idx;   /* (k) the indices of the upload being folded */
+    float *est;    /* (nnz) the decoded mean update */
+    double *state; /* (ns) sum of w_c x the clients' state */
+    float *memory; /* temporal: (nnz) the values last received per entry; owned */
+    double rho;    /* spatial: the round's estimated rho */
 } fed_randk;
 
 sal_status sal_fed_randk_open(fed_randk *r, const sal_config *cfg, size_t nnz, size_t ns,

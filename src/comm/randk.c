@@ -33,8 +33,7 @@ sal_status sal_randk_acc_init(sal_randk_acc *acc, sal_randk_decoder decoder, siz
     if (decoder != SAL_RANDK_PLAIN) acc->b = malloc(sizeof(double) * n);
     if (!acc->a || !acc->m || (decoder != SAL_RANDK_PLAIN && !acc->b)) {
         sal_randk_acc_free(acc);
-        return sal_fail(err, SAL_ENOMEM, "out of memory for Rand-k accumulators of %zu entries",
-                        d);
+        return sal_fail(err, SAL_ENOMEM, "out of memory for Rand-k accumulators of %zu entries", d);
     }
     sal_randk_acc_reset(acc);
     return SAL_OK;
@@ -118,8 +117,8 @@ void sal_randk_decode(const sal_randk_acc *acc, double p, double rho, float *mem
     case SAL_RANDK_SPATIAL: {
         const double beta = sal_randk_beta(acc->clients, p, rho);
         for (size_t j = 0; j < acc->d; j++)
-            out[j] = acc->m[j] ? (float)(beta * acc->a[j] / (W * (1 + rho * (acc->m[j] - 1))))
-                               : 0.0f;
+            out[j] =
+                acc->m[j] ? (float)(beta * acc->a[j] / (W * (1 + rho * (acc->m[j] - 1)))) : 0.0f;
         break;
     }
     case SAL_RANDK_TEMPORAL:
@@ -131,7 +130,9 @@ void sal_randk_decode(const sal_randk_acc *acc, double p, double rho, float *mem
     }
 }
 
-double sal_randk_mse_plain(double p, double S) { return (1 / p - 1) * S; }
+double sal_randk_mse_plain(double p, double S) {
+    return (1 / p - 1) * S;
+}
 
 double sal_randk_mse_spatial(int n, double p, double rho, double S, double C) {
     const double beta = sal_randk_beta(n, p, rho);
