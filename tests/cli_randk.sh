@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # cli_randk.sh - [comm] compress = randk for fedavg uploads: each decoder's metrics bit for bit
 # the same on 2 and 3 ranks; bytes_up = clients x (k + state floats) x 4, k = round(density x
-# nnz), no indices, dense, through a snip mask and with BatchNorm state; the spatial and temporal
-# decoders change the model (they are used); a temporal run killed and resumed equals an
-# uninterrupted one (its memory is in the checkpoint); bad values fail with one line.
+# nnz), no indices, dense, through a snip mask and with BatchNorm state; the spatial and
+# temporal decoders change the model (they are used) and print their rho / error ratio; a
+# temporal run killed and resumed equals an uninterrupted one (its memory is in the checkpoint);
+# bad values fail with one line.
 # Usage: cli_randk.sh SALIENT SRCDIR
 bin=$1 src=$2
 source "$(dirname "$0")/lib.sh"
@@ -52,6 +53,9 @@ check '[[ $(col "$tmp/temporal3" 1 3) == $(col "$tmp/plain3" 1 3) && $(col "$tmp
   "temporal vs plain test_loss: round 1 $(col "$tmp/temporal3" 1 3) / $(col "$tmp/plain3" 1 3), round 2 $(col "$tmp/temporal3" 2 3) / $(col "$tmp/plain3" 2 3)"
 check '[[ $(grep -c "^salient: round [0-9]*: randk rho 0\.[0-9]*$" "$tmp/spatial3.err") == $rounds && $(col "$tmp/spatial3" 1 3) != $(col "$tmp/plain3" 1 3) ]]' \
   "spatial: rho lines $(grep -c "randk rho" "$tmp/spatial3.err"), test_loss $(col "$tmp/spatial3" 1 3) vs plain $(col "$tmp/plain3" 1 3)"
+
+check '[[ $(grep -c "^salient: round [0-9]*: randk temporal error ratio [0-9.]*$" "$tmp/temporal3.err") == $rounds ]]' \
+  "temporal: error ratio lines $(grep -c "temporal error ratio" "$tmp/temporal3.err"), expected $rounds"
 
 # --- through a snip mask (density 0.2) k is drawn among the kept entries: k = round(0.05 nnz) ---
 run 3 --set comm.randk_density=0.05 --set sparsity.method=snip --set sparsity.density=0.2 \

@@ -100,6 +100,7 @@ typedef struct mc {
     double mse, se;  /* mean squared error over the trials, its standard error */
     double bias;     /* largest |mean estimate - true mean| over coordinates, in its SEs */
     double rho_mean; /* spatial with rho < 0: the mean of the estimated rho */
+    double ratio;    /* temporal: the mean of the estimated error ratio to plain */
 } mc;
 
 /* TRIALS draws of every client's k indices (stream keyed by trial and client, as fedavg keys by
@@ -134,6 +135,7 @@ static mc run(sal_randk_decoder dec, double rho, float x[N][D], const double w[N
             use = sal_randk_rho_estimate(&acc, p);
             out.rho_mean += use / TRIALS;
         }
+        if (memory) out.ratio += sal_randk_temporal_ratio(&acc) / TRIALS;
         sal_randk_decode(&acc, p, use, memory ? y : NULL, est);
         double e = 0;
         for (int j = 0; j < D; j++) {
@@ -239,6 +241,9 @@ static void test_temporal(void) {
             plain.mse, sal_randk_mse_plain(p, S), tm.mse, cf);
     CHECK_MSG(fabs(tm.mse - cf) < 4 * tm.se, "temporal %g vs %g (se %g)", tm.mse, cf, tm.se);
     CHECK_MSG(tm.bias < 5, "temporal biased by %g standard errors", tm.bias);
+    /* the estimated ratio tracks the closed forms' (a ratio of two unbiased sums) */
+    CHECK_MSG(fabs(tm.ratio - Sy / S) < 0.05 * Sy / S, "error ratio %g, closed forms' %g", tm.ratio,
+              Sy / S);
     CHECK_MSG(tm.mse < plain.mse - 4 * (tm.se + plain.se), "temporal %g not below plain %g", tm.mse,
               plain.mse);
     float zero[D] = {0};

@@ -45,12 +45,13 @@ void sal_randk_indices(sal_rng *r, size_t d, size_t k, size_t *idx);
 typedef struct sal_randk_acc {
     sal_randk_decoder decoder;
     size_t d;
-    int clients; /* uploads folded since the last reset */
-    double wsum; /* W = sum of their weights */
-    double *a;   /* (d) sum_i w_i Z_ij x_ij; temporal: sum_i w_i Z_ij (x_ij - y_j) */
-    double *b;   /* (d) spatial: sum_i w_i^2 Z_ij x_ij^2 (for rho's estimate); temporal: sum_i
-                  * Z_ij x_ij (the memory's next values); plain: unused (NULL) */
-    int *m;      /* (d) M_j */
+    int clients;   /* uploads folded since the last reset */
+    double wsum;   /* W = sum of their weights */
+    double *a;     /* (d) sum_i w_i Z_ij x_ij; temporal: sum_i w_i Z_ij (x_ij - y_j) */
+    double *b;     /* (d) spatial: sum_i w_i^2 Z_ij x_ij^2 (for rho's estimate); temporal: sum_i
+                    * Z_ij x_ij (the memory's next values); plain: unused (NULL) */
+    int *m;        /* (d) M_j */
+    double sx, sd; /* temporal: sum_i w_i^2 sum_j Z_ij x_ij^2 and the same of (x_ij - y_j)^2 */
 } sal_randk_acc;
 
 sal_status sal_randk_acc_init(sal_randk_acc *acc, sal_randk_decoder decoder, size_t d,
@@ -68,6 +69,12 @@ void sal_randk_fold(sal_randk_acc *acc, const size_t *idx, const float *vals, si
  * ||x_i||^2 and sum_{i != l} w_i w_l <x_i, x_l>), rho = R^ / (n - 1) clamped to [0, 1]; 0 for
  * fewer than two clients or S^ = 0. Spatial accumulators only. */
 double sal_randk_rho_estimate(const sal_randk_acc *acc, double p);
+
+/* Temporal: the ratio of its error to plain Rand-k's on the same vectors, estimated from the
+ * folded uploads: sum v_i^2 ||x_i - y||^2 / sum v_i^2 ||x_i||^2 (the closed forms' ratio, each
+ * sum estimated over the sent entries, both scaled alike by 1/p). Below 1: the memory helps.
+ * 1 when nothing was folded or every sent entry was 0. */
+double sal_randk_temporal_ratio(const sal_randk_acc *acc);
 
 /* beta for n clients, sampling probability p in (0, 1] and rho in [0, 1]. */
 double sal_randk_beta(int n, double p, double rho);

@@ -92,6 +92,7 @@ void sal_fed_randk_finish(fed_randk *r, float *packed) {
      * ratio of two unbiased sums: the decode is then unbiased only up to that ratio's error,
      * which test_randk measures). */
     r->rho = r->acc.decoder == SAL_RANDK_SPATIAL ? sal_randk_rho_estimate(&r->acc, r->p) : 0;
+    r->ratio = sal_randk_temporal_ratio(&r->acc);
     sal_randk_decode(&r->acc, r->p, r->rho, r->memory, r->est);
     for (size_t i = 0; i < r->nnz; i++) packed[i] += r->est[i];
     for (size_t i = 0; i < r->ns; i++) packed[r->nnz + i] = (float)(r->state[i] / r->acc.wsum);

@@ -32,6 +32,7 @@ typedef struct fed_randk {
     double *state; /* (ns) sum of w_c x the clients' state */
     float *memory; /* temporal: (nnz) the values last received per entry; owned */
     double rho;    /* spatial: the round's estimated rho */
+    double ratio;  /* temporal: the round's estimated error ratio to plain Rand-k */
 } fed_randk;
 
 sal_status sal_fed_randk_open(fed_randk *r, const sal_config *cfg, size_t nnz, size_t ns,

@@ -374,6 +374,10 @@ rounds:
         st = round_run(f, round, &b, &row, err);
         if (!st && f->progress && b.rk && cfg->randk_decoder == SAL_RANDK_DEC_SPATIAL)
             fprintf(f->progress, "salient: round %d: randk rho %.4f\n", round + 1, rk.rho);
+        /* the memory's worth this round: its error over plain Rand-k's, estimated */
+        if (!st && f->progress && b.rk && cfg->randk_decoder == SAL_RANDK_DEC_TEMPORAL)
+            fprintf(f->progress, "salient: round %d: randk temporal error ratio %.4f\n",
+                    round + 1, rk.ratio);
         /* the client ranks wait in the check whatever the round's outcome; its error comes
          * second to the round's own */
         sal_err cc_err;

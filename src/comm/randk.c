@@ -41,7 +41,7 @@ sal_status sal_randk_acc_init(sal_randk_acc *acc, sal_randk_decoder decoder, siz
 
 void sal_randk_acc_reset(sal_randk_acc *acc) {
     acc->clients = 0;
-    acc->wsum = 0;
+    acc->wsum = acc->sx = acc->sd = 0;
     memset(acc->a, 0, sizeof(double) * acc->d);
     memset(acc->m, 0, sizeof(int) * acc->d);
     if (acc->b) memset(acc->b, 0, sizeof(double) * acc->d);
@@ -62,6 +62,8 @@ void sal_randk_fold(sal_randk_acc *acc, const size_t *idx, const float *vals, si
         if (acc->decoder == SAL_RANDK_TEMPORAL) {
             acc->a[j] += w * (x - memory[j]);
             acc->b[j] += x;
+            acc->sx += w * w * x * x;
+            acc->sd += w * w * (x - memory[j]) * (x - memory[j]);
         } else {
             acc->a[j] += w * x;
             if (acc->b) acc->b[j] += w * w * x * x;
@@ -69,6 +71,10 @@ void sal_randk_fold(sal_randk_acc *acc, const size_t *idx, const float *vals, si
     }
     acc->clients++;
     acc->wsum += w;
+}
+
+double sal_randk_temporal_ratio(const sal_randk_acc *acc) {
+    return acc->sx > 0 ? acc->sd / acc->sx : 1;
 }
 
 double sal_randk_rho_estimate(const sal_randk_acc *acc, double p) {
