@@ -6,6 +6,7 @@
  * in plain fedavg: it is small, and a sparsified running variance could turn negative. */
 #include "fedavg_randk.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,11 @@ sal_status sal_fed_randk_fold(fed_randk *r, const sal_config *cfg, int round, in
                         "%zu floats, expected %zu (k = %zu entries and %zu of "
                         "state)",
                         got, r->k + r->ns, r->k, r->ns);
+    /* checked before anything is folded: a refused upload leaves the sums as they were */
+    for (size_t i = 0; i < r->k + r->ns; i++)
+        if (!isfinite(up[i]))
+            return sal_fail(err, SAL_EFORMAT, "%s value %zu is not finite",
+                            i < r->k ? "update" : "state", i < r->k ? i : i - r->k);
     indices(cfg, round, c, r->nnz, r->k, r->idx);
     sal_randk_fold(&r->acc, r->idx, up, r->k, w, r->memory);
     for (size_t i = 0; i < r->ns; i++) r->state[i] += w * up[r->k + i];

@@ -39,7 +39,8 @@ sal_status sal_fed_randk_open(fed_randk *r, const sal_config *cfg, size_t nnz, s
                               sal_err *err);
 void sal_fed_randk_close(fed_randk *r); /* accepts a zeroed one */
 void sal_fed_randk_begin(fed_randk *r);
-/* Fold client c's upload (got floats, untrusted: its length is checked) with weight w. */
+/* Fold client c's upload (got floats, untrusted: its length and finiteness are checked) with
+ * weight w. */
 sal_status sal_fed_randk_fold(fed_randk *r, const sal_config *cfg, int round, int c,
                               const float *up, size_t got, double w, sal_err *err);
 /* packed (nnz + ns) <- global + decoded mean update, and the weighted mean of the state. */
