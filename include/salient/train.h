@@ -21,6 +21,12 @@
 sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress,
                      const char *resume, sal_err *err);
 
+/* [train] algorithm = centralized on the calling rank alone, however many ranks were launched:
+ * the single-worker baseline of a multi-rank comparison (salient compare). Not collective: the
+ * other ranks do not take part (they may wait for it). SAL_EINVAL for any other algorithm. */
+sal_status sal_train_alone(const sal_config *cfg, const char *out_dir, FILE *progress,
+                           sal_err *err);
+
 /* Can cfg's algorithm run on nranks MPI ranks (centralized on one, fedavg on 2..clients+1,
  * the others on at most [data] clients, dpsgd's graph buildable on nranks nodes)? Local and
  * cheap: commands call it before any work, sal_train calls it again. */

@@ -131,6 +131,15 @@ sal_status sal_train(const sal_config *cfg, const char *out_dir, FILE *progress,
     return sal_fail(err, SAL_ECONFIG, "[train] algorithm: not implemented");
 }
 
+sal_status sal_train_alone(const sal_config *cfg, const char *out_dir, FILE *progress,
+                           sal_err *err) {
+    /* centralized.c talks to no other rank (its checkpoints go through MPI_COMM_SELF) */
+    if (cfg->algorithm != SAL_ALGO_CENTRALIZED)
+        return sal_fail(err, SAL_EINVAL, "sal_train_alone: only centralized runs on one rank "
+                        "of many");
+    return sal_train_centralized(cfg, out_dir, progress, NULL, err);
+}
+
 double sal_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);

@@ -1,306 +1,529 @@
-/* cmd_compare.c - `salient compare CONFIG.ini --algorithms a,b,...`: runs each algorithm on the
- * same config, data split and seed, one after another on the launched ranks, and writes
- * DIR/compare.csv (every round of every algorithm) and DIR/summary.csv (one row each). */
+/* cmd_compare.c - `salient compare CONFIG.ini --algorithms a,b [--vary s.k=v1,v2]... [--seeds N]`:
+ * a study. Every point (algorithm x varied values) runs once per seed on the launched ranks,
+ * each seed on the same data split and client samples at every point; then DIR/compare.csv,
+ * runs.csv and summary.csv (study_tables.c). The grid and its rules are in study_grid.c. */
 #include <mpi.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "salient/fsutil.h"
 #include "salient/rundir.h"
+#include "salient/signals.h"
 #include "salient/train.h"
 #include "salient/watchdog.h"
+#include "study.h"
 
-#define MAX_ALGOS 16
-#define LINE_MAX_ 1024
+static const char *usage =
+    "usage: mpirun -np P salient compare CONFIG.ini --algorithms A[,B...]\n"
+    "         [--vary section.key=V1,V2,...]... [--seeds N] [--target ACC]\n"
+    "         [--set section.key=value]... [--out DIR] [--force | --resume]\n"
+    "         [--point K | --gather]\n\n"
+    "A study: each algorithm of the list at every combination of the --vary values (a\n"
+    "point), once per seed, one run after another on the P launched ranks. Algorithms:\n"
+    "allreduce (allreduce:none|mask|topk picks [comm] compress), localsgd, dpsgd\n"
+    "(dpsgd:GRAPH picks the [topology] graph: dpsgd:ring, dpsgd:exponential, ...), fedavg\n"
+    "(P >= 2; with a [sparsity] method this is SSFL) and centralized (the single-worker\n"
+    "baseline: runs on the first rank alone while the others wait).\n"
+    "  --vary k=V1,V2  a grid axis, e.g. --vary sparsity.method=none,snip\n"
+    "                  --vary sparsity.density=1,0.1,0.05. An invalid combination (method\n"
+    "                  none below density 1, centralized with a mask) is skipped with a note.\n"
+    "  --seeds N       runs seeds S, S+1, ..., S+N-1 (S: [run] seed) at every point: a seed\n"
+    "                  draws the same data split and client samples at every point\n"
+    "  --target ACC    rounds, bytes and wall time to the first evaluated round whose test\n"
+    "                  accuracy reaches ACC (default 0.8); empty if never\n"
+    "  --resume        continue an interrupted study in DIR: finished runs (summary.json)\n"
+    "                  are kept, unfinished ones run again; DIR/study.ini must match\n"
+    "  --point K       run only point K of N (1-based, as the progress lines count them:\n"
+    "                  algorithm-major, the last --vary fastest; sbatch --array=1-N), keeping\n"
+    "                  its finished runs; no tables\n"
+    "  --gather        run nothing: write the tables from the finished runs in DIR\n"
+    "Each run writes DIR/ALGO[/KEY=V,KEY=V][/seedS]/ as salient train does (ALGO with ':'\n"
+    "as '-'; /seedS with --seeds). Then, from the finished runs:\n"
+    "  DIR/compare.csv  every round: point,algorithm,KEYS...,seed, then metrics.csv's columns\n"
+    "  DIR/runs.csv     every run: point,algorithm,KEYS...,seed,final_acc,best_acc,\n"
+    "                   rounds_to_target,bytes_to_target,time_to_target_s,bytes_total,wall_s,\n"
+    "                   compute_s,comm_s,dir\n"
+    "  DIR/summary.csv  every point: point,algorithm,KEYS...,n_seeds,final_acc_mean,\n"
+    "                   final_acc_std,best_acc_mean,best_acc_std,n_reached,\n"
+    "                   rounds_to_target_mean,bytes_to_target_mean,time_to_target_s_mean,\n"
+    "                   bytes_total_mean,wall_s_mean,wall_s_std,compute_s_mean,comm_s_mean,dir\n"
+    "  (std: over seeds, empty with one; the _to_target means: over the n_reached seeds)\n"
+    "and DIR/study.ini (the study, for --resume and scripts/plot-compare DIR, which draws it).\n"
+    "DIR: --out, else [run] out, else runs/compare-<config name>. A DIR that holds results is\n"
+    "refused unless --resume continues it or --force overwrites it; rank 0 holds\n"
+    "DIR/.salient.lock and the running run's lock.\n";
 
-typedef struct spec {
-    char name[64];     /* as given: "dpsgd:ring" */
-    char dir_name[64]; /* "dpsgd-ring" */
-    sal_algorithm algo;
-    int graph;    /* -1: the config's */
-    int compress; /* allreduce:none|mask|topk; -1: the config's */
-} spec;
-
-static int parse_specs(const char *list, spec *out, int *n) {
-    char buf[LINE_MAX_];
-    snprintf(buf, sizeof buf, "%s", list);
-    *n = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (*n == MAX_ALGOS) return -1;
-        spec *s = &out[(*n)++];
-        memset(s, 0, sizeof *s);
-        s->graph = s->compress = -1;
-        if (strlen(tok) >= sizeof s->name) return -2 - (*n - 1);
-        snprintf(s->name, sizeof s->name, "%.63s", tok);
-        char *colon = strchr(tok, ':');
-        if (colon) *colon = '\0';
-        sal_config probe;
-        sal_config_defaults(&probe);
-        char set[160];
-        sal_err err;
-        snprintf(set, sizeof set, "train.algorithm=%.120s", tok);
-        if (sal_config_set(&probe, set, &err)) return -2 - (*n - 1);
-        s->algo = probe.algorithm;
-        if (colon && s->algo == SAL_ALGO_DPSGD) {
-            snprintf(set, sizeof set, "topology.graph=%.120s", colon + 1);
-            if (sal_config_set(&probe, set, &err)) return -2 - (*n - 1);
-            s->graph = probe.graph;
-        } else if (colon && s->algo == SAL_ALGO_ALLREDUCE) {
-            snprintf(set, sizeof set, "comm.compress=%.120s", colon + 1);
-            if (sal_config_set(&probe, set, &err)) return -2 - (*n - 1);
-            s->compress = probe.compress;
-        } else if (colon) {
-            return -2 - (*n - 1);
-        }
-        memcpy(s->dir_name, s->name, sizeof s->name);
-        for (char *c = s->dir_name; *c; c++)
-            if (*c == ':') *c = '-';
-    }
-    return *n ? 0 : -1;
-}
-
-typedef struct summary_row {
-    double final_acc, best_acc, bytes_total, wall, compute, comm, bytes_to_target;
-    int rounds_to_target;
-} summary_row;
-
-typedef struct out_ctx {
-    const spec *specs;
-    int n;
-    const char *dir;
+typedef struct opts {
+    const char *algorithms;
+    const char *vary[SAL_STUDY_MAX_AXES + 1];
+    int nvary;
+    int seeds; /* 0: not given (one seed, runs in the point's directory) */
     double target;
-} out_ctx;
+    int resume, gather, point; /* point: 1-based, -1 = all */
+} opts;
 
-/* compare.csv: the metrics.csv rows of every algorithm with the algorithm in front. */
-static int fill_compare(FILE *f, const void *p) {
-    const out_ctx *o = p;
-    for (int a = 0; a < o->n; a++) {
-        char path[SAL_PATH_MAX + 128], line[LINE_MAX_];
-        snprintf(path, sizeof path, "%s/%s/metrics.csv", o->dir, o->specs[a].dir_name);
-        FILE *in = fopen(path, "r");
-        if (!in) return -1;
-        for (int ln = 0; fgets(line, sizeof line, in); ln++) {
-            if (ln == 0 && a == 0) fprintf(f, "algorithm,%s", line);
-            if (ln > 0) fprintf(f, "%s,%s", o->specs[a].name, line);
-        }
-        fclose(in);
-    }
-    return ferror(f);
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void summarise(const char *path, double target, summary_row *r) {
-    memset(r, 0, sizeof *r);
-    r->final_acc = r->best_acc = -1;
-    r->rounds_to_target = -1;
+static const char *duration(double s, char *buf, size_t n) {
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+    return buf;
+}
+
+/* The options of this command out of argv; the rest (CONFIG, --set, --out, --force) into rest.
+ * Returns 0, or 2 after one line on the first rank. */
+static int parse_opts(int argc, char **argv, opts *o, char **rest, int *nrest, int *help) {
+    FILE *ef = sal_cli_err();
+    memset(o, 0, sizeof *o);
+    o->target = 0.8;
+    o->point = -1;
+    *nrest = 0;
+    *help = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int valued = !strcmp(a, "--algorithms") || !strcmp(a, "--target") || !strcmp(a, "--vary") ||
+                     !strcmp(a, "--seeds") || !strcmp(a, "--point");
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            *help = 1;
+            return 0;
+        } else if (valued && i + 1 >= argc) {
+            if (ef)
+                fprintf(ef, "salient compare: %s needs a value (see salient compare --help)\n", a);
+            return 2;
+        } else if (!strcmp(a, "--algorithms")) {
+            o->algorithms = argv[++i];
+        } else if (!strcmp(a, "--vary")) {
+            if (o->nvary == SAL_STUDY_MAX_AXES) {
+                if (ef) fprintf(ef, "salient compare: at most %d --vary\n", SAL_STUDY_MAX_AXES);
+                return 2;
+            }
+            o->vary[o->nvary++] = argv[++i];
+        } else if (!strcmp(a, "--target") || !strcmp(a, "--seeds") || !strcmp(a, "--point")) {
+            const char *v = argv[++i];
+            char *end;
+            double x = strtod(v, &end);
+            int whole = *v && !*end && x == floor(x);
+            if (a[2] == 't' && (!*v || *end || !(x > 0 && x <= 1))) {
+                if (ef) fprintf(ef, "salient compare: --target must be in (0, 1]\n");
+                return 2;
+            }
+            if (a[2] == 's' && (!whole || x < 1 || x > SAL_STUDY_MAX_SEEDS)) {
+                if (ef)
+                    fprintf(ef, "salient compare: --seeds '%s': a whole number from 1 to %d\n", v,
+                            SAL_STUDY_MAX_SEEDS);
+                return 2;
+            }
+            if (a[2] == 'p' && (!whole || x < 1 || x > SAL_STUDY_MAX_POINTS)) {
+                if (ef) fprintf(ef, "salient compare: --point '%s': a point number from 1\n", v);
+                return 2;
+            }
+            if (a[2] == 't') o->target = x;
+            if (a[2] == 's') o->seeds = (int)x;
+            if (a[2] == 'p') o->point = (int)x;
+        } else if (!strcmp(a, "--resume")) {
+            o->resume = 1;
+        } else if (!strcmp(a, "--gather")) {
+            o->gather = 1;
+        } else {
+            rest[(*nrest)++] = argv[i];
+        }
+    }
+    return 0;
+}
+
+/* DIR/study.ini: the study's definition, then its base config, resolved. --resume, --point and
+ * --gather find it unchanged (the config = line aside: a path may be spelled differently);
+ * scripts/plot-compare reads its title from it. malloc'ed; NULL when out of memory. */
+static char *study_text(const opts *o, const sal_cli_args *args, const sal_config *cfg,
+                        int nranks) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    fprintf(f, "# study.ini - written by salient compare; --resume checks the lines below it\n");
+    fprintf(f, "config = %s\n", args->config_path);
+    fprintf(f, "algorithms = %s\n", o->algorithms);
+    for (int i = 0; i < o->nvary; i++) fprintf(f, "vary = %s\n", o->vary[i]);
+    fprintf(f, "seeds = %d\nseed = %llu\nranks = %d\n", o->seeds ? o->seeds : 1,
+            (unsigned long long)cfg->seed, nranks);
+    fprintf(f, "seed_dirs = %d\n\n# the base config (every --vary value is set on it)\n",
+            o->seeds > 0);
+    sal_config base = *cfg;
+    base.out[0] = '\0'; /* --out is the study's, not a run's */
+    sal_config_write(&base, f);
+    if (fclose(f)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* past the config = line */
+static const char *study_body(const char *text) {
+    const char *c = strstr(text, "\nalgorithms = ");
+    return c ? c : text;
+}
+
+static int fill_text(FILE *f, const void *text) {
+    return fputs(text, f) < 0;
+}
+
+/* Rank 0: DIR/study.ini matches text (SAL_OK), or says how it differs. missing: what a
+ * missing file means (SAL_OK to write it, or an error). */
+static sal_status check_study_ini(const char *dir, const char *text, int missing_ok, int *exists,
+                                  sal_err *err) {
+    char path[SAL_PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/study.ini", dir);
+    *exists = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return missing_ok ? SAL_OK
+                          : sal_fail(err, SAL_ECONFIG,
+                                     "'%s' not found: no study in '%s' to "
+                                     "gather (run it first, same --out)",
+                                     path, dir);
+    *exists = 1;
+    char *old = NULL;
+    size_t cap = 0;
+    ssize_t n = getdelim(&old, &cap, '\0', f);
+    fclose(f);
+    sal_status st = SAL_OK;
+    if (n < 0 || strcmp(study_body(old), study_body(text))) {
+        /* the first line that differs, for the message */
+        const char *a = n < 0 ? "" : study_body(old), *b = study_body(text);
+        while (*a && *a == *b) a++, b++;
+        while (a > (n < 0 ? a : study_body(old)) && a[-1] != '\n') a--, b--;
+        st = sal_fail(err, SAL_ECONFIG,
+                      "'%s' describes another study (it has '%.*s' where this one has '%.*s'); "
+                      "give the same config, --set, --algorithms, --vary, --seeds and ranks, or "
+                      "choose another --out (--force starts over)",
+                      path, (int)strcspn(a, "\n"), a, (int)strcspn(b, "\n"), b);
+    }
+    free(old);
+    return st;
+}
+
+/* Rank 0's side of the study's directory, before any run (st: SAL_OK to go on). */
+static sal_status prepare_dir(const opts *o, const sal_cli_args *args, const sal_study_out *out,
+                              const char *text, int *lock, sal_err *err) {
+    const char *dir = out->dir;
+    int exists = 0;
+    sal_status st = sal_mkdir_p(dir, err);
+    if (!st && (o->resume || o->gather || o->point >= 0))
+        st = check_study_ini(dir, text, !o->gather, &exists, err);
+    if (!st && !o->resume && !o->gather && o->point < 0) {
+        char path[SAL_PATH_MAX + 32];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/study.ini", dir);
+        if (!args->force && !stat(path, &sb))
+            return sal_fail(err, SAL_ECONFIG,
+                            "output directory '%s' already holds a study (study.ini); continue it "
+                            "with --resume, overwrite it with --force, or choose another --out",
+                            dir);
+        /* every run's directory checked before any is touched: a refusal leaves them all */
+        unsigned how = SAL_OUT_NO_RESUME | (args->force ? SAL_OUT_FORCE : 0);
+        st = sal_train_prepare_out(dir, how | SAL_OUT_CHECK, lock, err);
+        for (int p = 0; !st && p < sal_study_points(out->s); p++)
+            for (int k = 0; !st && !out->skip[p] && k < out->nseeds; k++) {
+                char rd[SAL_PATH_MAX];
+                int fd;
+                if (sal_study_run_dir(out, p, k, rd, sizeof rd))
+                    return sal_fail(err, SAL_ECONFIG,
+                                    "a run directory under '%s' is too long; "
+                                    "choose a shorter --out",
+                                    dir);
+                if (!access(rd, F_OK))
+                    st = sal_train_prepare_out(rd, how | SAL_OUT_CHECK, &fd, err);
+            }
+        if (!st) st = sal_train_prepare_out(dir, how, lock, err);
+    } else if (!st && o->point < 0) {
+        /* --resume, --gather: DIR's own tables are rewritten at the end */
+        st = sal_train_prepare_out(dir, SAL_OUT_RESUME, lock, err);
+    }
+    if (!st && !exists && !o->gather) {
+        char path[SAL_PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/study.ini", dir);
+        st = sal_write_atomic(path, fill_text, text, err);
+    }
+    return st;
+}
+
+/* centralized on rank 0 alone; the others wait without spinning on a core it may share */
+static sal_status run_alone(const sal_config *c, const char *rd, int rank, sal_err *err) {
+    sal_status st = SAL_OK;
+    if (rank == 0) st = sal_train_alone(c, rd, stderr, err);
+    MPI_Request rq;
+    MPI_Ibarrier(MPI_COMM_WORLD, &rq);
+    for (int done = 0; !done;) {
+        MPI_Test(&rq, &done, MPI_STATUS_IGNORE);
+        if (!done) nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+    int code = st;
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return (sal_status)code;
+}
+
+/* a compact view of summary.csv for the terminal (the file has every digit) */
+static void print_summary(const sal_study_out *out) {
+    char path[SAL_PATH_MAX + 32], line[4096];
+    snprintf(path, sizeof path, "%s/summary.csv", out->dir);
     FILE *in = fopen(path, "r");
     if (!in) return;
-    char line[LINE_MAX_];
-    double cum = 0;
+    int lead = 2 + out->s->naxes; /* point, algorithm, keys */
+    int w = 5;
+    while (fgets(line, sizeof line, in)) {
+        int len = (int)strcspn(line, ",");
+        w = len > w ? len : w;
+    }
+    rewind(in);
+    printf("%-*s %5s %17s %9s %8s %10s %8s\n", w, "point", "seeds", "final acc (std)", "best acc",
+           "rounds>=", "MB to tgt", "wall s");
     for (int ln = 0; fgets(line, sizeof line, in); ln++) {
-        if (ln == 0) continue;
-        /* round,test_acc,test_loss,train_loss,density,bytes_up,bytes_down,comm_s,wait_s,
-         * compute_s,wall_s,... : empty test_acc in rounds not evaluated */
-        char *f[16] = {0};
+        if (!ln) continue;
+        char *f[64];
         int k = 0;
-        for (char *c = line; k < 16; k++) {
-            f[k] = c;
+        line[strcspn(line, "\n")] = '\0';
+        for (char *c = line; k < 64;) {
+            f[k++] = c;
             char *comma = strchr(c, ',');
             if (!comma) break;
             *comma = '\0';
             c = comma + 1;
         }
-        if (k < 10) continue;
-        int round = atoi(f[0]);
-        cum += atof(f[5]) + atof(f[6]);
-        r->comm += atof(f[7]), r->compute += atof(f[9]), r->wall += atof(f[10]);
-        if (f[1][0]) {
-            double acc = atof(f[1]);
-            r->final_acc = acc;
-            if (acc > r->best_acc) r->best_acc = acc;
-            if (r->rounds_to_target < 0 && acc >= target)
-                r->rounds_to_target = round, r->bytes_to_target = cum;
-        }
+        if (k < lead + 12) continue;
+        char **v = f + lead; /* n_seeds, final mean, final std, best mean, best std, n_reached,
+                              * rounds, bytes_to_target, time_to_target, bytes_total, wall */
+        char acc[32], mb[16];
+        snprintf(acc, sizeof acc, "%.4f", atof(v[1]));
+        if (v[2][0]) snprintf(acc + strlen(acc), sizeof acc - strlen(acc), " (%.4f)", atof(v[2]));
+        snprintf(mb, sizeof mb, "%s", v[7][0] ? "" : "-");
+        if (v[7][0]) snprintf(mb, sizeof mb, "%.2f", atof(v[7]) / 1e6);
+        printf("%-*s %5s %17s %9.4f %8s %10s %8.1f\n", w, f[0], v[0], acc, atof(v[3]),
+               v[6][0] ? v[6] : "-", mb, atof(v[10]));
     }
-    r->bytes_total = cum;
     fclose(in);
 }
 
-static int fill_summary(FILE *f, const void *p) {
-    const out_ctx *o = p;
-    fprintf(f, "algorithm,final_acc,best_acc,rounds_to_target,bytes_to_target,bytes_total,wall_s,"
-               "compute_s,comm_s\n");
-    for (int a = 0; a < o->n; a++) {
-        char path[SAL_PATH_MAX + 128];
-        snprintf(path, sizeof path, "%s/%s/metrics.csv", o->dir, o->specs[a].dir_name);
-        summary_row r;
-        summarise(path, o->target, &r);
-        fprintf(f, "%s,%.6f,%.6f,", o->specs[a].name, r.final_acc, r.best_acc);
-        if (r.rounds_to_target >= 0)
-            fprintf(f, "%d,%.0f,", r.rounds_to_target, r.bytes_to_target);
-        else
-            fprintf(f, ",,"); /* never reached */
-        fprintf(f, "%.0f,%.3f,%.3f,%.3f\n", r.bytes_total, r.wall, r.compute, r.comm);
-    }
-    return ferror(f);
-}
-
-static const char *usage =
-    "usage: mpirun -np P salient compare CONFIG.ini --algorithms A[,B...] [--target ACC]\n"
-    "                                    [--set section.key=value]... [--out DIR] [--force]\n\n"
-    "Runs each algorithm of the list on the same config, data split and seed, one after\n"
-    "another on the P launched ranks: allreduce (allreduce:none|mask|topk picks [comm]\n"
-    "compress), localsgd, dpsgd (dpsgd:GRAPH picks the [topology] graph, e.g. dpsgd:ring,\n"
-    "dpsgd:exponential, dpsgd:onepeer-exponential), fedavg\n"
-    "(needs P >= 2) and centralized (needs P = 1). Each run writes DIR/<name>/ as salient train\n"
-    "does (':' becomes '-'); then DIR/compare.csv holds every round of every run (the\n"
-    "metrics.csv columns after an `algorithm` column) and DIR/summary.csv one row per run:\n"
-    "  algorithm,final_acc,best_acc,rounds_to_target,bytes_to_target,bytes_total,wall_s,\n"
-    "  compute_s,comm_s\n"
-    "rounds_to_target and bytes_to_target: the first evaluated round whose test accuracy\n"
-    "reaches --target (default 0.8) and the bytes moved up to it; empty if never.\n"
-    "DIR: --out, else [run] out, else runs/compare-<config name>. A DIR (or DIR/<name>) that\n"
-    "already holds results is refused, nothing written, unless --force overwrites them; while\n"
-    "the comparison runs, rank 0 holds DIR/.salient.lock and each DIR/<name>/.salient.lock.\n";
-
 int sal_cmd_compare(int argc, char **argv) {
-    const char *list = NULL;
-    double target = 0.8;
     char **rest = malloc(sizeof(char *) * (size_t)(argc + 1));
-    int nrest = 0;
-    if (!rest) return 1;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            free(rest);
-            return 0;
-        }
-        if ((!strcmp(argv[i], "--algorithms") || !strcmp(argv[i], "--target")) && i + 1 < argc) {
-            if (argv[i][2] == 'a')
-                list = argv[++i];
-            else
-                target = atof(argv[++i]);
-        } else {
-            rest[nrest++] = argv[i];
-        }
+    sal_study *s = calloc(1, sizeof *s);
+    unsigned char *skip = calloc(SAL_STUDY_MAX_POINTS, 1);
+    char *text = NULL;
+    int nrest = 0, help = 0, rc = 0;
+    opts o;
+    if (!rest || !s || !skip) {
+        free(rest), free(s), free(skip);
+        return 1;
+    }
+    rc = parse_opts(argc, argv, &o, rest, &nrest, &help);
+    if (!rc && help) {
+        fputs(usage, stdout);
+        goto early;
     }
     sal_config cfg;
     sal_cli_args args;
-    int rc = sal_cli_load(nrest, rest, "compare", &cfg, &args);
-    spec specs[MAX_ALGOS];
-    int nspec = 0;
+    if (!rc) rc = sal_cli_load(nrest, rest, "compare", &cfg, &args);
     FILE *ef = sal_cli_err(); /* NULL on ranks other than the first: they stay quiet */
-    if (!rc && !list) {
+    sal_err err;
+    err.msg[0] = '\0';
+    if (!rc && !o.algorithms) {
         if (ef)
             fprintf(ef, "salient compare: --algorithms is required (e.g. allreduce,dpsgd:ring)\n");
         rc = 2;
     }
-    if (!rc && !(target > 0 && target <= 1)) {
-        if (ef) fprintf(ef, "salient compare: --target must be in (0, 1]\n");
+    if (!rc && o.resume + o.gather + (o.point >= 0) + args.force > 1) {
+        if (ef)
+            fprintf(ef, "salient compare: give at most one of --resume, --gather, --point and "
+                        "--force\n");
         rc = 2;
     }
-    int ps = rc ? 0 : parse_specs(list, specs, &nspec);
-    if (!rc && ps) {
-        if (ef)
-            fprintf(ef, "salient compare: --algorithms '%s': %s\n", list,
-                    ps == -1 ? "give 1 to 16 names separated by commas"
-                             : "unknown algorithm or graph (see salient compare --help)");
+    if (!rc && sal_study_set_algorithms(s, o.algorithms, &err)) rc = 2;
+    for (int i = 0; !rc && i < o.nvary; i++)
+        if (sal_study_add_vary(s, o.vary[i], &err)) rc = 2;
+    if (!rc && o.point > sal_study_points(s)) {
+        sal_fail(&err, SAL_ECONFIG, "--point %d: the study has points 1 to %d", o.point,
+                 sal_study_points(s));
         rc = 2;
     }
     if (rc) {
-        free(rest);
-        return rc;
+        if (ef && err.msg[0]) fprintf(ef, "salient compare: %s\n", err.msg);
+        goto early;
     }
-    char dir[SAL_PATH_MAX - 80]; /* room for /<name>/metrics.csv under it */
+    char dir[SAL_PATH_MAX - 300]; /* room for the point and seed directories under it */
     if (sal_cli_out_dir(dir, sizeof dir, &args, &cfg, "compare-")) {
-        fprintf(stderr, "salient compare: --out: the output directory '%.60s...' is longer than "
-                        "%zu characters; choose a shorter one\n", dir, sizeof dir - 1);
-        free(rest);
-        return 2;
+        if (ef)
+            fprintf(ef,
+                    "salient compare: --out: the output directory '%.60s...' is longer than "
+                    "%zu characters; choose a shorter one\n",
+                    dir, sizeof dir - 1);
+        rc = 2;
+        goto early;
     }
     rc = sal_cli_mpi_init("compare", NULL, NULL);
-    if (rc) {
-        free(rest);
-        return rc;
-    }
+    if (rc) goto early;
     int rank, nranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     sal_wd_start(cfg.comm_timeout, rank, nranks);
-    sal_err err;
-    err.msg[0] = '\0';
+    sal_signals_install();
     sal_status st = SAL_OK;
-    /* Every algorithm's config, checked before the first one runs: a typo in the last name
-     * must not cost the runs before it. */
-    sal_config *cs = malloc(sizeof *cs * (size_t)nspec);
-    if (!cs) st = sal_fail(&err, SAL_ENOMEM, "out of memory");
-    for (int a = 0; !st && a < nspec; a++) {
-        sal_config *c = &cs[a];
-        *c = cfg;
-        c->algorithm = specs[a].algo;
-        if (specs[a].graph >= 0) c->graph = (sal_graph_kind)specs[a].graph;
-        if (specs[a].compress >= 0) c->compress = (sal_compress)specs[a].compress;
-        if (c->algorithm != (c->compress == SAL_COMPRESS_RANDK ? SAL_ALGO_FEDAVG
-                                                                : SAL_ALGO_ALLREDUCE))
-            c->compress = SAL_COMPRESS_NONE; /* randk: fedavg's uploads; the others: allreduce */
-        if (c->algorithm != SAL_ALGO_FEDAVG) c->quantize = SAL_QUANT_NONE; /* fedavg's uploads */
-        snprintf(c->out, sizeof c->out, "%.900s/%.63s", dir, specs[a].dir_name);
-        for (int b = 0; b < a && !st; b++)
-            if (!strcmp(specs[a].dir_name, specs[b].dir_name))
-                st = sal_fail(&err, SAL_ECONFIG,
-                              "--algorithms names %s twice; give each algorithm once",
-                              specs[a].name);
-        if (!st) st = sal_config_validate(c, &err);
-        if (!st) st = sal_train_check_ranks(c, nranks, &err);
-        if (!st) st = sal_rundir_check_paths(c->out, c->rounds, nranks, &err);
-        if (st && err.msg[0]) {
+    sal_study_out out = {.s = s,
+                         .dir = dir,
+                         .skip = skip,
+                         .nseeds = o.seeds ? o.seeds : 1,
+                         .seed0 = (unsigned long long)cfg.seed,
+                         .seed_dirs = o.seeds > 0,
+                         .target = o.target};
+    /* Every point's config, checked before the first run: a typo must not cost the runs
+     * before it, and a combination that cannot run is skipped, said once. */
+    int npoints = sal_study_points(s);
+    for (int p = 0; p < npoints; p++) {
+        sal_config c;
+        skip[p] = sal_study_config(s, p, &cfg, nranks, &c, &err) != SAL_OK;
+    }
+    /* An algorithm none of whose points can run is a mistake in the command (fedavg on one
+     * rank), not a corner of the grid: refused, with its first point's reason. */
+    int per_algo = npoints / s->nalgo;
+    for (int a = 0; !st && a < s->nalgo; a++) {
+        int runs = 0;
+        for (int p = a * per_algo; p < (a + 1) * per_algo; p++) runs += !skip[p];
+        if (!runs) {
+            sal_config c;
+            sal_study_config(s, a * per_algo, &cfg, nranks, &c, &err);
             char msg[sizeof err.msg];
             snprintf(msg, sizeof msg, "%s", err.msg);
-            sal_fail(&err, st, "%s: %.400s", specs[a].name, msg);
+            st = sal_fail(&err, SAL_ECONFIG, "%s: %.400s", s->algo[a].name, msg);
         }
     }
-    /* DIR and each DIR/<name>: locked, and refused where they hold results (unless --force) */
-    int locks[MAX_ALGOS + 1];
-    for (int a = 0; a <= MAX_ALGOS; a++) locks[a] = -1;
-    unsigned how = SAL_OUT_NO_RESUME | (args.force ? SAL_OUT_FORCE : 0);
-    for (int pass = 0; pass < 2; pass++) { /* check them all, then claim them */
-        unsigned h = how | (pass == 0 ? SAL_OUT_CHECK : 0);
-        if (!st && rank == 0) st = sal_train_prepare_out(dir, h, &locks[nspec], &err);
-        if (!st && rank == 0)
-            for (int a = 0; !st && a < nspec; a++)
-                st = sal_train_prepare_out(cs[a].out, h, &locks[a], &err);
-    }
+    /* every run's directory short enough for its checkpoints' names (rundir.h) */
+    for (int p = 0; !st && p < npoints; p++)
+        for (int k = 0; !st && !skip[p] && k < out.nseeds; k++) {
+            sal_config c;
+            char rd[SAL_PATH_MAX];
+            sal_study_config(s, p, &cfg, nranks, &c, &err);
+            if (sal_study_run_dir(&out, p, k, rd, sizeof rd))
+                st = sal_fail(&err, SAL_ECONFIG,
+                              "a run directory under '%.60s' is too long; "
+                              "choose a shorter --out",
+                              dir);
+            else
+                st = sal_rundir_check_paths(rd, c.rounds, nranks, &err);
+        }
+    text = study_text(&o, &args, &cfg, nranks);
+    if (!st && !text) st = sal_fail(&err, SAL_ENOMEM, "out of memory");
+    int dirlock = -1;
+    if (!st && rank == 0) st = prepare_dir(&o, &args, &out, text, &dirlock, &err);
     int code = st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     st = (sal_status)code;
     if (st && rank != 0) err.msg[0] = '\0'; /* rank 0 speaks */
-    for (int a = 0; !st && a < nspec; a++) {
-        sal_config c = cs[a];
-        if (rank == 0) fprintf(stderr, "salient compare: %s -> %s/\n", specs[a].name, c.out);
-        st = sal_train(&c, c.out, rank == 0 ? stderr : NULL, NULL, &err);
-        if (st && rank == 0 && err.msg[0]) {
-            char msg[sizeof err.msg];
-            snprintf(msg, sizeof msg, "%s", err.msg);
-            sal_fail(&err, st, "%s: %.400s", specs[a].name, msg);
+
+    for (int p = 0; !st && rank == 0 && !o.gather && p < npoints; p++) {
+        sal_config c;
+        char label[1024];
+        if (skip[p] && (o.point < 0 || o.point == p + 1) &&
+            sal_study_config(s, p, &cfg, nranks, &c, &err))
+            fprintf(stderr, "salient compare: skipping point %d/%d (%s): %s\n", p + 1, npoints,
+                    sal_study_label(s, p, label, sizeof label), err.msg);
+    }
+    /* the runs still to do, for the progress line's count and ETA */
+    int todo = 0, total = 0, ran = 0, stopped = 0;
+    int p0 = o.point > 0 ? o.point - 1 : 0, p1 = o.point > 0 ? o.point : npoints;
+    for (int p = p0; !st && !o.gather && p < p1; p++)
+        for (int k = 0; !skip[p] && k < out.nseeds; k++) {
+            char rd[SAL_PATH_MAX];
+            total++;
+            sal_study_run_dir(&out, p, k, rd, sizeof rd);
+            todo += !((o.resume || o.point >= 0) && sal_study_run_done(rd));
+        }
+    if (!st && rank == 0 && !o.gather && todo < total)
+        fprintf(stderr,
+                "salient compare: %d of %d runs already finished in %s/; running the "
+                "other %d\n",
+                total - todo, total, dir, todo);
+    double t0 = now_s();
+    for (int p = p0; !st && !stopped && !o.gather && p < p1; p++) {
+        for (int k = 0; !st && !stopped && !skip[p] && k < out.nseeds; k++) {
+            char rd[SAL_PATH_MAX], label[1024], eta[32] = "-";
+            sal_study_run_dir(&out, p, k, rd, sizeof rd);
+            if ((o.resume || o.point >= 0) && sal_study_run_done(rd)) continue;
+            sal_config c;
+            sal_study_config(s, p, &cfg, nranks, &c, &err);
+            c.seed = out.seed0 + (unsigned)k;
+            snprintf(c.out, sizeof c.out, "%s", rd);
+            int lock = -1;
+            /* an unfinished run of an interrupted study starts over */
+            unsigned how =
+                (o.resume || o.point >= 0 || args.force) ? SAL_OUT_FORCE : SAL_OUT_NO_RESUME;
+            if (rank == 0) st = sal_train_prepare_out(rd, how, &lock, &err);
+            code = st;
+            MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+            st = (sal_status)code;
+            if (st) break;
+            if (ran) duration((now_s() - t0) / ran * (todo - ran), eta, sizeof eta);
+            if (rank == 0)
+                fprintf(stderr,
+                        "salient compare: point %d/%d (%s), seed %llu (%d/%d): run %d/%d, "
+                        "ETA %s -> %s/\n",
+                        p + 1, npoints, sal_study_label(s, p, label, sizeof label),
+                        (unsigned long long)c.seed, k + 1, out.nseeds, ran + 1, todo, eta, rd);
+            if (c.algorithm == SAL_ALGO_CENTRALIZED && nranks > 1)
+                st = run_alone(&c, rd, rank, &err);
+            else
+                st = sal_train(&c, rd, rank == 0 ? stderr : NULL, NULL, &err);
+            if (lock >= 0) close(lock);
+            if (st && rank == 0 && err.msg[0]) {
+                char msg[sizeof err.msg];
+                snprintf(msg, sizeof msg, "%s", err.msg);
+                sal_fail(&err, st, "%s, seed %llu: %.400s", label, (unsigned long long)c.seed, msg);
+            }
+            ran++;
+            stopped = rank == 0 && sal_signal_stopped();
+            MPI_Bcast(&stopped, 1, MPI_INT, 0, MPI_COMM_WORLD);
         }
     }
-    if (!st && rank == 0) {
-        out_ctx o = {.specs = specs, .n = nspec, .dir = dir, .target = target};
-        char path[SAL_PATH_MAX + 32];
-        snprintf(path, sizeof path, "%s/compare.csv", dir);
-        st = sal_write_atomic(path, fill_compare, &o, &err);
-        snprintf(path, sizeof path, "%s/summary.csv", dir);
-        if (!st) st = sal_write_atomic(path, fill_summary, &o, &err);
-        if (!st) fprintf(stderr, "salient compare: %s/compare.csv, %s/summary.csv\n", dir, dir);
+    if (!st && stopped && rank == 0)
+        fprintf(stderr,
+                "salient compare: stopped by %s after %d run(s); continue the study with "
+                "--resume (same arguments)\n",
+                sal_signal_name(sal_signal_pending()), ran);
+    if (!st && !stopped && rank == 0 && o.point > 0)
+        fprintf(stderr,
+                "salient compare: point %d done; salient compare --gather writes the "
+                "tables once every point is\n",
+                o.point);
+    if (!st && !stopped && rank == 0 && o.point < 0) {
+        int done = 0;
+        st = sal_study_write_tables(&out, &done, &err);
+        if (!st) {
+            fprintf(stderr,
+                    "salient compare: %s/summary.csv (%d run(s)), runs.csv, compare.csv; "
+                    "plots: scripts/plot-compare %s\n",
+                    dir, done, dir);
+            print_summary(&out);
+        }
     }
     if (st && err.msg[0]) fprintf(stderr, "salient compare: %s\n", err.msg);
     MPI_Finalize();
-    for (int a = 0; a <= MAX_ALGOS; a++)
-        if (locks[a] >= 0) close(locks[a]);
-    free(cs);
+    if (dirlock >= 0) close(dirlock);
+    rc = st ? sal_status_exit_code(st) : 0;
+early:
+    free(text);
+    free(skip);
+    free(s);
     free(rest);
-    return st ? sal_status_exit_code(st) : 0;
+    return rc;
 }
