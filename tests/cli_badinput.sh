@@ -375,7 +375,15 @@ expect ranks "compare: unknown graph" 2 "--algorithms 'allreduce,dpsgd:frob': un
 expect ranks "compare: no --algorithms" 2 "--algorithms is required" "$x" -- "$bin" compare "$smoke" --out "$x"
 expect ranks "compare: --target 2" 2 "--target must be in \(0, 1\]" "$x" -- "$bin" compare "$smoke" --algorithms allreduce --target 2 --out "$x"
 expect ranks "compare: fedavg on 1 rank" 2 "fedavg.*needs at least 2 MPI ranks" "$x" -- "$bin" compare "$smoke" --algorithms allreduce,fedavg --out "$x"
-expect ranks "compare: centralized on 2 ranks" 2 "centralized.* 2 " "$x" -- "${mpi[@]}" -np 2 "$bin" compare "$smoke" --algorithms centralized --out "$x"
+# (centralized joins any rank count: it runs on rank 0 alone; with only masks it cannot run)
+expect ranks "compare: centralized, masks only" 2 "centralized: .*needs a distributed" "$x" -- "${mpi[@]}" -np 2 "$bin" compare "$smoke" --algorithms allreduce,centralized --vary sparsity.method=snip,random --out "$x"
+expect ranks "compare: --vary unknown key" 2 "--vary sparsity.densty: .*densty" "$x" -- "$bin" compare "$smoke" --algorithms allreduce --vary sparsity.densty=0.5 --out "$x"
+expect ranks "compare: --vary bad value" 2 "--vary sparsity.density: .*" "$x" -- "$bin" compare "$smoke" --algorithms allreduce --vary sparsity.density=0.5,7 --out "$x"
+expect ranks "compare: --vary run.seed" 2 "--vary run.seed: not a study key \(--seeds" "$x" -- "$bin" compare "$smoke" --algorithms allreduce --vary run.seed=1,2 --out "$x"
+expect ranks "compare: --seeds 0" 2 "--seeds '0': a whole number from 1 to 1000" "$x" -- "$bin" compare "$smoke" --algorithms allreduce --seeds 0 --out "$x"
+expect ranks "compare: --point 3 of 2" 2 "--point 3: the study has points 1 to 2" "$x" -- "$bin" compare "$smoke" --algorithms allreduce,localsgd --point 3 --out "$x"
+expect ranks "compare: --resume and --force" 2 "give at most one of --resume, --gather, --point and --force" "$x" -- "$bin" compare "$smoke" --algorithms allreduce --resume --force --out "$x"
+expect ranks "compare: --gather, no study" 2 "study.ini' not found: no study in '.*' to gather" - -- "$bin" compare "$smoke" --algorithms allreduce --gather --out "$T/nostudy"
 expect ranks "compare: duplicate algorithm" 2 "allreduce.*(twice|more than once|duplicate)" "$x" -- "$bin" compare "$smoke" --algorithms allreduce,allreduce --out "$x"
 
 # ============================== output ==============================
@@ -420,7 +428,8 @@ fi
 expect output "rerun into a run's directory" 2 "^salient train: output directory '.*/run' already holds results \(metrics\.csv\); continue that run with --resume latest, overwrite it with --force, or choose another --out$" "$T/run" -- "$bin" train "$smoke" --out "$T/run"
 expect output "fedavg rerun into a run's directory" 2 "output directory '.*/frun' already holds results \(metrics\.csv\)" "$T/frun" -- "${mpi[@]}" -np 3 "$bin" train "$smoke" "${f[@]}" --out "$T/frun"
 "$bin" compare "$smoke" --algorithms allreduce --out "$T/cmp" 2>/dev/null
-expect output "compare into a compare's directory" 2 "^salient compare: output directory '.*/cmp' already holds results \(compare\.csv\); overwrite them with --force, or choose another --out$" "$T/cmp" -- "$bin" compare "$smoke" --algorithms allreduce --out "$T/cmp"
+expect output "compare into a compare's directory" 2 "^salient compare: output directory '.*/cmp' already holds a study \(study\.ini\); continue it with --resume, overwrite it with --force, or choose another --out$" "$T/cmp" -- "$bin" compare "$smoke" --algorithms allreduce --out "$T/cmp"
+expect output "compare --resume, another study" 2 "cmp/study\.ini' describes another study \(it has 'algorithms = allreduce' where this one has 'algorithms = localsgd'\)" "$T/cmp" -- "$bin" compare "$smoke" --algorithms localsgd --out "$T/cmp" --resume
 mkdir -p "$T/cmp2" && cp -a "$T/cmp/allreduce" "$T/cmp2/"
 expect output "compare over a run's directory" 2 "output directory '.*/cmp2/allreduce' already holds results \(metrics\.csv\)" "$T/cmp2" -- "$bin" compare "$smoke" --algorithms localsgd,allreduce --out "$T/cmp2"
 expect output "--resume with --force" 2 "^salient train: --resume continues the run in the output directory and --force overwrites it; give one of them$" "$T/run" -- "$bin" train "$smoke" --out "$T/run" --resume latest --force

@@ -5,13 +5,18 @@
 GC_PLOT_COMPARE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/plot-compare
 
 gather_compare() {
-  local dir=${1%/} d D hdr="" body="" n=0
+  local dir=${1%/} d D body="" n=0
+  local hdr="density,algorithm,final_acc,best_acc,rounds_to_target,bytes_to_target,bytes_total,wall_s,compute_s,comm_s"
   for d in "$dir"/density-*/; do
     d=${d%/}
     [[ -s $d/summary.csv ]] || continue
     D=${d##*/density-}
-    [[ -z $hdr ]] && hdr="density,$(head -1 "$d/summary.csv" | tr -d '\r')"
-    body+=$(awk -v D="$D" 'NR > 1 && NF { sub(/\r$/, ""); print D "," $0 }' "$d/summary.csv")$'\n'
+    # salient compare's summary.csv, found by column name: the means over its seeds (one here)
+    body+=$(awk -F, -v D="$D" 'NR == 1 { sub(/\r$/, ""); for (i = 1; i <= NF; i++) c[$i] = i; next }
+      NF { sub(/\r$/, ""); printf "%s,%s", D, $(c["algorithm"])
+           n = split("final_acc best_acc rounds_to_target bytes_to_target bytes_total wall_s compute_s comm_s", k, " ")
+           for (j = 1; j <= n; j++) printf ",%s", $(c[k[j] "_mean"])
+           printf "\n" }' "$d/summary.csv")$'\n'
     n=$((n + 1))
   done
   ((n)) || jl_die "no $dir/density-*/summary.csv (did the array tasks finish? see $dir/slurm-*.out)"

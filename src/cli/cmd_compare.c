@@ -380,6 +380,19 @@ int sal_cmd_compare(int argc, char **argv) {
     sal_wd_start(cfg.comm_timeout, rank, nranks);
     sal_signals_install();
     sal_status st = SAL_OK;
+    /* --gather may run on fewer ranks (one Slurm task): the rules that skip points, and the
+     * study.ini it checks, are those of the rank count the study ran on */
+    int study_ranks = nranks;
+    if (o.gather && rank == 0) {
+        char path[SAL_PATH_MAX + 32], line[256];
+        snprintf(path, sizeof path, "%s/study.ini", dir);
+        FILE *f = fopen(path, "r");
+        while (f && fgets(line, sizeof line, f))
+            if (sscanf(line, "ranks = %d", &study_ranks) == 1) break;
+        if (f) fclose(f);
+        if (study_ranks < 1) study_ranks = nranks;
+    }
+    MPI_Bcast(&study_ranks, 1, MPI_INT, 0, MPI_COMM_WORLD);
     sal_study_out out = {.s = s,
                          .dir = dir,
                          .skip = skip,
@@ -392,7 +405,7 @@ int sal_cmd_compare(int argc, char **argv) {
     int npoints = sal_study_points(s);
     for (int p = 0; p < npoints; p++) {
         sal_config c;
-        skip[p] = sal_study_config(s, p, &cfg, nranks, &c, &err) != SAL_OK;
+        skip[p] = sal_study_config(s, p, &cfg, study_ranks, &c, &err) != SAL_OK;
     }
     /* An algorithm none of whose points can run is a mistake in the command (fedavg on one
      * rank), not a corner of the grid: refused, with its first point's reason. */
@@ -402,7 +415,7 @@ int sal_cmd_compare(int argc, char **argv) {
         for (int p = a * per_algo; p < (a + 1) * per_algo; p++) runs += !skip[p];
         if (!runs) {
             sal_config c;
-            sal_study_config(s, a * per_algo, &cfg, nranks, &c, &err);
+            sal_study_config(s, a * per_algo, &cfg, study_ranks, &c, &err);
             char msg[sizeof err.msg];
             snprintf(msg, sizeof msg, "%s", err.msg);
             st = sal_fail(&err, SAL_ECONFIG, "%s: %.400s", s->algo[a].name, msg);
@@ -422,7 +435,7 @@ int sal_cmd_compare(int argc, char **argv) {
             else
                 st = sal_rundir_check_paths(rd, c.rounds, nranks, &err);
         }
-    text = study_text(&o, &args, &cfg, nranks);
+    text = study_text(&o, &args, &cfg, study_ranks);
     if (!st && !text) st = sal_fail(&err, SAL_ENOMEM, "out of memory");
     int dirlock = -1;
     if (!st && rank == 0) st = prepare_dir(&o, &args, &out, text, &dirlock, &err);
@@ -435,7 +448,7 @@ int sal_cmd_compare(int argc, char **argv) {
         sal_config c;
         char label[1024];
         if (skip[p] && (o.point < 0 || o.point == p + 1) &&
-            sal_study_config(s, p, &cfg, nranks, &c, &err))
+            sal_study_config(s, p, &cfg, study_ranks, &c, &err))
             fprintf(stderr, "salient compare: skipping point %d/%d (%s): %s\n", p + 1, npoints,
                     sal_study_label(s, p, label, sizeof label), err.msg);
     }
