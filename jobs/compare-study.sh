@@ -8,7 +8,17 @@
 #                         [--method snip] [--target ACC] [--time HH:MM:SS] [--name NAME]
 #                         [--sbatch "OPTS"] [--out DIR] [--test-only]
 #                         CONFIG.ini [--set section.key=value]...
+#   jobs/compare-study.sh [--ntasks P] [--nodes N] [--time T] [--name NAME] [--sbatch "OPTS"]
+#                         [--out DIR] [--test-only] CONFIG.ini --algorithms LIST
+#                         [--vary section.key=V1,V2,...]... [--seeds N] [--target ACC] [--set k=v]...
 #   jobs/compare-study.sh --help
+#
+# With --vary or --seeds: salient compare's study (salient compare --help), one array task per
+# point (jobs/study.sbatch: salient compare ... --point K, every seed of point K; a requeued
+# task keeps its finished runs), then a gather job (afterany) that writes DIR/summary.csv,
+# runs.csv, compare.csv (salient compare --gather) and the figures (scripts/plot-compare).
+# salient compare --list numbers the points; a point that cannot run on P ranks is skipped by
+# its task with a note. The rest of this help is the density study, without --vary:
 #
 #   --densities "1 0.1"  one array task per density D, each writing DIR/density-D/. D = 1 is
 #                        dense ([sparsity] method = none); D < 1 trains and sends only a
@@ -54,6 +64,70 @@ repo=$(cd "$here/.." && pwd)
 . "$here/lib/compare.sh"
 
 usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+
+# --- a grid study (--vary, --seeds): salient compare's own study, one array task per point ---
+grid=0
+for a in "$@"; do [[ $a == --vary || $a == --seeds ]] && grid=1; done
+if ((grid)); then
+  ntasks=4 nodes="" time_limit="" name=study extra="" out="" test=0 cfg=""
+  cargs=()
+  while (($#)); do
+    case $1 in
+      -h | --help) usage; exit 0 ;;
+      --ntasks | --nodes | --time | --name | --sbatch | --out)
+        (($# >= 2)) || jl_die "$1 needs a value (see --help)"
+        case $1 in
+          --ntasks) ntasks=$2 ;; --nodes) nodes=$2 ;; --time) time_limit=$2 ;;
+          --name) name=$2 ;; --sbatch) extra=$2 ;; --out) out=$2 ;;
+        esac
+        shift 2 ;;
+      --test-only) test=1; shift ;;
+      --algorithms | --vary | --seeds | --target | --set)
+        (($# >= 2)) || jl_die "$1 needs a value (see --help)"
+        cargs+=("$1" "$2"); shift 2 ;;
+      --densities | --method) jl_die "$1 is the density study's; with --vary give the grid, e.g. --vary sparsity.method=none,snip --vary sparsity.density=1,0.1" ;;
+      -*) jl_die "unknown option '$1' (see --help)" ;;
+      *) [[ -z $cfg ]] || jl_die "one CONFIG.ini only ('$cfg', then '$1')"
+         [[ -e $1 ]] || jl_die "config '$1' not found (paths are relative to $PWD)"
+         cfg=$(jl_abspath "$1"); cargs+=("$cfg"); shift ;;
+    esac
+  done
+  [[ -n $cfg ]] || { usage >&2; exit 2; }
+  jl_is_int "$ntasks" || jl_die "--ntasks '$ntasks': a positive integer"
+  [[ -z $nodes ]] || jl_is_int "$nodes" || jl_die "--nodes '$nodes': a positive integer"
+  [[ -z $time_limit ]] || jl_is_time "$time_limit" || jl_die "--time '$time_limit': HH:MM:SS, MM:SS, MM or D-HH:MM:SS"
+  [[ $name =~ ^[A-Za-z0-9._-]+$ ]] || jl_die "--name '$name': letters, digits, . _ - only"
+  bin=$(jl_find_bin "$repo")
+  [[ -x $bin ]] || jl_die "no salient binary at '$bin': build it (cmake --build build) or set SALIENT_BIN"
+  command -v sbatch >/dev/null || jl_die "sbatch not found: run this on a Slurm login node"
+  read -r -a xopts <<<"$extra"
+  out=${out:-runs/study-$(basename "$cfg" .ini)-$(date +%Y%m%d-%H%M%S)}
+  out=$(jl_abspath "$out")
+  out=${out%/}
+  jl_check_outdir "$out"
+  # the points, numbered by salient compare itself (which checks the config and every value)
+  points=$("$bin" compare "${cargs[@]}" --out "$out" --list) || jl_die "salient compare refused the study (above); nothing submitted"
+  n=$(printf '%s\n' "$points" | grep -c .)
+  export SALIENT_BIN=$bin SALIENT_REPO=$repo
+  res=(-n "$ntasks")
+  [[ -n $nodes ]] && res=(-N "$nodes" -n "$ntasks")
+  [[ -n $time_limit ]] && res+=(-t "$time_limit")
+  ((test)) || mkdir -p "$out" || jl_die "cannot create $out"
+  aid=$(jl_sbatch "$test" -J "$name" --array="1-$n" --output "$out/slurm-%A_%a.out" "${res[@]}" "${xopts[@]}" \
+    "$here/study.sbatch" "${cargs[@]}" --out "$out") || jl_die "sbatch refused the array job; nothing is queued"
+  dep=()
+  ((test)) || dep=("--dependency=afterany:$aid")
+  gid=$(jl_sbatch "$test" -J "$name-gather" -N 1 -n 1 -t 00:15:00 --output "$out/slurm-gather-%j.out" \
+    "${dep[@]}" "${xopts[@]}" "$here/study.sbatch" --gather "${cargs[@]}" --out "$out") || {
+    ((test)) || jl_cancel "$aid"
+    jl_die "sbatch refused the gather job; nothing of this study is queued"
+  }
+  echo "$JL_PROG: array job $aid (${res[*]}), one task per point ($n):"
+  printf '%s\n' "$points" | sed "s/^\([0-9]*\)\t/$JL_PROG:   task ${aid}_\1: /"
+  echo "$JL_PROG: gather: job $gid (afterany:$aid): $out/summary.csv, runs.csv, compare.csv and the figures"
+  ((test)) && echo "$JL_PROG: --test-only: no job was queued"
+  exit 0
+fi
 
 densities="1 0.1" algos="allreduce,localsgd,dpsgd:ring,dpsgd:exponential" ntasks=4 nodes=""
 method=snip target="" time_limit="" name=compare extra="" out="" test=0 cfg=""

@@ -117,4 +117,16 @@ check '[[ $rc == 0 && $(tail -n +2 "$g/summary.csv" | cut -d, -f1,4) == "allredu
   "--gather on 1 rank (rc $rc): $(tail -2 "$tmp/ga.err"); $(cat "$g/summary.csv" 2>/dev/null)"
 check 'cmp -s <(cut -d, -f1-7 "$g/allreduce/run.rounds=3/seed1/metrics.csv") <(cut -d, -f1-7 "$p2/seed1/metrics.csv")' \
   "the run --resume redid differs from an uninterrupted one"
+# --- under Slurm: jobs/compare-study.sh --vary submits salient compare's own study, one array
+# task per point as salient compare --list numbers them, then a gather job (a stub sbatch
+# records what would be submitted; tests/cli_slurm.sh runs real Slurm jobs) ---
+mkdir -p "$tmp/fake"
+printf '#!/usr/bin/env bash\necho "$*" >>"%s/fake/calls"\necho $((100 + $(wc -l <"%s/fake/calls")))\n' "$tmp" "$tmp" >"$tmp/fake/sbatch"
+chmod +x "$tmp/fake/sbatch"
+PATH=$tmp/fake:$PATH SALIENT_BIN=$bin "$src/jobs/compare-study.sh" --ntasks 2 --out "$tmp/cs" "${rargs[@]}" >"$tmp/cs.out" 2>&1
+rc=$?
+check '[[ $rc == 0 ]] && grep -q "^compare-study.sh:   task 101_2: allreduce run.rounds=3$" "$tmp/cs.out"' "compare-study.sh --vary (rc $rc): $(cat "$tmp/cs.out")"
+check 'grep -q -- "--array=1-2 .*jobs/study.sbatch .*--vary run.rounds=1,3 --seeds 2 --out $tmp/cs$" "$tmp/fake/calls" &&
+  grep -q -- "--dependency=afterany:101 .*jobs/study.sbatch --gather .*--seeds 2 --out $tmp/cs$" "$tmp/fake/calls"' \
+  "compare-study.sh submitted: $(cat "$tmp/fake/calls" 2>/dev/null)"
 finish cli_study

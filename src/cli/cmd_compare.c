@@ -23,7 +23,7 @@ static const char *usage =
     "usage: mpirun -np P salient compare CONFIG.ini --algorithms A[,B...]\n"
     "         [--vary section.key=V1,V2,...]... [--seeds N] [--target ACC]\n"
     "         [--set section.key=value]... [--out DIR] [--force | --resume]\n"
-    "         [--point K | --gather]\n\n"
+    "         [--point K | --gather | --list]\n\n"
     "A study: each algorithm of the list at every combination of the --vary values (a\n"
     "point), once per seed, one run after another on the P launched ranks. Algorithms:\n"
     "allreduce (allreduce:none|mask|topk picks [comm] compress), localsgd, dpsgd\n"
@@ -43,6 +43,8 @@ static const char *usage =
     "                  algorithm-major, the last --vary fastest; sbatch --array=1-N), keeping\n"
     "                  its finished runs; no tables\n"
     "  --gather        run nothing: write the tables from the finished runs in DIR\n"
+    "  --list          print the points, 'K<TAB>label' per line, and exit (no MPI; the\n"
+    "                  rank count decides what is skipped, so every point is listed)\n"
     "Each run writes DIR/ALGO[/KEY=V,KEY=V][/seedS]/ as salient train does (ALGO with ':'\n"
     "as '-'; /seedS with --seeds). Then, from the finished runs:\n"
     "  DIR/compare.csv  every round: point,algorithm,KEYS...,seed, then metrics.csv's columns\n"
@@ -65,7 +67,7 @@ typedef struct opts {
     int nvary;
     int seeds; /* 0: not given (one seed, runs in the point's directory) */
     double target;
-    int resume, gather, point; /* point: 1-based, -1 = all */
+    int resume, gather, list, point; /* point: 1-based, -1 = all */
 } opts;
 
 static double now_s(void) {
@@ -137,6 +139,8 @@ static int parse_opts(int argc, char **argv, opts *o, char **rest, int *nrest, i
             o->resume = 1;
         } else if (!strcmp(a, "--gather")) {
             o->gather = 1;
+        } else if (!strcmp(a, "--list")) {
+            o->list = 1;
         } else {
             rest[(*nrest)++] = argv[i];
         }
@@ -360,6 +364,13 @@ int sal_cmd_compare(int argc, char **argv) {
     }
     if (rc) {
         if (ef && err.msg[0]) fprintf(ef, "salient compare: %s\n", err.msg);
+        goto early;
+    }
+    if (o.list) { /* no MPI: scripts size their job arrays with it */
+        for (int p = 0; p < sal_study_points(s); p++) {
+            char label[1024];
+            printf("%d\t%s\n", p + 1, sal_study_label(s, p, label, sizeof label));
+        }
         goto early;
     }
     char dir[SAL_PATH_MAX - 300]; /* room for the point and seed directories under it */
