@@ -445,6 +445,11 @@ int sal_cmd_compare(int argc, char **argv) {
                               dir);
             else
                 st = sal_rundir_check_paths(rd, c.rounds, nranks, &err);
+            if (st) {
+                char msg[sizeof err.msg], label[1024];
+                snprintf(msg, sizeof msg, "%s", err.msg);
+                sal_fail(&err, st, "%s: %.400s", sal_study_label(s, p, label, sizeof label), msg);
+            }
         }
     text = study_text(&o, &args, &cfg, study_ranks);
     if (!st && !text) st = sal_fail(&err, SAL_ENOMEM, "out of memory");
@@ -549,5 +554,7 @@ early:
     free(skip);
     free(s);
     free(rest);
-    return rc;
+    /* refused before MPI started (every rank alike): under mpirun no rank may leave before
+     * the first has printed the line (cli.h); a no-op once MPI ran */
+    return sal_cli_exit_together(rc);
 }
