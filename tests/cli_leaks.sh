@@ -40,7 +40,10 @@ go dpsgd-snip 3 train "$smoke" "${s[@]}" --set train.algorithm=dpsgd --set spars
 go allreduce-topk 2 train "$smoke" "${s[@]}" --set train.algorithm=allreduce --set comm.compress=topk \
   --set comm.topk_density=0.05 --out "$tmp/t"
 go localsgd 2 train "$smoke" "${s[@]}" --set train.algorithm=localsgd --out "$tmp/l"
-go compare 2 compare "$smoke" "${s[@]}" --set run.rounds=1 --algorithms allreduce,dpsgd --out "$tmp/cmp"
+go compare 2 compare "$smoke" "${s[@]}" --set run.rounds=1 --algorithms allreduce,dpsgd,centralized \
+  --vary train.lr=0.1,0.05 --seeds 2 --out "$tmp/cmp"
+go compare-resume 2 compare "$smoke" "${s[@]}" --set run.rounds=1 --algorithms allreduce,dpsgd,centralized \
+  --vary train.lr=0.1,0.05 --seeds 2 --out "$tmp/cmp" --resume
 go data 1 data "$smoke" "${s[@]}"
 go plan 1 plan "$smoke" "${s[@]}" --set train.algorithm=fedavg --nodes 2 --tasks-per-node 2
 go inspect 1 ckpt inspect "$tmp/d/ckpt/latest"
