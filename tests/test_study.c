@@ -88,6 +88,11 @@ static void skipping(void) {
     CHECK(!sal_study_config(s, 0, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_TOPK);
     CHECK(!sal_study_config(s, 1, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_NONE);
     free(s);
+    /* randk is fedavg's upload compression: kept there, dropped for allreduce */
+    s = study("fedavg,allreduce", "comm.compress=randk", NULL);
+    CHECK(!sal_study_config(s, 0, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_RANDK);
+    CHECK(!sal_study_config(s, 1, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_NONE);
+    free(s);
 }
 
 static void refusals(void) {
@@ -259,7 +264,7 @@ static void tables(const char *tmp) {
     snprintf(path, sizeof path, "%s/runs.csv", tmp);
     t = slurp(path);
     CHECK_MSG(strstr(t, "fedavg sparsity.density=1,fedavg,1,8,0.875,0.875,1,150,0.5,450,1.5,"
-                             "0.375,0.75,fedavg/sparsity.density=1/seed8\n"),
+                        "0.375,0.75,fedavg/sparsity.density=1/seed8\n"),
               "runs.csv:\n%s", t);
     CHECK(!strstr(t, "density=0.1/seed8")); /* unfinished: left out */
     snprintf(path, sizeof path, "%s/compare.csv", tmp);

@@ -68,8 +68,8 @@ int sal_study_dir(const sal_study *s, int p, char *buf, size_t n);
 
 /* Point p's config: base, then the algorithm (and its graph or compress variant), then the
  * --vary values; keys that only some algorithms use are reset for the others as one-algorithm
- * runs would have them ([comm] compress for all but allreduce, [comm] quantize for all but
- * fedavg). Then the cross-key checks and whether it runs on nranks ranks (centralized, the
+ * runs would have them ([comm] compress for all but allreduce - randk for all but fedavg -,
+ * [comm] quantize for all but fedavg). Then the cross-key checks and whether it runs on nranks ranks (centralized, the
  * single-worker baseline, always does: it runs on the first rank alone). SAL_OK: run it;
  * SAL_ECONFIG: an invalid combination to skip, err saying why (method = none at density 0.1). */
 sal_status sal_study_config(const sal_study *s, int p, const sal_config *base, int nranks,

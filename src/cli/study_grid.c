@@ -211,7 +211,9 @@ sal_status sal_study_config(const sal_study *s, int p, const sal_config *base, i
         if (st) return st;
     }
     /* after the --vary values: a varied [comm] compress must not leak into dpsgd's runs */
-    if (out->algorithm != SAL_ALGO_ALLREDUCE) out->compress = SAL_COMPRESS_NONE;
+    if (out->algorithm !=
+        (out->compress == SAL_COMPRESS_RANDK ? SAL_ALGO_FEDAVG : SAL_ALGO_ALLREDUCE))
+        out->compress = SAL_COMPRESS_NONE; /* randk: fedavg's uploads; the others: allreduce */
     if (out->algorithm != SAL_ALGO_FEDAVG) out->quantize = SAL_QUANT_NONE; /* fedavg's uploads */
     sal_status st = sal_config_validate(out, err);
     if (!st && out->algorithm != SAL_ALGO_CENTRALIZED) st = sal_train_check_ranks(out, nranks, err);
