@@ -10,6 +10,7 @@
 #include "salient/model.h"
 #include "salient/optim.h"
 #include "salient/partition.h"
+#include "salient/schedule.h"
 #include "salient/sparsity.h"
 #include "salient/topo.h"
 #include "salient/status.h"
@@ -90,6 +91,10 @@ typedef struct sal_config {
     sal_score_aggregate aggregate;
     int saliency_batches;     /* minibatches each client scores (snip, grasp) */
     int synflow_iters;
+    sal_sched_kind schedule;  /* fixed, or iterative pruning / cyclic training (schedule.h) */
+    int cycles, cycle_rounds; /* schedule: C cycles of R rounds */
+    int rewind_round;         /* imp: the round whose weights later cycles restart from */
+    double start_density;     /* schedule: density of the first mask, pruned down to density */
     /* [comm] */
     sal_compress compress;
     sal_dense_impl dense_impl; /* [comm] allreduce */

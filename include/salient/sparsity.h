@@ -73,6 +73,10 @@ sal_status sal_mask_topk_global(const sal_params *p, const float *score, double 
                                 float *mask, sal_err *err);
 sal_status sal_mask_topk_layers(const sal_params *p, const float *score, const double *dens,
                                 float *mask, sal_err *err);
+/* The global top-k with k given (1 <= k <= prunable weights, else SAL_EINVAL): the count
+ * itself, for callers that must keep an exact number (schedule.h's prunes). */
+sal_status sal_mask_topk_count(const sal_params *p, const float *score, size_t k, float *mask,
+                               sal_err *err);
 
 /* Kept / total of each tensor as "name  kept/numel  density" lines. */
 void sal_mask_print(const sal_params *p, const float *mask, FILE *f);

@@ -110,6 +110,9 @@ _Static_assert(SAL_SOURCE_CLIENTS == 0 && SAL_SOURCE_SERVER == 1,
                "[sparsity] source names follow sal_score_source");
 _Static_assert(SAL_SCOPE_GLOBAL == 0 && SAL_SCOPE_LAYERWISE == 1,
                "[sparsity] scope names follow sal_sparsity_scope");
+_Static_assert(SAL_SCHED_FIXED == 0 && SAL_SCHED_IMP == 1 && SAL_SCHED_LRR == 2 &&
+                   SAL_SCHED_SCULPT == 3,
+               "[sparsity] schedule names follow sal_sched_kind");
 _Static_assert(SAL_FLAG_FALSE == 0 && SAL_FLAG_TRUE == 1, "false|true keys follow sal_flag");
 
 /* Every key, in the order of sections and keys in written files and --help. */
@@ -216,6 +219,17 @@ static const key_def keys[] = {
         "snip/grasp: minibatches of [train] batch samples each client scores on"),
     INT("sparsity", "synflow_iters", synflow_iters, "100", 1, 100000,
         "synflow: prune-and-rescore iterations (exponential density schedule)"),
+    ENUM("sparsity", "schedule", schedule, sal_sched_kind, "fixed",
+         "one mask, or prune by magnitude in cycles: imp (rewind), lrr, sculpt (user guide)",
+         "fixed", "imp", "lrr", "sculpt"),
+    INT("sparsity", "cycles", cycles, "1", 1, 1000,
+        "schedule: training cycles that end in a prune (sculpt: cycles, then one prune)"),
+    INT("sparsity", "cycle_rounds", cycle_rounds, "1", 1, INT_MAX,
+        "schedule: rounds of a cycle (imp after a rewind: cycle_rounds - rewind_round)"),
+    INT("sparsity", "rewind_round", rewind_round, "0", 0, INT_MAX,
+        "imp: rounds trained before the weights that every later cycle restarts from"),
+    DBL("sparsity", "start_density", start_density, "1", true, 0, 1, false,
+        "schedule: density of the first mask ([sparsity] method's; 1 = dense), pruned to density"),
 
     ENUM("comm", "compress", compress, sal_compress, "none",
          "allreduce: dense gradient, masked entries, top-k; fedavg: randk (k random update entries)",
@@ -1007,6 +1021,37 @@ sal_status sal_config_set(sal_config *c, const char *assignment, sal_err *err) {
     return apply_text(c, k, val, where, err);
 }
 
+/* [sparsity] schedule's keys: where they apply, and their cycles against [run] rounds. */
+static sal_status check_schedule(const sal_config *c, sal_err *err) {
+    const char *name = sal_config_enum_name("sparsity", "schedule", c->schedule);
+    if (c->schedule == SAL_SCHED_FIXED) {
+        if (c->cycles != 1 || c->cycle_rounds != 1 || c->rewind_round != 0 ||
+            c->start_density != 1.0)
+            return sal_fail(err, SAL_ECONFIG, "config: [sparsity] cycles, cycle_rounds, "
+                            "rewind_round and start_density apply to schedule = imp, lrr or "
+                            "sculpt; with schedule = fixed leave them at their defaults");
+        return SAL_OK;
+    }
+    if (c->algorithm != SAL_ALGO_CENTRALIZED && c->algorithm != SAL_ALGO_FEDAVG)
+        return sal_fail(err, SAL_ECONFIG, "config: [sparsity] schedule = %s runs with [train] "
+                        "algorithm = centralized or fedavg, not %s; set schedule = fixed", name,
+                        sal_config_enum_name("train", "algorithm", c->algorithm));
+    if (c->rewind_round != 0 && c->schedule != SAL_SCHED_IMP)
+        return sal_fail(err, SAL_ECONFIG, "config: [sparsity] rewind_round applies to schedule = "
+                        "imp (lrr and sculpt keep the trained weights); set rewind_round = 0");
+    if (c->method == SAL_SPARSE_NONE && c->start_density != 1.0)
+        return sal_fail(err, SAL_ECONFIG, "config: [sparsity] start_density < 1 needs a [sparsity] "
+                        "method for the first mask; set one (e.g. method = random) or "
+                        "start_density = 1 (start dense)");
+    if (c->method != SAL_SPARSE_NONE && c->start_density == 1.0)
+        return sal_fail(err, SAL_ECONFIG, "config: [sparsity] method = %s makes the first mask "
+                        "at start_density, which is 1 (dense); set start_density below 1 or "
+                        "method = none", sal_config_enum_name("sparsity", "method", c->method));
+    sal_sched s; /* the cycles against the rounds; the counts need the model, not known here */
+    return sal_sched_init(&s, c->schedule, c->cycles, c->cycle_rounds, c->rewind_round,
+                          c->rounds, 1, c->start_density, c->density, err);
+}
+
 sal_status sal_config_validate(const sal_config *c, sal_err *err) {
     if (!c) return sal_fail(err, SAL_EINVAL, "sal_config_validate: NULL argument");
     /* Each field against its own range first: code (not only files) fills configs. Writing the
@@ -1088,7 +1133,9 @@ sal_status sal_config_validate(const sal_config *c, sal_err *err) {
                         "config: [comm] quantize = %s applies to [train] algorithm = fedavg "
                         "(the clients' uploads); set quantize = none or algorithm = fedavg",
                         sal_config_enum_name("comm", "quantize", c->quantize));
-    if (c->method == SAL_SPARSE_NONE && c->density != 1.0) {
+    sal_status sst = check_schedule(c, err);
+    if (sst) return sst;
+    if (c->method == SAL_SPARSE_NONE && c->density != 1.0 && c->schedule == SAL_SCHED_FIXED) {
         char d[32];
         sal_fmt_num(c->density, d, sizeof d);
         return sal_fail(err, SAL_ECONFIG,

@@ -47,15 +47,21 @@ sal_status sal_mask_topk_global(const sal_params *p, const float *score, double 
                                 float *mask, sal_err *err) {
     if (!(density > 0 && density <= 1))
         return sal_fail(err, SAL_EINVAL, "mask: density %g must be in (0, 1]", density);
+    size_t k = (size_t)llround(density * (double)prunable_count(p));
+    return sal_mask_topk_count(p, score, k < 1 ? 1 : k, mask, err);
+}
+
+sal_status sal_mask_topk_count(const sal_params *p, const float *score, size_t k, float *mask,
+                               sal_err *err) {
     if (p->n >= UINT32_MAX)
         return sal_fail(err, SAL_EINVAL, "mask: %zu parameters exceed 32-bit indices", p->n);
     const size_t total = prunable_count(p);
-    size_t k = (size_t)llround(density * (double)total);
     if (total == 0) {
         apply(p, 0, p->ntensors, score, 0, mask);
         return SAL_OK;
     }
-    if (k < 1) k = 1; /* a network needs at least one path; density > 0 was asked for */
+    if (k < 1 || k > total)
+        return sal_fail(err, SAL_EINVAL, "mask: %zu weights to keep of %zu prunable", k, total);
     uint64_t *keys = malloc(total * sizeof *keys);
     if (!keys) return sal_fail(err, SAL_ENOMEM, "mask: out of memory for %zu scores", total);
     size_t m = 0;
