@@ -42,6 +42,10 @@ typedef struct sal_ckpt_state {
     const float *randk_memory; /* (n) /comm/randk_memory: fedavg's Rand-k-Temporal memory
                                 * (rank 0's; 0 off the mask), or NULL */
     const sal_metrics *metrics; /* rank 0: the rows so far */
+    /* [sparsity] schedule != fixed (rank 0's; centralized and fedavg write them): */
+    const int64_t *sched;    /* (3) /schedule/state: prunes done, prunable weights kept, prunable
+                              * weights; NULL for schedule = fixed (nothing written) */
+    const float *rewind;     /* (n) /schedule/rewind: IMP's weights to rewind to, or NULL */
 } sal_ckpt_state;
 
 /* Collective over comm: write DIR/round-NNNNNN.h5 (DIR is created), point DIR/latest at it,
@@ -64,6 +68,7 @@ typedef struct sal_ckpt_info {
     uint64_t data_fp, split_fp;        /* 0 in files of format version < 3 */
     int has_momentum, has_rank_w, has_rank_m, has_rank_r, has_rank_s;
     int has_randk_memory;              /* /comm/randk_memory */
+    int has_schedule;                  /* /schedule/state exists (absent: schedule = fixed) */
 } sal_ckpt_info;
 
 /* Check path's seal, open it read-only and read its header. Errors name the file and what is
@@ -84,6 +89,8 @@ typedef struct sal_ckpt_dst {
     float *rank_w, *rank_m, *rank_r;
     float *rank_s;           /* (p->ns) this rank's row of /ranks/state */
     float *randk_memory;     /* (n) from /comm/randk_memory */
+    int64_t *sched;          /* (3) from /schedule/state */
+    float *rewind;           /* (n) from /schedule/rewind */
     sal_metrics *metrics;    /* rows appended */
     int check_metrics;       /* without metrics: check /metrics against its CRC all the same */
     int sealed;              /* the caller has checked path's seal (sal_ckpt_seal_check) */

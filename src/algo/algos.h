@@ -7,6 +7,7 @@
 #include "salient/ckpt.h"
 #include "salient/data.h"
 #include "salient/partition.h"
+#include "salient/schedule.h"
 #include "salient/train.h"
 
 /* Plain minibatch SGD on the whole training set on one rank; one round = one epoch. */
@@ -58,6 +59,35 @@ sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks,
 /* Write out_dir/config.ini (every key resolved), atomically: the algorithms call it on the rank
  * that owns the output once their setup succeeded, so a refused run writes nothing. */
 sal_status sal_run_write_config(const sal_config *cfg, const char *out_dir, sal_err *err);
+
+/* [sparsity] schedule in a run (sched_run.c). On the rank that holds the model (`holder`:
+ * centralized's, the fedavg server) it owns IMP's rewind weights (n floats, initialised to the
+ * model at open: the rewind point of rewind_round = 0) and a score scratch; elsewhere only the
+ * schedule, for the learning rate and the rounds that prune. */
+typedef struct sal_sched_run {
+    sal_sched s;
+    float *rewind; /* (n) imp on the holder, else NULL; owned */
+    float *score;  /* (n) the holder's prune scratch, else NULL; owned */
+} sal_sched_run;
+sal_status sal_sched_run_open(sal_sched_run *r, const sal_config *cfg, const sal_params *p,
+                              int holder, sal_err *err);
+void sal_sched_run_close(sal_sched_run *r);
+/* The learning rate of round (0-based), restarting with each cycle (schedule.h). */
+double sal_sched_run_lr(const sal_sched_run *r, const sal_config *cfg, int round);
+/* The holder, after `done` rounds: save IMP's rewind point (done = rewind_round), and prune
+ * (then rewind, IMP) when a cycle ends in a prune; *pruned = the prune's number or 0. The
+ * caller restarts the optimizer (sal_sched_restart_after) and sends the new mask. */
+sal_status sal_sched_run_step(sal_sched_run *r, sal_params *p, int done, int *pruned,
+                              sal_err *err);
+/* /schedule/state after `done` rounds: prunes done, prunable kept by p's mask, prunable. */
+void sal_sched_run_state(const sal_sched_run *r, const sal_params *p, int done, int64_t out[3]);
+/* A resumed /schedule/state against the one this config derives for `done` rounds and p's
+ * restored mask: SAL_EFORMAT naming path where they differ. */
+sal_status sal_sched_run_check(const sal_sched_run *r, const sal_params *p, int done,
+                               const int64_t got[3], const char *path, sal_err *err);
+/* "salient: round D: imp prune k/C: ..." on f after prune k (nothing when k = 0). */
+void sal_sched_run_progress(FILE *f, const sal_sched_run *r, int done, int k,
+                            const sal_params *p);
 
 /* Seconds on a monotonic clock. */
 double sal_now(void);

@@ -21,6 +21,7 @@ typedef struct run {
     int *idx;   /* (batch) for evaluation */
     int *order; /* (train.n) epoch permutation */
     sal_metrics metrics;
+    sal_sched_run sched; /* [sparsity] schedule: cycles, prunes, IMP's rewind weights */
 } run;
 
 static void run_free(run *r) {
@@ -33,6 +34,7 @@ static void run_free(run *r) {
     free(r->idx);
     free(r->order);
     sal_metrics_free(&r->metrics);
+    sal_sched_run_close(&r->sched);
 }
 
 /* One epoch in the order drawn from stream (seed, SHUFFLE, round): the order depends only on the
@@ -62,7 +64,8 @@ static double train_epoch(run *r, const sal_config *cfg, int round, long *sample
     return loss_sum / n;
 }
 
-/* Continue from a checkpoint: model, momentum and the metrics so far. Returns the round. */
+/* Continue from a checkpoint: model, momentum, the schedule's state and the metrics so far.
+ * Returns the round. */
 static sal_status resume_from(run *r, const sal_config *cfg, const char *path, int *start,
                               sal_err *err) {
     sal_ckpt_info info;
@@ -72,10 +75,15 @@ static sal_status resume_from(run *r, const sal_config *cfg, const char *path, i
         st = sal_fail(err, SAL_ECONFIG, "checkpoint '%s' %s momentum buffers; [train] momentum "
                       "differs from the run that wrote it", path, info.has_momentum ? "has" : "lacks");
     if (!st) {
+        int64_t sched[3];
+        const int scheduled = cfg->schedule != SAL_SCHED_FIXED;
         sal_ckpt_dst d = {.p = sal_model_params(r->model), .model = 1, .momentum = r->opt.buf,
-                          .metrics = &r->metrics,
+                          .metrics = &r->metrics, .sched = scheduled ? sched : NULL,
+                          .rewind = r->sched.rewind,
                           .sealed = 1}; /* sal_resume_check checked the seal */
         st = sal_ckpt_load(path, &d, err);
+        if (!st && scheduled)
+            st = sal_sched_run_check(&r->sched, d.p, info.round, sched, path, err);
     }
     *start = info.round;
     sal_ckpt_info_free(&info);
@@ -84,6 +92,7 @@ static sal_status resume_from(run *r, const sal_config *cfg, const char *path, i
 
 static sal_status checkpoint(run *r, const sal_config *cfg, const char *out_dir, int done,
                              FILE *progress, sal_err *err) {
+    int64_t sched[3];
     char *text = sal_config_text(cfg), dir[SAL_PATH_MAX + 8], path[SAL_PATH_MAX + 32];
     if (!text) return sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory");
     snprintf(dir, sizeof dir, "%s/ckpt", out_dir);
@@ -93,7 +102,10 @@ static sal_status checkpoint(run *r, const sal_config *cfg, const char *out_dir,
                         .seed = cfg->seed, .config_text = text, .p = p, .model = p->w,
                         .data_fp = sal_data_fingerprint(&r->train, &r->test),
                         .state = p->s,
-                        .momentum = r->opt.buf, .metrics = &r->metrics};
+                        .momentum = r->opt.buf, .metrics = &r->metrics,
+                        .sched = cfg->schedule != SAL_SCHED_FIXED ? sched : NULL,
+                        .rewind = r->sched.rewind};
+    sal_sched_run_state(&r->sched, p, done, sched);
     sal_status st = sal_ckpt_save(MPI_COMM_SELF, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
     free(text);
     if (!st && progress) fprintf(progress, "salient: checkpoint %s\n", path);
@@ -128,6 +140,7 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
         goto out;
     }
     if ((st = sal_metrics_open(&r.metrics, out_dir, err))) goto out;
+    if ((st = sal_sched_run_open(&r.sched, cfg, p, 1, err))) goto out;
     int start = 0;
     if (resume && (st = resume_from(&r, cfg, resume, &start, err))) goto out;
     if (resume) sal_ranks_resume(&ranks, start);
@@ -145,9 +158,7 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
     for (int round = start; round < cfg->rounds; round++) {
         sal_fault_round(round + 1, 0);
         double t0 = sal_now();
-        double lr = sal_lr_at(cfg->lr_schedule, cfg->lr, round, cfg->rounds, cfg->lr_step,
-                              cfg->lr_gamma) *
-                    pow(cfg->lr_decay, round);
+        double lr = sal_sched_run_lr(&r.sched, cfg, round); /* restarts with each cycle */
         r.opt.lr = (float)lr;
         long samples = 0;
         double train_loss = train_epoch(&r, cfg, round, &samples);
@@ -180,6 +191,14 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
                     round + 1, cfg->rounds, train_loss, acc, row.samples_per_s, row.wall_s,
                     sal_fmt_duration(per_round * (cfg->rounds - round - 1), eta, sizeof eta));
         }
+        /* Between rounds, before the checkpoint (which then holds the new cycle's start): IMP's
+         * rewind point, a prune at a cycle's end, and a fresh optimizer for the next cycle,
+         * as every level of OpenLTH's IMP and LRR starts one (momentum of pruned weights is
+         * zero with it). */
+        int pruned = 0;
+        if ((st = sal_sched_run_step(&r.sched, p, round + 1, &pruned, err))) goto out;
+        sal_sched_run_progress(progress, &r.sched, round + 1, pruned, p);
+        if (sal_sched_restart_after(&r.sched.s, round + 1)) sal_sgd_reset(&r.opt);
         int sig = sal_signal_pending();
         if (sal_ckpt_due(cfg, round + 1, sig) &&
             (st = checkpoint(&r, cfg, out_dir, round + 1, progress, err)))

@@ -137,6 +137,8 @@ sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *inf
     info->has_momentum = H5Lexists(f, "/optim", H5P_DEFAULT) > 0;
     info->has_randk_memory = H5Lexists(f, "/comm", H5P_DEFAULT) > 0 &&
                              H5Lexists(f, "/comm/randk_memory", H5P_DEFAULT) > 0;
+    info->has_schedule = H5Lexists(f, "/schedule", H5P_DEFAULT) > 0 &&
+                         H5Lexists(f, "/schedule/state", H5P_DEFAULT) > 0;
     if (H5Lexists(f, "/ranks", H5P_DEFAULT) > 0) {
         info->has_rank_w = H5Lexists(f, "/ranks/weights", H5P_DEFAULT) > 0;
         info->has_rank_m = H5Lexists(f, "/ranks/momentum", H5P_DEFAULT) > 0;
@@ -304,6 +306,42 @@ static sal_status read_row(hid_t f, const char *path, const char *name, int rank
     return bad >= 0 ? nonfinite_fail(err, path, what, bad) : SAL_OK;
 }
 
+/* /schedule/state: int64 [3] (prunes done, prunable kept, prunable), checked against its
+ * crc32c and for sense (0 <= kept <= prunable) before it is returned in v. */
+static sal_status read_sched(hid_t f, const char *path, int64_t *v, sal_err *err) {
+    const char *dpath = "/schedule/state";
+    if (H5Lexists(f, "/schedule", H5P_DEFAULT) <= 0 || H5Lexists(f, dpath, H5P_DEFAULT) <= 0)
+        return sal_fail(err, SAL_ECONFIG, "checkpoint '%s' has no %s: it was written with "
+                        "[sparsity] schedule = fixed", path, dpath);
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(f, dpath, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not a dataset; resume from an "
+                        "earlier checkpoint", path, dpath);
+    hid_t ds = H5Dopen2(f, dpath, H5P_DEFAULT);
+    if (ds < 0) return fail_h5(err, path, dpath);
+    hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
+    int ok = t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 8 &&
+             H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_npoints(sp) == 3;
+    if (t >= 0) H5Tclose(t);
+    H5Sclose(sp);
+    uint32_t want = 0;
+    int rc = ok && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0;
+    int has_crc = attr_num(ds, "crc32c", H5T_NATIVE_UINT32, &want) == 0;
+    H5Dclose(ds);
+    if (!ok)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not 3 int64 as salient writes "
+                        "it; the file is damaged or foreign", path, dpath);
+    if (!rc) return fail_h5(err, path, dpath);
+    if (!has_crc || sal_h5_i64_crc(v, 3) != want)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s fails its CRC-32C check (the file "
+                        "is damaged); resume from an earlier checkpoint", path, dpath);
+    if (v[0] < 0 || v[1] < 0 || v[2] < 0 || v[1] > v[2])
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s holds %lld prunes, %lld of %lld "
+                        "weights kept, which no run writes; the file is damaged or foreign",
+                        path, dpath, (long long)v[0], (long long)v[1], (long long)v[2]);
+    return SAL_OK;
+}
+
 /* /metrics: a 1-D table of compound rows, checked against its crc32c attribute (required from
  * format version 3 on). m: where the rows go, or NULL to check only. */
 static sal_status read_metrics(hid_t f, const char *path, int version, sal_metrics *m,
@@ -384,6 +422,9 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
     for (int t = 0; t < p->ntensors && !st && d->randk_memory; t++)
         st = read_tensor(f, path, "/comm/randk_memory", &p->t[t], H5T_NATIVE_FLOAT,
                          d->randk_memory, err);
+    if (!st && d->sched) st = read_sched(f, path, d->sched, err);
+    for (int t = 0; t < p->ntensors && !st && d->rewind; t++)
+        st = read_tensor(f, path, "/schedule/rewind", &p->t[t], H5T_NATIVE_FLOAT, d->rewind, err);
     if (!st && d->rank_w) st = read_row(f, path, "weights", d->rank, p->n, d->rank_w, err);
     if (!st && d->rank_m) st = read_row(f, path, "momentum", d->rank, p->n, d->rank_m, err);
     if (!st && d->rank_r) st = read_row(f, path, "residual", d->rank, p->n, d->rank_r, err);
@@ -411,14 +452,20 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
     float *mask = malloc(sizeof(float) * (p.n ? p.n : 1));
     float *state = malloc(sizeof(float) * (p.ns ? p.ns : 1));
     float *mem = s->randk_memory ? malloc(sizeof(float) * (p.n ? p.n : 1)) : NULL;
-    if (!w || !m || !mask || !state || (s->randk_memory && !mem)) {
+    float *rewind = s->rewind ? malloc(sizeof(float) * (p.n ? p.n : 1)) : NULL;
+    int64_t sched[3];
+    if (!w || !m || !mask || !state || (s->randk_memory && !mem) || (s->rewind && !rewind)) {
         st = sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory to read '%s' back", path);
     } else {
         p.w = w, p.mask = mask, p.s = state;
         if (rank == 0) {
             sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = s->momentum ? m : NULL,
-                              .randk_memory = mem, .check_metrics = 1, .sealed = 1};
+                              .randk_memory = mem, .sched = s->sched ? sched : NULL,
+                              .rewind = rewind, .check_metrics = 1, .sealed = 1};
             st = sal_ckpt_load(path, &d, err);
+            if (!st && s->sched && memcmp(sched, s->sched, sizeof sched))
+                st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /schedule/state reads back "
+                              "otherwise than written", path);
         }
         const struct { const void *have; const char *name; size_t len; } rows[] = {
             {s->rank_w, "weights", p.n}, {s->rank_m, "momentum", p.n},
@@ -431,7 +478,7 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
             H5Fclose(f);
         }
     }
-    free(w), free(m), free(mask), free(state), free(mem);
+    free(w), free(m), free(mask), free(state), free(mem), free(rewind);
     return st;
 }
 

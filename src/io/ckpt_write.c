@@ -228,6 +228,41 @@ static void metrics(writer *w, MPI_Comm comm) {
     H5Tclose(ft);
 }
 
+/* /schedule: the state dataset (int64 [3]) and, for IMP, the rewind weights per tensor, each
+ * with its crc32c (rank 0's data; the CRCs broadcast so that every rank writes the same). */
+static void schedule(writer *w, MPI_Comm comm) {
+    const sal_ckpt_state *s = w->s;
+    const sal_params *p = s->p;
+    const int T = p->ntensors;
+    hid_t g = group(w, "/schedule");
+    hsize_t dim = 3;
+    hid_t sp = H5Screate_simple(1, &dim, NULL);
+    hid_t ds = H5Dcreate2(g, "state", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    uint32_t crc = w->rank == 0 ? sal_h5_i64_crc(s->sched, 3) : 0;
+    MPI_Bcast(&crc, 1, MPI_UINT32_T, 0, comm);
+    if (ds < 0) {
+        w->bad = 1;
+    } else {
+        if (w->rank == 0 && H5Dwrite(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                     s->sched) < 0)
+            w->bad = 1;
+        attr(w, ds, "crc32c", H5T_NATIVE_UINT32, &crc);
+        H5Dclose(ds);
+    }
+    H5Sclose(sp);
+    if (s->rewind) {
+        tensors(w, "/schedule/rewind", H5T_NATIVE_FLOAT, s->rewind);
+        for (int t = 0; t < T; t++) { /* one small broadcast per tensor: nothing to allocate */
+            uint32_t c = w->rank == 0 ? sal_crc32c(0, s->rewind + p->t[t].offset,
+                                                   p->t[t].numel * sizeof(float))
+                                      : 0;
+            MPI_Bcast(&c, 1, MPI_UINT32_T, 0, comm);
+            tensor_crcs_of(w, "/schedule/rewind", &c, p->t + t, 1);
+        }
+    }
+    if (g >= 0) H5Gclose(g);
+}
+
 /* The file's content; every rank calls it. all: (size + 4 ntensors + nstate) CRCs of scratch. */
 static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     const sal_ckpt_state *s = w->s;
@@ -291,6 +326,7 @@ static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     if (s->state) tensor_crcs_of(w, "/state", job.t + 3 * T, p->st, p->nstate);
     if (s->rank_s) row_crcs(w, "state", job.r[3], all, comm);
     if (s->randk_memory) tensor_crcs(w, "/comm/randk_memory", job.t + 3 * T + p->nstate);
+    if (s->sched) schedule(w, comm);
     metrics(w, comm);
 }
 
@@ -405,6 +441,7 @@ static double payload_bytes(const sal_ckpt_state *s, int size) {
     b += size * ((s->rank_w ? n * 4 : 0) + (s->rank_m ? n * 4 : 0) + (s->rank_r ? n * 4 : 0) +
                  (s->rank_s ? ns * 4 : 0));
     if (s->metrics) b += (double)s->metrics->n * sizeof(sal_round);
+    if (s->rewind) b += n * 4;
     return b;
 }
 

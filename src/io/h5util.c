@@ -1,5 +1,6 @@
 /* h5util.c - see h5util.h. */
 #include "h5util.h"
+#include "salient/bytes.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -162,6 +163,16 @@ uint32_t sal_h5_metrics_crc(const sal_round *rows, size_t k, int version) {
         F(samples_per_s), F(decentral), F(consensus), F(local_acc_mean), F(local_acc_min);
         if (version >= 4) F(clients_evaluated), F(client_acc_mean), F(client_acc_min);
 #undef F
+    }
+    return crc;
+}
+
+uint32_t sal_h5_i64_crc(const int64_t *v, size_t k) {
+    uint32_t crc = 0;
+    for (size_t i = 0; i < k; i++) {
+        uint8_t b[8];
+        sal_put_le64(b, (uint64_t)v[i]);
+        crc = sal_crc32c(crc, b, sizeof b);
     }
     return crc;
 }

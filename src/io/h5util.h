@@ -48,4 +48,7 @@ char *sal_h5_attr_str(hid_t obj, const char *name, size_t max);
  * file of that format version holds (version 4 added the per-client accuracy). */
 uint32_t sal_h5_metrics_crc(const sal_round *rows, size_t k, int version);
 
+/* CRC-32C of k int64 values as little-endian bytes (/schedule/state's crc32c attribute). */
+uint32_t sal_h5_i64_crc(const int64_t *v, size_t k);
+
 #endif
