@@ -66,10 +66,7 @@ int sal_fed_eval_bcast(fed *f, int *stop_code) {
     return 1;
 }
 
-double sal_fed_lr(const sal_config *cfg, int round) {
-    return sal_lr_at(cfg->lr_schedule, cfg->lr, round, cfg->rounds, cfg->lr_step, cfg->lr_gamma) *
-           pow(cfg->lr_decay, round);
-}
+double sal_fed_lr(const fed *f, int round) { return sal_sched_run_lr(&f->sched, f->cfg, round); }
 
 void sal_fed_local_train(fed *f, int c, int round, fed_stats *st) {
     const sal_config *cfg = f->cfg;
@@ -77,7 +74,7 @@ void sal_fed_local_train(fed *f, int c, int round, fed_stats *st) {
     const int n = f->part.offset[c + 1] - f->part.offset[c], B = cfg->batch;
     double t0 = sal_now(), loss_sum = 0.0;
     sal_sgd_reset(&f->opt); /* each client starts a fresh optimizer from the global model */
-    f->opt.lr = (float)sal_fed_lr(cfg, round);
+    f->opt.lr = (float)sal_fed_lr(f, round);
     for (int e = 0; e < cfg->local_epochs; e++) {
         /* Stream id ((round * clients + c) * epochs + e): with one client and one epoch it is
          * the round, as in centralized training, so FedAvg of one client equals plain SGD. */
@@ -138,6 +135,7 @@ static sal_status setup(fed *f, sal_err *err) {
     if (!f->model) return SAL_ECONFIG;
     sal_model_init(f->model, cfg->seed); /* every rank draws the same initial weights */
     f->p = sal_model_params(f->model);
+    if ((st = sal_sched_run_open(&f->sched, cfg, f->p, f->rank == 0, err))) return st;
     f->owner = malloc(sizeof(int) * (size_t)C);
     f->sampled = malloc(sizeof(int) * (size_t)C);
     f->x = malloc(sizeof(float) * (size_t)cfg->batch * tr->c * tr->h * tr->w);
@@ -173,6 +171,7 @@ void sal_fed_close(fed *f) {
     free(f->hit);
     sal_model_free(f->model);
     sal_sgd_free(&f->opt);
+    sal_sched_run_close(&f->sched);
     free(f->owner);
     free(f->sampled);
     free(f->x);

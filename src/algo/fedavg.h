@@ -12,6 +12,7 @@
 #include "salient/optim.h"
 #include "salient/partition.h"
 #include "salient/train.h"
+#include "algos.h"
 
 /* Message tags. Between one pair of ranks MPI never lets messages of one tag overtake each
  * other, so a client's uploads match the server's receives in the order both sides post them,
@@ -24,8 +25,10 @@ enum {
     FED_TAG_STATS = 4,   /* client -> server: fed_stats after each upload */
     FED_TAG_SCORES = 5,  /* client -> server: saliency scores (n floats), round 0 */
     FED_TAG_EVAL = 6,    /* server -> every client rank: the evaluated global model (msg floats) */
-    FED_TAG_LEVELS = 7   /* server -> client, quantize = adaquant: the round's levels (one int),
+    FED_TAG_LEVELS = 7,  /* server -> client, quantize = adaquant: the round's levels (one int),
                           * sent just before its weights */
+    FED_TAG_MASK = 8     /* server -> every client rank, [sparsity] schedule: the mask after a
+                          * prune, bit-packed, at the end of the round that ends a cycle */
 };
 
 /* What a client reports after each upload; 4 doubles on the wire. */
@@ -62,6 +65,8 @@ typedef struct fed {
     int levels;           /* [comm] quantize: this round's QSGD s (adaquant: from the server) */
     const float *randk_memory; /* rank 0, randk_decoder = temporal: (nnz) the decoder's memory,
                                 * borrowed from the server's round buffers for checkpoints */
+    sal_sched_run sched;  /* [sparsity] schedule: every rank's lr and prune rounds; the server
+                           * also holds IMP's rewind weights */
 } fed;
 
 /* Collective over MPI_COMM_WORLD: load data, partition, build and initialise the model, place
@@ -88,8 +93,16 @@ int sal_fed_evaluated(const sal_config *cfg, int round);
  * the server's stop instead when that comes first (its code in *stop_code) and returns 0;
  * otherwise 1. */
 int sal_fed_eval_bcast(fed *f, int *stop_code);
-/* The learning rate of a round: the schedule times lr_decay^round. */
-double sal_fed_lr(const sal_config *cfg, int round);
+/* The learning rate of a round: the lr schedule inside the round's cycle ([sparsity] schedule;
+ * one cycle of all rounds for fixed) times lr_decay^position. */
+double sal_fed_lr(const fed *f, int round);
+
+/* The mask after a prune, every rank, after `done` rounds ([sparsity] schedule): the server
+ * (whose f->p already holds it, sal_sched_run_step) sends it bit-packed to every client rank
+ * in rank order and repacks the global model; a client rank takes it (or the server's stop,
+ * *stop_code, returning 0) and masks its weights. Both then have the new nnz and msg. The
+ * server adds the bytes to row (bytes_down) and rank_bytes. Returns 1, or 0 on a stop. */
+int sal_fed_mask_update(fed *f, sal_round *row, uint64_t *rank_bytes, int *stop_code);
 
 /* Round 0 (every rank): compute the mask as [sparsity] says, aggregate client scores on the
  * server, broadcast it bit-packed; on return p->mask is set and w is masked. Fills the server's

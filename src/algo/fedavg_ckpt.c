@@ -17,6 +17,8 @@ sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_m
     char *text = sal_config_text(cfg), dir[SAL_PATH_MAX + 8], path[SAL_PATH_MAX + 32];
     if (!text) return sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory");
     snprintf(dir, sizeof dir, "%s/ckpt", out_dir);
+    int64_t sched[3];
+    sal_sched_run_state(&f->sched, f->p, done, sched);
     sal_ckpt_state s = {.round = done,
                         .algorithm = "fedavg",
                         .arch = sal_config_enum_name("model", "arch", cfg->arch),
@@ -27,7 +29,9 @@ sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_m
                         .p = f->p,
                         .model = f->p->w,
                         .state = f->p->s,
-                        .metrics = metrics};
+                        .metrics = metrics,
+                        .sched = cfg->schedule != SAL_SCHED_FIXED ? sched : NULL,
+                        .rewind = f->sched.rewind};
     /* Rand-k-Temporal's memory is server state the next round decodes with: without it a
      * resumed run would decode round + 1 against zeros. Stored parameter-shaped, 0 off the mask. */
     float *mem = NULL;
@@ -61,9 +65,15 @@ sal_status sal_fed_resume(fed *f, const char *path, sal_metrics *metrics, int *s
                                   sal_split_fingerprint(&f->part), &info, err);
         if (!hdr[0]) {
             /* sealed: sal_resume_check checked the seal */
-            sal_ckpt_dst d = {.p = p, .model = 1, .metrics = metrics, .sealed = 1};
+            int64_t sched[3];
+            const int scheduled = f->cfg->schedule != SAL_SCHED_FIXED;
+            sal_ckpt_dst d = {.p = p, .model = 1, .metrics = metrics,
+                              .sched = scheduled ? sched : NULL, .rewind = f->sched.rewind,
+                              .sealed = 1};
             hdr[0] = sal_ckpt_load(path, &d, err);
             hdr[1] = info.round;
+            if (!hdr[0] && scheduled)
+                hdr[0] = sal_sched_run_check(&f->sched, p, info.round, sched, path, err);
         }
         sal_ckpt_info_free(&info);
         if (!hdr[0]) sal_bits_from_mask(p->mask, n, bits);
@@ -80,8 +90,8 @@ sal_status sal_fed_resume(fed *f, const char *path, sal_metrics *metrics, int *s
     MPI_Bcast(bits, (int)sal_bits_bytes(n), MPI_UNSIGNED_CHAR, 0, f->comm);
     sal_bits_to_mask(bits, n, p->mask);
     free(bits);
-    p->dense = f->cfg->method == SAL_SPARSE_NONE;
-    f->nnz = sal_params_nnz(p);
+    f->nnz = sal_params_nnz(p); /* a schedule's prunes leave a sparse mask after method none */
+    p->dense = f->cfg->method == SAL_SPARSE_NONE && f->nnz == n;
     f->msg = f->nnz + p->ns;
     *start = f->start_round = hdr[1];
     if (f->progress) fprintf(f->progress, "salient: resumed from %s at round %d\n", path, hdr[1]);

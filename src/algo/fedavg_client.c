@@ -160,6 +160,10 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
         if (sal_fed_evaluated(f->cfg, round) && !evaluate_global(f, &code)) goto stopped;
         /* on a mismatch the server stops every rank with the error: wait for its stop */
         if (sal_cc_check(f->comm, check, round + 1, 1, NULL, err)) break;
+        /* [sparsity] schedule: a cycle ended in a prune; the server sends the new mask */
+        if (sal_sched_prune_after(&f->sched.s, round + 1) &&
+            !sal_fed_mask_update(f, NULL, NULL, &code))
+            goto stopped;
     }
     /* The run ends with the server's stop, also when it ends early on an error. */
     double wait = 0, comm = 0;

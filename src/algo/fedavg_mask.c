@@ -57,6 +57,8 @@ static sal_status server_mask(fed *f, const double *acc, float *score, float *ma
                               sal_err *err) {
     const sal_config *cfg = f->cfg;
     const sal_params *p = f->p;
+    /* with a [sparsity] schedule the first mask has start_density; its prunes reach density */
+    const double density = cfg->schedule == SAL_SCHED_FIXED ? cfg->density : cfg->start_density;
     double *dens = malloc(sizeof(double) * (size_t)p->ntensors);
     if (!dens) return sal_fail(err, SAL_ENOMEM, "out of memory for the mask");
     sal_status st = SAL_OK;
@@ -67,12 +69,12 @@ static sal_status server_mask(fed *f, const double *acc, float *score, float *ma
     case SAL_SPARSE_RANDOM:
     case SAL_SPARSE_ERK:
         sal_score_random(p, cfg->seed, score);
-        if (cfg->method == SAL_SPARSE_ERK) st = sal_layer_densities_erk(p, cfg->density, dens, err);
-        else sal_layer_densities_uniform(p, cfg->density, dens);
+        if (cfg->method == SAL_SPARSE_ERK) st = sal_layer_densities_erk(p, density, dens, err);
+        else sal_layer_densities_uniform(p, density, dens);
         if (!st) st = sal_mask_topk_layers(p, score, dens, mask, err);
         break;
     case SAL_SPARSE_SYNFLOW:
-        st = sal_mask_synflow(f->model, cfg->density, cfg->scope, cfg->synflow_iters, mask, err);
+        st = sal_mask_synflow(f->model, density, cfg->scope, cfg->synflow_iters, mask, err);
         break;
     default: /* magnitude, snip, grasp: top-k of score over the chosen scope */
         if (cfg->method == SAL_SPARSE_MAGNITUDE) sal_score_magnitude(p, score);
@@ -81,9 +83,9 @@ static sal_status server_mask(fed *f, const double *acc, float *score, float *ma
         else if ((st = score_client(f, 0, score, err)))
             break;
         if (cfg->scope == SAL_SCOPE_GLOBAL) {
-            st = sal_mask_topk_global(p, score, cfg->density, mask, err);
+            st = sal_mask_topk_global(p, score, density, mask, err);
         } else {
-            sal_layer_densities_uniform(p, cfg->density, dens);
+            sal_layer_densities_uniform(p, density, dens);
             st = sal_mask_topk_layers(p, score, dens, mask, err);
         }
     }
@@ -209,4 +211,41 @@ out:
     free(rank_compute);
     free(rank_comm);
     return st;
+}
+
+int sal_fed_mask_update(fed *f, sal_round *row, uint64_t *rank_bytes, int *stop_code) {
+    sal_params *p = f->p;
+    const size_t n = p->n, nb = sal_bits_bytes(n);
+    /* the bits travel through f->packed (msg floats, at least n / 8 bytes): nothing to
+     * allocate between rounds, so nothing to fail on one rank alone */
+    uint8_t *bits = (uint8_t *)f->packed;
+    if (f->rank == 0) {
+        sal_bits_from_mask(p->mask, n, bits);
+        for (int r = 1; r < f->size; r++) {
+            sal_wd_enter_ex("sending the pruned mask to a client rank", r, SAL_WD_UNHASHED);
+            MPI_Send(bits, (int)nb, MPI_UNSIGNED_CHAR, r, FED_TAG_MASK, f->comm);
+            sal_wd_leave();
+        }
+        const uint64_t bytes = (uint64_t)(f->size - 1) * nb; /* as round 0's broadcast */
+        row->bytes_down += bytes;
+        *rank_bytes += bytes;
+    } else {
+        MPI_Status ms;
+        sal_wd_enter_ex("the pruned mask from the server", 0, SAL_WD_UPSTREAM | SAL_WD_UNHASHED);
+        MPI_Probe(0, MPI_ANY_TAG, f->comm, &ms); /* a server that failed sends its stop */
+        if (ms.MPI_TAG == FED_TAG_STOP)
+            MPI_Recv(stop_code, 1, MPI_INT, 0, FED_TAG_STOP, f->comm, MPI_STATUS_IGNORE);
+        else
+            MPI_Recv(bits, (int)nb, MPI_UNSIGNED_CHAR, 0, FED_TAG_MASK, f->comm,
+                     MPI_STATUS_IGNORE);
+        sal_wd_leave();
+        if (ms.MPI_TAG == FED_TAG_STOP) return 0;
+        sal_bits_to_mask(bits, n, p->mask);
+        p->dense = 0;
+        for (size_t i = 0; i < n; i++) p->w[i] *= p->mask[i];
+    }
+    f->nnz = sal_params_nnz(p);
+    f->msg = f->nnz + p->ns;
+    if (f->rank == 0) sal_fed_pack(f); /* the next round sends the pruned (rewound) model */
+    return 1;
 }

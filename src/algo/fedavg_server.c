@@ -177,7 +177,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     sal_wd_enter("sending the global model to the sampled clients", SAL_WD_ALL);
     MPI_Waitall(nreq, b->req, MPI_STATUSES_IGNORE);
     sal_wd_leave();
-    double lr = sal_fed_lr(cfg, round);
+    double lr = sal_fed_lr(f, round);
     const int eval = sal_fed_evaluated(cfg, round);
     double tc = sal_now();
     if (diverged < 0 && !bad && b->rk) { /* Rand-k: global + the decoded mean update */
@@ -355,7 +355,7 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     row0.compute_s += sal_now() - te;
     row0.wall_s += sal_now() - te;
     row0.density = (double)f->nnz / (double)f->p->n;
-    row0.lr = sal_fed_lr(cfg, 0);
+    row0.lr = sal_fed_lr(f, 0);
     if ((st = sal_metrics_append(&metrics, &row0, err))) goto out;
     progress_line(f, &row0);
 rounds:
@@ -386,9 +386,22 @@ rounds:
         memset(b.expect, 0, sizeof(sal_wd_seq) * (size_t)f->size);
         if (!st && cc) st = cc, *err = cc_err;
         if (st) goto out;
+        /* [sparsity] schedule, between rounds and before the checkpoint (which then holds the
+         * next cycle's start): the rewind point, and at a cycle's end the prune of the global
+         * model, its rewind (imp) and the new mask to every client rank, in this round's
+         * bytes_down. A failed prune stops the clients, which wait for the mask or a stop. */
+        int pruned = 0;
+        double tp = sal_now();
+        if ((st = sal_sched_run_step(&f->sched, f->p, round + 1, &pruned, err))) goto out;
+        if (pruned) {
+            sal_fed_mask_update(f, &row, &b.rows[0].bytes, NULL);
+            if ((st = write_mask(f, out_dir, err))) goto out;
+        }
+        row.wall_s += sal_now() - tp, row.compute_s += sal_now() - tp;
         if ((st = sal_metrics_append(&metrics, &row, err))) goto out;
         if ((st = sal_ranks_append(&ranks, b.rows, f->size, err))) goto out;
         progress_line(f, &row);
+        sal_sched_run_progress(f->progress, &f->sched, round + 1, pruned, f->p);
         /* The server's signal decides: mpirun and srun deliver it to every rank, and the
          * client ranks' state is not needed to resume. */
         int sig = sal_signal_pending();

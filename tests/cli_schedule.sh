@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# cli_schedule.sh - [sparsity] schedule = imp | lrr | sculpt (src/sparsity/schedule.c) in
+# centralized and fedavg runs: every prune keeps exactly round(prunable x d^(k/C)) weights and the
+# last exactly density's count; pruned weights are zero and IMP's rewind restores the saved
+# weights bit for bit (checkpoints, h5py) and the saved round's learning rate; the new mask is in
+# the round's bytes_down; a SCULPT run whose prune prunes nothing equals training the fixed mask
+# (constant lr) and LRR that prunes nothing (cosine lr, restarted each cycle); a run killed
+# mid-schedule and resumed equals an uninterrupted one; bad keys fail with one line.
+# Usage: cli_schedule.sh SALIENT SRCDIR
+bin=$1 src=$2
+source "$(dirname "$0")/lib.sh"
+smoke="$src/jobs/configs/smoke.ini"
+py=/usr/bin/python3 # Debian's h5py lives beside the system Python
+fed=(--set train.algorithm=fedavg --set data.clients=10 --set data.partition=dirichlet
+     --set data.alpha=0.5 --set train.sample_fraction=0.5)
+imp=(--set sparsity.schedule=imp --set sparsity.cycles=2 --set sparsity.cycle_rounds=2
+     --set sparsity.rewind_round=1 --set sparsity.density=0.1 --set train.lr_schedule=cosine
+     --set run.rounds=4 --set checkpoint.every=1 --set checkpoint.keep=10)
+cols() { cut -d, -f1-7,12 "$1/metrics.csv"; } # round .. bytes_down, lr: not timing
+col() { sed -n "$(($2 + 2))p" "$1/metrics.csv" | cut -d, -f"$3"; } # col DIR ROW FIELD (row 0 = first)
+# the prune lines: "salient: round D: KIND prune k/C: K of N prunable weights kept ..."
+kept_of() { sed -n "s/.* prune $2\/[0-9]*: \([0-9]*\) of [0-9]* prunable.*/\1/p" "$1"; }
+prunable_of() { sed -n 's/.* prune 1\/[0-9]*: [0-9]* of \([0-9]*\) prunable.*/\1/p' "$1"; }
+
+# --- refused configs: one line each, exit 2, nothing trained ---
+refuse() { # refuse WHAT PATTERN ARGS...
+  local what=$1 pat=$2; shift 2
+  "$bin" train "$smoke" --out "$tmp/refused" "$@" >"$tmp/r.out" 2>"$tmp/r.err"
+  local rc=$? lines
+  lines=$(grep -c . "$tmp/r.err")
+  check '[[ $rc == 2 && $lines == 1 ]] && grep -q -- "$pat" "$tmp/r.err"' \
+    "$what: rc $rc, $lines lines: $(head -2 "$tmp/r.err" | tr '\n' ' ')"
+}
+refuse "imp under allreduce" "algorithm = centralized or fedavg" --set train.algorithm=allreduce \
+  --set data.clients=1 --set sparsity.schedule=imp --set sparsity.density=0.5 --set run.rounds=3
+refuse "cycles past the rounds" "raise rounds above 4" --set sparsity.schedule=lrr \
+  --set sparsity.cycles=2 --set sparsity.cycle_rounds=2 --set sparsity.density=0.5 --set run.rounds=4
+refuse "rewind_round with lrr" "rewind_round applies to schedule = imp" \
+  --set sparsity.schedule=lrr --set sparsity.rewind_round=1 --set sparsity.cycle_rounds=2 \
+  --set sparsity.density=0.5 --set run.rounds=3
+refuse "rewind_round past a cycle" "must be below" --set sparsity.schedule=imp \
+  --set sparsity.rewind_round=2 --set sparsity.cycle_rounds=2 --set sparsity.density=0.5 \
+  --set run.rounds=3
+refuse "start_density with fixed" "leave them at their defaults" --set sparsity.start_density=0.5
+refuse "density above start_density" "a schedule only prunes" "${fed[@]}" \
+  --set sparsity.method=random --set sparsity.schedule=sculpt --set sparsity.start_density=0.2 \
+  --set sparsity.density=0.5 --set run.rounds=3
+
+# --- centralized IMP: exact counts, zeroed and rewound weights, the rewound lr ---
+"$bin" train "$smoke" "${imp[@]}" --out "$tmp/c" >"$tmp/c.out" 2>"$tmp/c.err"
+rc=$?
+check '[[ $rc == 0 ]]' "centralized imp failed: $(tail -2 "$tmp/c.err")"
+N=$(prunable_of "$tmp/c.err") n=266610
+check '[[ $N == 266200 ]]' "prunable weights '$N', expected mlp's 266200"
+# after prune k of C: round(N x 0.1^(k/C)) exactly (awk's printf rounds half to even; the
+# values here are not halves)
+for k in 1 2; do
+  want=$(awk -v N="$N" -v k=$k 'BEGIN { printf "%.0f", N * 0.1 ^ (k / 2) }')
+  check '[[ $(kept_of "$tmp/c.err" $k) == "$want" ]]' \
+    "centralized prune $k kept '$(kept_of "$tmp/c.err" $k)', expected $want"
+done
+# the last round trains at density's count: (round(0.1 N) + biases) / n
+want=$(awk -v N="$N" -v n=$n 'BEGIN { printf "%.10f", (int(0.1 * N + 0.5) + n - N) / n }')
+got=$(awk -F, 'END { printf "%.10f", $5 }' "$tmp/c/metrics.csv")
+check '[[ $got == "$want" ]]' "last round's density $got, expected $want"
+# the lr: cycle 2 replays round 2's lr (the rewind round is 1), the final phase too
+check '[[ $(col "$tmp/c" 2 12) == $(col "$tmp/c" 1 12) && $(col "$tmp/c" 3 12) == $(col "$tmp/c" 1 12) ]]' \
+  "imp lr after the rewinds $(col "$tmp/c" 2 12), $(col "$tmp/c" 3 12), not round 2's $(col "$tmp/c" 1 12)"
+if $py -c "import h5py, numpy" 2>/dev/null; then
+  # ckpt 1 holds the weights after round 1 (the rewind point); ckpt 2 (after the first prune)
+  # holds them in /schedule/rewind and, masked, in /model; pruned weights are exactly 0
+  $py - "$tmp/c/ckpt" >"$tmp/h5.out" 2>&1 <<'EOF'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+def flat(f, root):
+    out = []
+    f[root].visititems(lambda name, o: out.append((o.attrs["offset"], o[()].ravel()))
+                       if isinstance(o, h5py.Dataset) else None)
+    return np.concatenate([a for _, a in sorted(out, key=lambda t: t[0])])
+a, b, c = (h5py.File(f"{d}/round-00000{r}.h5", "r") for r in (1, 2, 3))
+w1, rw2, w2, m2 = flat(a, "model"), flat(b, "schedule/rewind"), flat(b, "model"), flat(b, "mask")
+bad = []
+if rw2.tobytes() != w1.tobytes(): bad.append("rewind weights differ from round 1's model")
+if w2[m2 == 1].tobytes() != w1[m2 == 1].tobytes() or np.any(w2[m2 == 0] != 0):
+    bad.append("round 2's model is not round 1's model masked")
+if np.any(flat(c, "model")[flat(c, "mask") == 0] != 0): bad.append("pruned weights not zero")
+if list(b["schedule/state"][()]) != [1, int(m2[:235200].sum() + m2[235500:265500].sum() + m2[265600:266600].sum()), 266200]:
+    bad.append(f"state {list(b['schedule/state'][()])}")
+print("; ".join(bad) if bad else "ok")
+EOF
+  check '[[ $(cat "$tmp/h5.out") == ok ]]' "checkpoints: $(tail -2 "$tmp/h5.out")"
+else
+  skip_part "cli_schedule: the checkpoints' rewind weights (no h5py for $py)"
+fi
+
+# --- resumed mid-schedule: killed as round 3 starts (after the first prune and rewind),
+# resumed: the same metrics as without the kill ---
+{ SALIENT_KILL_AT_ROUND=3 "$bin" train "$smoke" "${imp[@]}" --out "$tmp/ck" &>/dev/null; } 2>/dev/null # SIGKILL: the shell's "Killed" line too
+"$bin" train "$smoke" "${imp[@]}" --out "$tmp/ck" --resume latest >/dev/null 2>"$tmp/ck.err"
+rc=$?
+check '[[ $rc == 0 ]] && cmp -s <(cols "$tmp/c") <(cols "$tmp/ck")' \
+  "centralized imp resumed at round 2 differs (rc $rc): $(diff <(cols "$tmp/c") <(cols "$tmp/ck") | head -3 | tr '\n' ' ') $(tail -1 "$tmp/ck.err")"
+# a checkpoint of a fixed run does not resume as imp (its config says schedule = fixed)
+"$bin" train "$smoke" --set run.rounds=2 --set checkpoint.every=1 --out "$tmp/fx" >/dev/null 2>&1
+"$bin" train "$smoke" "${imp[@]}" --out "$tmp/fx2" --resume "$tmp/fx/ckpt/round-000001.h5" \
+  >/dev/null 2>"$tmp/fx.err"
+rc=$?
+check '[[ $rc == 2 ]] && grep -q "cannot resume from" "$tmp/fx.err"' \
+  "a fixed checkpoint resumed as imp: rc $rc: $(tail -1 "$tmp/fx.err")"
+
+# --- fedavg IMP: counts, mask bytes in bytes_down, resumed before the first prune on another
+# rank count ---
+np=3
+sanitized && np=2
+mpirun -np $np "$bin" train "$smoke" "${fed[@]}" "${imp[@]}" --out "$tmp/f" >/dev/null 2>"$tmp/f.err"
+rc=$?
+check '[[ $rc == 0 ]]' "fedavg imp failed: $(tail -2 "$tmp/f.err")"
+for k in 1 2; do
+  check '[[ $(kept_of "$tmp/f.err" $k) == $(kept_of "$tmp/c.err" $k) ]]' \
+    "fedavg prune $k kept '$(kept_of "$tmp/f.err" $k)', centralized $(kept_of "$tmp/c.err" $k)"
+done
+# rounds 2 and 3 end in a prune: 5 downloads of the round's nnz plus the mask to np-1 ranks
+nnz=$(sed -n 's/.* \([0-9]*\) of [0-9]* parameters travel.*/\1/p' "$tmp/f.err")
+bits=$(((n + 7) / 8))
+check '[[ $(col "$tmp/f" 2 7) == $((5 * 4 * nnz + (np - 1) * bits)) ]]' \
+  "fedavg round 2 bytes_down $(col "$tmp/f" 2 7), expected $((5 * 4 * nnz + (np - 1) * bits))"
+up3=$(col "$tmp/f" 3 6) # round 3 uploads the first prune's nnz: 5 x 4 x (kept + biases)
+check '[[ $up3 == $((5 * 4 * ($(kept_of "$tmp/f.err" 1) + n - N))) ]]' \
+  "fedavg round 3 bytes_up $up3 after the first prune"
+SALIENT_KILL_AT_ROUND=2 mpirun -np $np "$bin" train "$smoke" "${fed[@]}" "${imp[@]}" \
+  --out "$tmp/fk" >/dev/null 2>&1
+mpirun -np 2 "$bin" train "$smoke" "${fed[@]}" "${imp[@]}" --out "$tmp/fk" --resume latest \
+  >/dev/null 2>"$tmp/fk.err"
+rc=$?
+# bytes_down of the prune rounds count the mask to (ranks - 1): compare without it
+cols_nb() { cut -d, -f1-6,12 "$1/metrics.csv"; }
+check '[[ $rc == 0 ]] && cmp -s <(cols_nb "$tmp/f") <(cols_nb "$tmp/fk")' \
+  "fedavg imp resumed at round 1 on 2 ranks differs (rc $rc): $(diff <(cols_nb "$tmp/f") <(cols_nb "$tmp/fk") | head -3 | tr '\n' ' ') $(tail -1 "$tmp/fk.err")"
+
+# --- SCULPT whose prune prunes nothing (start_density = density) on a random mask: with a
+# constant lr, the same as training the fixed mask (bytes_down aside: the mask is still sent);
+# with a cosine lr, the same as LRR that prunes nothing, and the lr restarts each cycle ---
+cyc=(--set sparsity.method=random --set sparsity.density=0.3 --set sparsity.cycles=2
+     --set sparsity.cycle_rounds=1 --set run.rounds=3)
+sc=(--set sparsity.start_density=0.3)
+mpirun -np 2 "$bin" train "$smoke" "${fed[@]}" "${cyc[@]}" --set sparsity.cycles=1 \
+  --set sparsity.cycle_rounds=1 --out "$tmp/fixed" >/dev/null 2>"$tmp/fixed.err" \
+  || bad "fixed mask run failed: $(tail -1 "$tmp/fixed.err")"
+mpirun -np 2 "$bin" train "$smoke" "${fed[@]}" "${cyc[@]}" "${sc[@]}" \
+  --set sparsity.schedule=sculpt --out "$tmp/sc" >/dev/null 2>"$tmp/sc.err" \
+  || bad "sculpt run failed: $(tail -1 "$tmp/sc.err")"
+check 'cmp -s <(cols_nb "$tmp/fixed") <(cols_nb "$tmp/sc")' \
+  "sculpt pruning nothing differs from the fixed mask: $(diff <(cols_nb "$tmp/fixed") <(cols_nb "$tmp/sc") | head -4 | tr '\n' ' ')"
+check '[[ $(($(col "$tmp/sc" 2 7) - $(col "$tmp/fixed" 2 7))) == $bits ]]' \
+  "sculpt's mask broadcast: bytes_down $(col "$tmp/sc" 2 7) vs $(col "$tmp/fixed" 2 7)"
+if ! sanitized; then
+  for s in sculpt lrr; do
+    mpirun -np 2 "$bin" train "$smoke" "${fed[@]}" "${cyc[@]}" "${sc[@]}" \
+      --set sparsity.schedule=$s --set train.lr_schedule=cosine --set run.rounds=4 \
+      --set sparsity.cycle_rounds=1 --out "$tmp/$s" >/dev/null 2>"$tmp/$s.err" \
+      || bad "$s cosine run failed: $(tail -1 "$tmp/$s.err")"
+  done
+  check 'cmp -s <(cols_nb "$tmp/sculpt") <(cols_nb "$tmp/lrr")' \
+    "sculpt and lrr pruning nothing differ: $(diff <(cols_nb "$tmp/sculpt") <(cols_nb "$tmp/lrr") | head -4 | tr '\n' ' ')"
+  # cycles of one round restart at the full lr; the final phase (rounds 3-4) decays
+  check '[[ $(col "$tmp/lrr" 1 12) == $(col "$tmp/lrr" 2 12) && $(col "$tmp/lrr" 2 12) == $(col "$tmp/lrr" 3 12) && $(col "$tmp/lrr" 4 12) != $(col "$tmp/lrr" 3 12) ]]' \
+    "lrr's lr does not restart: $(cut -d, -f12 "$tmp/lrr/metrics.csv" | tr '\n' ' ')"
+fi
+finish cli_schedule
