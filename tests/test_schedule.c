@@ -163,6 +163,16 @@ static void test_prune(void) {
     CHECK(!sal_sched_prune(&s, 1, &q, score, &err));
     CHECK(!memcmp(before, q.w, sizeof(float) * q.n) && !memcmp(mask0, q.mask, sizeof(float) * q.n));
 
+    /* A first mask that holds fewer than the count (a per-layer mask's rounding): the prune
+     * keeps them all and revives none. */
+    size_t first = 0;
+    while (q.mask[first] == 0.0f) first++;
+    q.mask[first] = 0.0f, q.w[first] = 0.0f;
+    memcpy(mask0, q.mask, sizeof(float) * q.n);
+    CHECK(!sal_sched_prune(&s, 1, &q, score, &err));
+    CHECK(sal_sched_kept_now(&q) == sal_sched_kept(&s, 1) - 1);
+    CHECK(!memcmp(mask0, q.mask, sizeof(float) * q.n));
+
     /* A non-finite weight is an error, not an arbitrary mask. */
     q.w[0] = NAN;
     q.mask[0] = 1.0f;

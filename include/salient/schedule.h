@@ -81,7 +81,8 @@ double sal_sched_lr(const sal_sched *s, int round, sal_lr_schedule kind, double 
 /* Prune k: keep the sal_sched_kept(s, k) largest |w| among the prunable weights the mask keeps
  * now (global magnitude, ties to the lower flat index: sal_mask_topk_count), write it to
  * p->mask (p->dense cleared) and zero the weights it drops. score: (p->n) scratch. A weight
- * already pruned is never revived. SAL_ENUMERIC on a non-finite weight. */
+ * already pruned is never revived: where the mask keeps fewer than that count (a per-layer
+ * first mask's rounding), it keeps them all. SAL_ENUMERIC on a non-finite weight. */
 sal_status sal_sched_prune(const sal_sched *s, int k, sal_params *p, float *score, sal_err *err);
 
 /* Prunable weights p's mask keeps. */

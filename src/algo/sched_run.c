@@ -71,15 +71,13 @@ sal_status sal_sched_run_check(const sal_sched_run *r, const sal_params *p, int 
                                const int64_t got[3], const char *path, sal_err *err) {
     int64_t want[3];
     sal_sched_run_state(r, p, done, want);
-    const int64_t kept = (int64_t)sal_sched_kept(&r->s, (int)want[0]);
-    if (got[0] != want[0] || got[2] != want[2] || got[1] != want[1] || want[1] != kept)
+    if (got[0] != want[0] || got[1] != want[1] || got[2] != want[2])
         return sal_fail(err, SAL_EFORMAT,
                         "checkpoint '%s': /schedule/state says %lld prunes and %lld of %lld "
-                        "weights kept (its mask keeps %lld) where round %d of this schedule "
-                        "has %lld prunes and %lld of %lld kept; the file is damaged or foreign",
-                        path, (long long)got[0], (long long)got[1], (long long)got[2],
-                        (long long)want[1], done, (long long)want[0], (long long)kept,
-                        (long long)want[2]);
+                        "prunable weights kept where round %d of this schedule has %lld prunes "
+                        "and its /mask keeps %lld of %lld; the file is damaged or foreign",
+                        path, (long long)got[0], (long long)got[1], (long long)got[2], done,
+                        (long long)want[0], (long long)want[1], (long long)want[2]);
     return SAL_OK;
 }
 

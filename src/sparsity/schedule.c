@@ -137,10 +137,14 @@ size_t sal_sched_kept_now(const sal_params *p) {
 }
 
 sal_status sal_sched_prune(const sal_sched *s, int k, sal_params *p, float *score, sal_err *err) {
-    const size_t keep = sal_sched_kept(s, k), now = sal_sched_kept_now(p);
-    if (keep > now) /* a schedule only prunes: a mask that holds fewer is not this run's */
-        return sal_fail(err, SAL_EINVAL, "prune %d: the mask keeps %zu weights, fewer than the "
-                        "%zu this prune keeps", k, now, keep);
+    const size_t now = sal_sched_kept_now(p);
+    size_t keep = sal_sched_kept(s, k);
+    /* A schedule only prunes. A first mask chosen per layer (random, erk, layerwise scopes)
+     * rounds each layer's count and may hold a few less than round(start_density x N); a
+     * prune then keeps what there is rather than reviving weights. */
+    if (keep > now) keep = now;
+    if (keep == 0) /* the mask holds no prunable weight: nothing to rank */
+        return SAL_OK;
     sal_score_magnitude(p, score);
     /* pruned weights rank below every live one (|w| >= 0), so no prune brings one back */
     for (size_t i = 0; i < p->n; i++)
