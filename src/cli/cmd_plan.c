@@ -146,7 +146,10 @@ static sal_status model_sizes(const sal_config *cfg, const sal_dataset *train, s
     sal_params *p = sal_model_params(m);
     *n = *z = p->n, *ns = p->ns;
     sal_status st = SAL_OK;
-    if (cfg->method != SAL_SPARSE_NONE && cfg->density < 1) {
+    /* a [sparsity] schedule's first mask: its later prunes only shrink the messages */
+    const double density =
+        cfg->schedule == SAL_SCHED_FIXED ? cfg->density : cfg->start_density;
+    if (cfg->method != SAL_SPARSE_NONE && density < 1) {
         float *score = malloc(sizeof(float) * p->n), *mask = malloc(sizeof(float) * p->n);
         double *dens = malloc(sizeof(double) * (size_t)p->ntensors);
         if (!score || !mask || !dens) {
@@ -154,13 +157,13 @@ static sal_status model_sizes(const sal_config *cfg, const sal_dataset *train, s
         } else {
             sal_score_random(p, cfg->seed, score);
             if (cfg->method == SAL_SPARSE_ERK) {
-                st = sal_layer_densities_erk(p, cfg->density, dens, err);
+                st = sal_layer_densities_erk(p, density, dens, err);
                 if (!st) st = sal_mask_topk_layers(p, score, dens, mask, err);
             } else if (cfg->scope == SAL_SCOPE_LAYERWISE) {
-                sal_layer_densities_uniform(p, cfg->density, dens);
+                sal_layer_densities_uniform(p, density, dens);
                 st = sal_mask_topk_layers(p, score, dens, mask, err);
             } else {
-                st = sal_mask_topk_global(p, score, cfg->density, mask, err);
+                st = sal_mask_topk_global(p, score, density, mask, err);
             }
             size_t k = 0;
             for (size_t i = 0; !st && i < p->n; i++) k += mask[i] != 0;
