@@ -89,6 +89,36 @@ if list(b["schedule/state"][()]) != [1, int(m2[:235200].sum() + m2[235500:265500
 print("; ".join(bad) if bad else "ok")
 EOF
   check '[[ $(cat "$tmp/h5.out") == ok ]]' "checkpoints: $(tail -2 "$tmp/h5.out")"
+  # hostile /schedule, resealed by tests/ckpt_craft.py's writer of the seal: a kept count that
+  # is not the mask's behind a valid CRC, a stale CRC, no /schedule at all; each refused with
+  # one line, exit 2
+  for case in kept crc gone; do
+    cp "$tmp/c/ckpt/round-000002.h5" "$tmp/h_$case.h5"
+    $py - "$tmp/h_$case.h5" $case "$src/tests/ckpt_craft.py" <<'EOF2'
+import struct, sys, h5py, numpy as np
+# ckpt_craft.py's functions (crc32c, seal) without its script part, which needs its own argv
+exec(open(sys.argv[3]).read().split('if sys.argv[1] == "--seed"')[0])
+with h5py.File(sys.argv[1], "r+") as f:
+    if sys.argv[2] == "gone":
+        del f["schedule"]
+    else:
+        d = f["schedule/state"]
+        v = d[()].copy()
+        v[1] -= 1
+        d[...] = v
+        if sys.argv[2] == "kept":
+            d.attrs["crc32c"] = np.uint32(crc32c(struct.pack("<3q", *map(int, v))))
+seal(sys.argv[1])
+EOF2
+    "$bin" train "$smoke" "${imp[@]}" --out "$tmp/h_$case" --resume "$tmp/h_$case.h5" \
+      >/dev/null 2>"$tmp/h_$case.err"
+    rc=$?
+    want="/schedule/state says"
+    [[ $case == crc ]] && want="/schedule/state fails its CRC-32C"
+    [[ $case == gone ]] && want="has no /schedule/state"
+    check '[[ $rc == 2 && $(grep -c . "$tmp/h_$case.err") == 1 ]] && grep -q "$want" "$tmp/h_$case.err"' \
+      "hostile /schedule ($case): rc $rc: $(tail -2 "$tmp/h_$case.err" | tr '\n' ' ')"
+  done
 else
   skip_part "cli_schedule: the checkpoints' rewind weights (no h5py for $py)"
 fi
