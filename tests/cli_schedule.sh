@@ -42,6 +42,8 @@ refuse "rewind_round past a cycle" "must be below" --set sparsity.schedule=imp \
   --set sparsity.rewind_round=2 --set sparsity.cycle_rounds=2 --set sparsity.density=0.5 \
   --set run.rounds=3
 refuse "start_density with fixed" "leave them at their defaults" --set sparsity.start_density=0.5
+refuse "randk uploads" "compress = randk" "${fed[@]}" --set comm.compress=randk \
+  --set sparsity.schedule=lrr --set sparsity.density=0.5 --set run.rounds=3
 refuse "density above start_density" "a schedule only prunes" "${fed[@]}" \
   --set sparsity.method=random --set sparsity.schedule=sculpt --set sparsity.start_density=0.2 \
   --set sparsity.density=0.5 --set run.rounds=3
