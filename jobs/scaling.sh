@@ -38,7 +38,7 @@
 # dpsgd's graph at each rank count (`salient topo`), weak scaling's sample count.
 #
 # Results: DIR/<point>/ (metrics.csv, summary.json, ... as salient train writes them),
-# DIR/slurm-<jobid>.out (each point's log), DIR/study.ini (what was submitted),
+# DIR/<point>/slurm-<jobid>.out (each point's log), DIR/study.ini (what was submitted),
 # DIR/scaling.csv, DIR/speedup.png, efficiency.png, round_time.png, bytes_per_rank.png
 # (see jobs/gather.sbatch --help). A failed point cancels the gather job (afterok);
 # `jobs/gather.sbatch DIR` gathers the points that finished, by hand.
@@ -167,7 +167,8 @@ for i in "${!names[@]}"; do
   args=("$cfg" "${sets[@]}")
   [[ -n ${psets[$i]} ]] && args+=(--set "${psets[$i]}")
   args+=(--out "$out/$pname")
-  id=$(jl_sbatch "$test" -J "$name-$pname" --output "$out/slurm-%j.out" "${res[@]}" "${xopts[@]}" \
+  ((test)) || mkdir -p "$out/$pname" # Slurm opens the log there; it does not create directories
+  id=$(jl_sbatch "$test" -J "$name-$pname" --output "$out/$pname/slurm-%j.out" "${res[@]}" "${xopts[@]}" \
     "$here/train.sbatch" "${args[@]}") || {
     jl_cancel "${ids[@]}"
     jl_die "sbatch refused point $pname (${res[*]}${extra:+ $extra}); nothing of this study is queued"
@@ -177,7 +178,7 @@ for i in "${!names[@]}"; do
   else
     ids+=("$id")
     study "point = $pname ${n:--} $P $id"
-    echo "$JL_PROG: point $pname: job $id (${res[*]}) -> $out/$pname/ (log $out/slurm-$id.out)"
+    echo "$JL_PROG: point $pname: job $id (${res[*]}) -> $out/$pname/ (log $out/$pname/slurm-$id.out)"
   fi
 done
 

@@ -53,9 +53,10 @@ check '[[ -z $cmpstats ]]' "summary.csv statistics differ from runs.csv's: $cmps
 check 'awk -F, "NR > 1 && \$7 == \"\" { exit 1 }" "$sum"' "an empty final_acc_std with 2 seeds"
 check 'awk -F, "NR > 1 && \$7 <= 0 && \$1 ~ /^fedavg/ { exit 1 }" "$sum"' "fedavg's two seeds gave the same final accuracy: $(cut -d, -f1,6,7 "$sum")"
 # --- the number format: every number of the tables in its shortest form that reads back ---
-# (no padding zeros, no exponent below 1e15, integers without a point): sal_fmt_num's
+# (no padding zeros, no exponent from 1e-4 up to 1e15 - %g's own switch below 1e-4 stays: it
+# is the shorter form there - integers without a point): sal_fmt_num's
 badnum=$(cat "$sum" "$runs" | awk -F, 'NR > 1 { for (i = 1; i <= NF; i++) if ($i ~ /^-?[0-9.]+([eE][-+]?[0-9]+)?$/ &&
-  ($i ~ /\.[0-9]*0$/ || $i ~ /\.$/ || $i ~ /^-?0[0-9]/ || ($i ~ /[eE]/ && ($i + 0 >= 1e-5 || $i + 0 <= -1e-5)))) print $i }' | head -5)
+  ($i ~ /\.[0-9]*0$/ || $i ~ /\.$/ || $i ~ /^-?0[0-9]/ || ($i ~ /[eE]/ && ($i + 0 >= 1e-4 || $i + 0 <= -1e-4)))) print $i }' | head -5)
 check '[[ -z $badnum ]]' "numbers not in the shortest form: $badnum"
 # and exact: each mean is the double nearest the mean of the runs' values as read back
 check '[[ $(awk -F, "NR == 2 { printf \"%.17g\", \$6 + 0 }" "$sum") == $(awk -F, "NR > 1 && \$1 == \"fedavg sparsity.method=none sparsity.density=1\" { s += \$6; n++ } END { printf \"%.17g\", s / n }" "$runs") ]]' \

@@ -51,9 +51,9 @@ f=(--set train.algorithm=fedavg --set data.clients=8 --set train.sample_fraction
 jid=$(sbatch --parsable -N5 -n5 -J ssfl "$train" "$smoke" "${f[@]}")
 wait_job "$jid"
 mpirun -np 5 "$bin" train "$smoke" "${f[@]}" --out "$tmp/ref-f" >/dev/null 2>&1
-check 'grep -q "on 5 node(s) (node\[1-5\]), 5 ranks" slurm-ssfl-$jid.out' "SSFL job not on 5 nodes: $(head -2 slurm-ssfl-$jid.out 2>&1)"
+check 'grep -q "on 5 node(s) (node\[1-5\]), 5 ranks" runs/ssfl-$jid/slurm-$jid.out' "SSFL job not on 5 nodes: $(head -2 runs/ssfl-$jid/slurm-$jid.out 2>&1)"
 check '[[ -s runs/ssfl-$jid/summary.json ]] && cmp -s <(cols runs/ssfl-$jid 1-7,12) <(cols "$tmp/ref-f" 1-7,12)' \
-  "SSFL on 5 nodes differs from mpirun -np 5 on one: $(tail -3 slurm-ssfl-$jid.out 2>&1 | tr '\n' ' ')"
+  "SSFL on 5 nodes differs from mpirun -np 5 on one: $(tail -3 runs/ssfl-$jid/slurm-$jid.out 2>&1 | tr '\n' ' ')"
 
 # Under ASan (sanitized, tests/lib.sh) the next two parts are the Release build's: what they add
 # to the same programs run over shared memory (mpi_allreduce_np4, mpi_gossip_np4; cli_decentral)
@@ -100,12 +100,12 @@ sanitized && p=(--set train.algorithm=dpsgd --set data.clients=8 --set run.round
 pid=$(sbatch --parsable -N4 -n4 -J preempt "$train" "$smoke" "${p[@]}")
 for _ in $(seq 300); do [[ -s runs/preempt-$pid/metrics.csv ]] && break; sleep 0.1; done
 scancel --signal=USR1 --batch "$pid"
-for _ in $(seq 600); do grep -q "restart 1:" slurm-preempt-$pid.out 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q "restart 1:" runs/preempt-$pid/slurm-$pid.out 2>/dev/null && break; sleep 0.1; done
 "$vc" rate --dir "$tmp/vc" node3 100mbit 2>/dev/null && sleep 1 && "$vc" rate --dir "$tmp/vc" node3 1gbit 2>/dev/null
 rc=$?
 for _ in $(seq 600); do [[ -s runs/preempt-$pid/summary.json ]] && break; sleep 0.2; done
 wait_job "$pid"
-log=slurm-preempt-$pid.out
+log=runs/preempt-$pid/slurm-$pid.out
 check '[[ $rc == 0 ]]' "rate change while the job ran failed"
 check 'grep -q "on 4 node(s) (node\[1-4\]), 4 ranks" "$log" && grep -q "requeueing job $pid" "$log" && grep -q "restart 1: resuming from runs/preempt-$pid/ckpt/latest" "$log"' \
   "no stop/requeue/resume on 4 nodes in the log: $(grep -v ^round "$log" | tail -4 | tr '\n' ' ')"

@@ -145,12 +145,12 @@ for _ in $(seq 600); do [[ $( { wc -l <"runs/term-$jid/metrics.csv"; } 2>/dev/nu
 t0=$(now)
 scancel --signal=TERM --batch "$jid"
 for _ in $(seq 900); do
-  grep -q "restart 1:" "slurm-term-$jid.out" 2>/dev/null && [[ -s runs/term-$jid/summary.json ]] && break
+  grep -q "restart 1:" "runs/term-$jid/slurm-$jid.out" 2>/dev/null && [[ -s runs/term-$jid/summary.json ]] && break
   sleep 0.2
 done
 for _ in $(seq 300); do squeue -h -j "$jid" 2>/dev/null | grep -q . || break; sleep 0.2; done
 took=$(secs "$t0" "$(now)")
-log=slurm-term-$jid.out
+log=runs/term-$jid/slurm-$jid.out
 check 'grep -q "stopped after round" "$log" && grep -q "requeueing job $jid" "$log" && grep -q "restart 1: resuming from runs/term-$jid/ckpt/latest" "$log"' \
   "SIGTERM: no stop/requeue/resume in the log: $(grep -v ^round "$log" | tail -4 | tr '\n' ' ')"
 check '[[ -s runs/term-$jid/summary.json ]] && cmp -s <(cols runs/term-$jid) <(cols "$tmp/ref")' \
