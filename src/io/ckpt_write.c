@@ -401,10 +401,18 @@ static void prune(const char *dir, int keep, int round) {
  * and the collective HDF5 write. The local work between them - the seal's CRC on rank 0, the
  * fsync, every rank's read-back and its CRCs - is not a wait and is left out, so a slow disk or
  * a large model cannot pass for a missing peer (a checkpoint of 3 x 9 MiB under ASan took ~2.8 s,
- * which a bracket round the whole save counted: docs/reliability.md). Unhashed: on fedavg's
- * server and in centralized runs comm is MPI_COMM_SELF, outside [run] check_collectives'
- * sequence. */
-static void wd_enter(const char *op) { sal_wd_enter_ex(op, SAL_WD_ALL, SAL_WD_UNHASHED); }
+ * which a bracket round the whole save counted: docs/reliability.md). A comm of one rank (fedavg's
+ * server, centralized runs: MPI_COMM_SELF) waits for nobody and is not bracketed. Unhashed: the
+ * checkpoint is outside [run] check_collectives' sequence. Returns whether it entered. */
+static int wd_enter(MPI_Comm comm, const char *op) {
+    int size;
+    MPI_Comm_size(comm, &size);
+    if (size > 1) sal_wd_enter_ex(op, SAL_WD_ALL, SAL_WD_UNHASHED);
+    return size > 1;
+}
+static void wd_leave(int entered) {
+    if (entered) sal_wd_leave();
+}
 
 /* One outcome for every rank of comm after a step that may fail on some of them: the lowest
  * failing rank's status everywhere, and its line on rank 0 (prefixed "rank R: " when R is not
@@ -412,19 +420,19 @@ static void wd_enter(const char *op) { sal_wd_enter_ex(op, SAL_WD_ALL, SAL_WD_UN
  * as algo/agree.c's sal_mpi_agree, which io/ does not reach into. */
 static sal_status agree(MPI_Comm comm, int rank, int size, sal_status st, sal_err *err) {
     int mine = st ? rank : size, first;
-    wd_enter("the checkpoint's status agreement");
+    int in = wd_enter(comm, "the checkpoint's status agreement");
     MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
-    sal_wd_leave();
+    wd_leave(in);
     if (first == size) return SAL_OK;
     int code = st;
     char msg[sizeof err->msg];
-    wd_enter("the checkpoint's status agreement");
+    in = wd_enter(comm, "the checkpoint's status agreement");
     MPI_Bcast(&code, 1, MPI_INT, first, comm);
     if (first != 0 && rank == first)
         MPI_Send(err->msg, (int)sizeof err->msg, MPI_CHAR, 0, 0, comm);
     if (first != 0 && rank == 0)
         MPI_Recv(msg, (int)sizeof msg, MPI_CHAR, first, 0, comm, MPI_STATUS_IGNORE);
-    sal_wd_leave();
+    wd_leave(in);
     if (first != 0 && rank == 0) {
         msg[sizeof msg - 1] = '\0';
         sal_fail(err, (sal_status)code, "rank %d: %.480s", first, msg);
@@ -598,9 +606,9 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
      * systems, at the price of some padding in files that hold large tensors. */
     H5Pset_alignment(fapl, 1 << 20, 1 << 20);
     H5Pset_coll_metadata_write(fapl, 1);
-    wd_enter("the collective checkpoint write"); /* H5Fcreate is collective with mpio */
+    int in = wd_enter(comm, "the collective checkpoint write"); /* collective with mpio */
     w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
-    sal_wd_leave();
+    wd_leave(in);
     H5Pclose(fapl);
     H5Pclose(fcpl);
     if (w.file < 0) {
@@ -609,9 +617,9 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
                       "writable file system?", tmp, sal_h5_last_error(why, sizeof why));
     }
     if ((st = agree(comm, w.rank, w.size, st, err))) {
-        wd_enter("the collective checkpoint write");
+        in = wd_enter(comm, "the collective checkpoint write");
         if (w.file >= 0) H5Fclose(w.file);
-        sal_wd_leave();
+        wd_leave(in);
         if (w.rank == 0) unlink(tmp);
         free(mask8);
         free(all);
@@ -620,7 +628,7 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     /* From here to the close every rank makes the same collective HDF5 calls whatever fails
      * on it (w.bad only records it): a rank that left the sequence early would hang the
      * others inside HDF5, where no watchdog can say why. */
-    wd_enter("the collective checkpoint write");
+    in = wd_enter(comm, "the collective checkpoint write");
     write_all(&w, comm, mask8, all);
     free(mask8);
     free(all);
@@ -640,7 +648,7 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     }
     if (any) MPI_Barrier(comm);
     if (H5Fclose(w.file) < 0) w.bad = 1;
-    sal_wd_leave();
+    wd_leave(in);
     if (w.bad) {
         char why[256];
         if (injected) snprintf(why, sizeof why, "SALIENT_FAULT=ckpt-write");
@@ -675,9 +683,9 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     }
     if (st) {
         if (w.rank == 0) unlink(tmp);
-        wd_enter("the checkpoint's status agreement");
+        in = wd_enter(comm, "the checkpoint's status agreement");
         MPI_Barrier(comm); /* the temporary file is gone before any rank returns */
-        sal_wd_leave();
+        wd_leave(in);
         failed(st, err, w.rank, prev);
     }
     return st;
