@@ -113,14 +113,6 @@ nvar=$(h5dump "$tmp/rn/ckpt/latest" 2>/dev/null | grep -c 'DATASET "running_var"
 check '[[ $nvar -gt 0 && $neg == 0 ]]' "resnet20-bn qsgd: $neg negative running_var values in $nvar tensors"
 
 # --- bad values: one line naming the key and the fix, non-zero exit ---
-bad_cfg() { # bad_cfg WHAT PATTERN ARGS...
-  local what=$1 pat=$2 out rc
-  shift 2
-  out=$("$bin" train "$smoke" "$@" --out "$tmp/bad" 2>&1)
-  rc=$?
-  check '[[ $rc != 0 && $(grep -c . <<<"$out") == 1 ]] && grep -q "$pat" <<<"$out"' \
-    "$what: rc $rc, output: $out"
-}
 bad_cfg "qsgd with centralized" "\[comm\] quantize = qsgd.*algorithm = fedavg" \
   --set comm.quantize=qsgd
 bad_cfg "levels 0" "quantize_levels" --set comm.quantize_levels=0

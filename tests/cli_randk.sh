@@ -97,14 +97,6 @@ check 'cmp -s <(cols "$tmp/t1") <(cols "$tmp/t2")' \
   "temporal resumed differs: $(diff <(cols "$tmp/t1") <(cols "$tmp/t2") | head -3 | tr '\n' ' ')"
 
 # --- bad values: one line naming the key and the fix, non-zero exit ---
-bad_cfg() { # bad_cfg WHAT PATTERN ARGS...
-  local what=$1 pat=$2 out rc
-  shift 2
-  out=$("$bin" train "$smoke" "$@" --out "$tmp/bad" 2>&1)
-  rc=$?
-  check '[[ $rc != 0 && $(grep -c . <<<"$out") == 1 ]] && grep -q "$pat" <<<"$out"' \
-    "$what: rc $rc, output: $out"
-}
 bad_cfg "randk with centralized" "\[comm\] compress = randk applies to .*algorithm = fedavg" \
   --set comm.compress=randk
 bad_cfg "randk with allreduce" "\[comm\] compress = randk applies to .*algorithm = fedavg" \

@@ -24,6 +24,16 @@ sanitized() { [[ ${SALIENT_SANITIZED:-0} == 1 ]]; }
 # skipped (SKIP_RETURN_CODE, tests/CMakeLists.txt); scripts/test counts it, and with SALIENT_CI=1
 # fails on it. A part of a test that cannot run: skip_part WHY; the test then ends with 77 too
 # (when nothing failed), so that a partial run is not reported as a full pass.
+# bad_cfg WHAT PATTERN ARGS...: `$bin train $smoke ARGS` (the caller sets smoke) must refuse
+# the config: a non-zero exit and one line matching PATTERN, the key and its fix
+bad_cfg() {
+  local what=$1 pat=$2 out rc
+  shift 2
+  out=$("$bin" train "$smoke" "$@" --out "$tmp/bad" 2>&1)
+  rc=$?
+  check '[[ $rc != 0 && $(grep -c . <<<"$out") == 1 ]] && grep -q "$pat" <<<"$out"' \
+    "$what: rc $rc, output: $out"
+}
 skipped_parts=0
 skip_part() { skipped_parts=$((skipped_parts + 1)); echo "SKIPPED part: $*"; }
 # finish NAME: the "NAME: N passed, N failed[, N parts skipped]" line, and the exit status

@@ -11,4 +11,7 @@
  * strtod reads back bitwise; "nan", "inf", "-inf" for the non-finite. Returns buf. */
 char *sal_fmt_num(double x, char *buf, size_t cap);
 
+/* Seconds as a progress line's ETA: "1:02:03" or "2:03" (rounded) into buf (n bytes). */
+const char *sal_fmt_duration(double s, char *buf, size_t n);
+
 #endif

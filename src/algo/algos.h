@@ -92,7 +92,4 @@ void sal_sched_run_progress(FILE *f, const sal_sched_run *r, int done, int k,
 /* Seconds on a monotonic clock. */
 double sal_now(void);
 
-/* "1:02:03" or "2:03" into buf. */
-const char *sal_fmt_duration(double s, char *buf, int n);
-
 #endif

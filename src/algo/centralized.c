@@ -7,6 +7,7 @@
 
 #include "algos.h"
 #include "salient/fault.h"
+#include "salient/fmt.h"
 #include "salient/metrics.h"
 #include "salient/optim.h"
 #include "salient/rng.h"

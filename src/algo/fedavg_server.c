@@ -13,6 +13,7 @@
 #include "fedavg_quant.h"
 #include "fedavg_randk.h"
 #include "salient/fault.h"
+#include "salient/fmt.h"
 #include "salient/pack.h"
 #include "salient/quant.h"
 #include "salient/signals.h"

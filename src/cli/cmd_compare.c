@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "salient/fmt.h"
 #include "salient/fsutil.h"
 #include "salient/rundir.h"
 #include "salient/signals.h"
@@ -70,20 +71,6 @@ typedef struct opts {
     int resume, gather, list, point; /* point: 1-based, -1 = all */
 } opts;
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static const char *duration(double s, char *buf, size_t n) {
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
-    return buf;
-}
 
 /* The options of this command out of argv; the rest (CONFIG, --set, --out, --force) into rest.
  * Returns 0, or 2 after one line on the first rank. */
@@ -483,7 +470,7 @@ int sal_cmd_compare(int argc, char **argv) {
                 "salient compare: %d of %d runs already finished in %s/; running the "
                 "other %d\n",
                 total - todo, total, dir, todo);
-    double t0 = now_s();
+    double t0 = MPI_Wtime();
     for (int p = p0; !st && !stopped && !o.gather && p < p1; p++) {
         for (int k = 0; !st && !stopped && !skip[p] && k < out.nseeds; k++) {
             char rd[SAL_PATH_MAX], label[1024], eta[32] = "-";
@@ -502,7 +489,7 @@ int sal_cmd_compare(int argc, char **argv) {
             MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
             st = (sal_status)code;
             if (st) break;
-            if (ran) duration((now_s() - t0) / ran * (todo - ran), eta, sizeof eta);
+            if (ran) sal_fmt_duration((MPI_Wtime() - t0) / ran * (todo - ran), eta, sizeof eta);
             if (rank == 0)
                 fprintf(stderr,
                         "salient compare: point %d/%d (%s), seed %llu (%d/%d): run %d/%d, "

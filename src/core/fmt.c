@@ -22,3 +22,12 @@ char *sal_fmt_num(double x, char *buf, size_t cap) {
     }
     return buf; /* nan: %.17g's "nan" or "-nan" */
 }
+
+const char *sal_fmt_duration(double s, char *buf, size_t n) {
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+    return buf;
+}

@@ -198,6 +198,18 @@ static sal_status nonfinite_fail(sal_err *err, const char *path, const char *wha
 
 /* Read tensor t of p from root/<layer>/<leaf> into out + offset (elem: float or uint8),
  * checking its type, shape, CRC-32C and (floats) finiteness. */
+/* Open dpath (which exists) in f as a dataset: SAL_EFORMAT when it is another kind of object (a
+ * group or a link where salient writes data). On SAL_OK the caller owns *ds. */
+static sal_status open_dataset(hid_t f, const char *path, const char *dpath, hid_t *ds,
+                               sal_err *err) {
+    H5O_info_t oi;
+    if (H5Oget_info_by_name(f, dpath, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not a dataset; resume from an "
+                        "earlier checkpoint", path, dpath);
+    *ds = H5Dopen2(f, dpath, H5P_DEFAULT);
+    return *ds < 0 ? fail_h5(err, path, dpath) : SAL_OK;
+}
+
 static sal_status read_tensor(hid_t f, const char *path, const char *root, const sal_tensor *tt,
                               hid_t elem, void *out, sal_err *err) {
     char layer[SAL_NAME_MAX], leaf[SAL_NAME_MAX], dpath[160];
@@ -210,12 +222,9 @@ static sal_status read_tensor(hid_t f, const char *path, const char *root, const
         return sal_fail(err, SAL_ECONFIG,
                         "checkpoint '%s' has no %s: it was written for another model than this "
                         "config's [model] arch", path, dpath);
-    H5O_info_t oi;
-    if (H5Oget_info_by_name(f, dpath, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
-        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not a dataset; resume from an "
-                        "earlier checkpoint", path, dpath);
-    hid_t ds = H5Dopen2(f, dpath, H5P_DEFAULT);
-    if (ds < 0) return fail_h5(err, path, dpath);
+    hid_t ds;
+    sal_status st = open_dataset(f, path, dpath, &ds, err);
+    if (st) return st;
     if (!type_is(ds, elem)) {
         H5Dclose(ds);
         return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not of type %s as salient "
@@ -260,12 +269,9 @@ static sal_status read_row(hid_t f, const char *path, const char *name, int rank
     if (H5Lexists(f, "/ranks", H5P_DEFAULT) <= 0 || H5Lexists(f, dpath, H5P_DEFAULT) <= 0)
         return sal_fail(err, SAL_ECONFIG, "checkpoint '%s' has no %s (written by another "
                         "algorithm or [comm] compress than this config's)", path, dpath);
-    H5O_info_t oi;
-    if (H5Oget_info_by_name(f, dpath, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
-        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not a dataset; resume from an "
-                        "earlier checkpoint", path, dpath);
-    hid_t ds = H5Dopen2(f, dpath, H5P_DEFAULT);
-    if (ds < 0) return fail_h5(err, path, dpath);
+    hid_t ds;
+    sal_status st = open_dataset(f, path, dpath, &ds, err);
+    if (st) return st;
     if (!type_is(ds, H5T_NATIVE_FLOAT)) {
         H5Dclose(ds);
         return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not of type float32 as salient "
@@ -313,12 +319,9 @@ static sal_status read_sched(hid_t f, const char *path, int64_t *v, sal_err *err
     if (H5Lexists(f, "/schedule", H5P_DEFAULT) <= 0 || H5Lexists(f, dpath, H5P_DEFAULT) <= 0)
         return sal_fail(err, SAL_ECONFIG, "checkpoint '%s' has no %s: it was written with "
                         "[sparsity] schedule = fixed", path, dpath);
-    H5O_info_t oi;
-    if (H5Oget_info_by_name(f, dpath, &oi, H5P_DEFAULT) < 0 || oi.type != H5O_TYPE_DATASET)
-        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not a dataset; resume from an "
-                        "earlier checkpoint", path, dpath);
-    hid_t ds = H5Dopen2(f, dpath, H5P_DEFAULT);
-    if (ds < 0) return fail_h5(err, path, dpath);
+    hid_t ds;
+    sal_status st = open_dataset(f, path, dpath, &ds, err);
+    if (st) return st;
     hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
     int ok = t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 8 &&
              H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_npoints(sp) == 3;
