@@ -32,7 +32,7 @@ check 'grep -q "\"ranks\": 1" "$c1/summary.json"' "centralized: $(cat "$c1/summa
 
 # --- summary.csv: one row per point, mean and std over the seeds as runs.csv has them ---
 sum=$st/summary.csv runs=$st/runs.csv
-check '[[ $(head -1 "$sum") == point,algorithm,sparsity.method,sparsity.density,n_seeds,final_acc_mean,final_acc_std,best_acc_mean,best_acc_std,n_reached,rounds_to_target_mean,bytes_to_target_mean,time_to_target_s_mean,bytes_total_mean,wall_s_mean,wall_s_std,compute_s_mean,comm_s_mean,dir ]]' \
+check '[[ $(head -1 "$sum") == point,algorithm,sparsity.method,sparsity.density,n_seeds,final_acc_mean,final_acc_std,best_acc_mean,best_acc_std,client_acc_mean_mean,client_acc_mean_std,client_acc_min_mean,client_acc_min_std,n_reached,rounds_to_target_mean,bytes_to_target_mean,time_to_target_s_mean,bytes_total_mean,wall_s_mean,wall_s_std,compute_s_mean,comm_s_mean,dir ]]' \
   "summary.csv header: $(head -1 "$sum")"
 want="fedavg sparsity.method=none sparsity.density=1|fedavg sparsity.method=snip sparsity.density=1|fedavg sparsity.method=snip sparsity.density=0.1|centralized sparsity.method=none sparsity.density=1|"
 check '[[ $(cut -d, -f1 "$sum" | tail -n +2 | tr "\n" "|") == "$want" ]]' "summary.csv points: $(cut -d, -f1 "$sum" | tr '\n' '|')"
@@ -40,11 +40,14 @@ check '[[ $(cut -d, -f5 "$sum" | tail -n +2 | sort -u) == 2 && $(tail -n +2 "$ru
   "n_seeds $(cut -d, -f5 "$sum" | tail -n +2 | tr '\n' ' '), runs.csv rows $(tail -n +2 "$runs" | wc -l)"
 # final accuracy of every run = the last evaluated test_acc of its metrics.csv
 bad_final=""
-while IFS=, read -r _ _ _ _ _ final _ _ _ _ _ _ _ _ dir; do
-  last=$(awk -F, 'NR > 1 && $2 != "" { a = $2 } END { print a }' "$st/$dir/metrics.csv")
-  [[ $final == "$last" ]] || bad_final+="$dir: $final vs $last; "
+# and its clients' mean accuracy that round's client_acc_mean (none for centralized)
+while IFS=, read -r _ _ _ _ _ final _ cmean _ _ _ _ _ _ _ _ dir; do
+  last=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "client_acc_mean") c = i; next }
+    $2 != "" { a = $2; m = c ? $c : "" } END { print a "/" m }' "$st/$dir/metrics.csv")
+  [[ $final/$cmean == "$last" ]] || bad_final+="$dir: $final/$cmean vs $last; "
+  [[ $dir == centralized* || -n $cmean ]] || bad_final+="$dir: no client_acc_mean; "
 done < <(tail -n +2 "$runs")
-check '[[ -z $bad_final ]]' "runs.csv final_acc differs from metrics.csv: $bad_final"
+check '[[ -z $bad_final ]]' "runs.csv final_acc/client_acc_mean differ from metrics.csv: $bad_final"
 # mean and sample std (n - 1) per point, recomputed from runs.csv, to 1e-12 relative
 cmpstats=$(awk -F, 'FNR == 1 { next } NR == FNR { k = $1; n[k]++; s[k] += $6; x[k, n[k]] = $6; next }
   { k = $1; m = s[k] / n[k]; v = 0; for (i = 1; i <= n[k]; i++) v += (x[k, i] - m) ^ 2; sd = sqrt(v / (n[k] - 1))

@@ -151,7 +151,7 @@ static void mean_std(void) {
 }
 
 static const char *hdr = "round,test_acc,test_loss,train_loss,density,bytes_up,bytes_down,comm_s,"
-                         "wait_s,compute_s,wall_s\n";
+                         "wait_s,compute_s,wall_s,client_acc_mean,client_acc_min\n";
 
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
@@ -161,14 +161,16 @@ static void write_file(const char *path, const char *text) {
     fclose(f);
 }
 
-/* a run of 3 rounds, evaluated in rounds 1 and 3; 100 + 50 bytes and 0.5 s per round */
+/* a run of 3 rounds, evaluated in rounds 1 and 3; 100 + 50 bytes and 0.5 s per round; the
+ * clients' accuracy 1/16 below the global one on average, 1/4 below at the worst client */
 static void fake_run(const char *dir, double acc1, double acc3, int done) {
     char path[1024], text[1024];
     mkdir(dir, 0755);
     snprintf(text, sizeof text,
-             "%s1,%.17g,1,1,1,100,50,0.25,0,0.125,0.5\n2,,1,1,1,100,50,0.25,0,0.125,0.5\n"
-             "3,%.17g,1,1,1,100,50,0.25,0,0.125,0.5\n",
-             hdr, acc1, acc3);
+             "%s1,%.17g,1,1,1,100,50,0.25,0,0.125,0.5,%.17g,%.17g\n"
+             "2,,1,1,1,100,50,0.25,0,0.125,0.5,,\n"
+             "3,%.17g,1,1,1,100,50,0.25,0,0.125,0.5,%.17g,%.17g\n",
+             hdr, acc1, acc1 - 0.0625, acc1 - 0.25, acc3, acc3 - 0.0625, acc3 - 0.25);
     snprintf(path, sizeof path, "%s/metrics.csv", dir);
     write_file(path, text);
     snprintf(path, sizeof path, "%s/summary.json", dir);
@@ -184,11 +186,17 @@ static void run_stats(const char *tmp) {
     sal_err e;
     CHECK(!sal_run_stats_read(path, 0.7, &r, &e));
     CHECK(r.final_acc == 0.75 && r.best_acc == 0.75 && r.rounds == 3);
+    CHECK(r.client_mean == 0.6875 && r.client_min == 0.5); /* the last evaluated round's */
     CHECK(r.rounds_to_target == 3 && r.bytes_to_target == 450 && r.time_to_target == 1.5);
     CHECK(r.bytes_total == 450 && r.wall == 1.5 && r.comm == 0.75 && r.compute == 0.375);
     CHECK(!sal_run_stats_read(path, 0.5, &r, &e) && r.rounds_to_target == 1 &&
           r.bytes_to_target == 150);
     CHECK(!sal_run_stats_read(path, 0.9, &r, &e) && r.rounds_to_target == -1);
+    /* no per-client columns (centralized): the clients' figures are NaN, the rest as ever */
+    write_file(path, "round,test_acc,bytes_up,bytes_down,comm_s,compute_s,wall_s\n"
+                     "1,0.5,1,2,0,0,1\n");
+    CHECK(!sal_run_stats_read(path, 0.5, &r, &e) && r.final_acc == 0.5 && isnan(r.client_mean) &&
+          isnan(r.client_min));
     write_file(path, "round,test_acc\n1,0.5\n");
     CHECK(sal_run_stats_read(path, 0.5, &r, &e) == SAL_EFORMAT && strstr(e.msg, "bytes_up"));
     snprintf(path, sizeof path, "%s/none.csv", tmp);
@@ -251,19 +259,27 @@ static void tables(const char *tmp) {
     CHECK_CLOSE(sd_read, atof(sd), 0, 1e-15);
     snprintf(want, sizeof want,
              "point,algorithm,sparsity.density,n_seeds,final_acc_mean,final_acc_std,"
-             "best_acc_mean,best_acc_std,n_reached,rounds_to_target_mean,bytes_to_target_mean,"
+             "best_acc_mean,best_acc_std,client_acc_mean_mean,client_acc_mean_std,"
+             "client_acc_min_mean,client_acc_min_std,n_reached,rounds_to_target_mean,bytes_to_target_mean,"
              "time_to_target_s_mean,bytes_total_mean,wall_s_mean,wall_s_std,compute_s_mean,"
              "comm_s_mean,dir\n"
              "fedavg sparsity.density=1,fedavg,1,2,0.75,");
     CHECK_MSG(!strncmp(t, want, strlen(want)), "summary.csv:\n%s", t);
+    /* the clients' figures: means 0.6875 and 0.5, the same spread as the finals */
+    double cm = 0, cms = 0, cn = 0, cns = 0;
+    CHECK(sscanf(row1, "fedavg sparsity.density=1,fedavg,1,2,%*[^,],%*[^,],%*[^,],%*[^,],%lf,%lf,%lf,%lf",
+                 &cm, &cms, &cn, &cns) == 4);
+    CHECK(cm == 0.6875 && cn == 0.5);
+    CHECK_CLOSE(cms, 0.25 / sqrt(2.0), 0, 1e-15);
+    CHECK_CLOSE(cns, 0.25 / sqrt(2.0), 0, 1e-15);
     CHECK(strstr(row1, ",1,1,150,0.5,450,1.5,0,0.375,0.75,"
                        "fedavg/sparsity.density=1\n"));
-    CHECK_MSG(strstr(t, "fedavg sparsity.density=0.1,fedavg,0.1,1,0.625,,0.625,,0,,,,450,1.5,,"
+    CHECK_MSG(strstr(t, "fedavg sparsity.density=0.1,fedavg,0.1,1,0.625,,0.625,,0.5625,,0.375,,0,,,,450,1.5,,"
                         "0.375,0.75,fedavg/sparsity.density=0.1\n"),
               "summary.csv:\n%s", t);
     snprintf(path, sizeof path, "%s/runs.csv", tmp);
     t = slurp(path);
-    CHECK_MSG(strstr(t, "fedavg sparsity.density=1,fedavg,1,8,0.875,0.875,1,150,0.5,450,1.5,"
+    CHECK_MSG(strstr(t, "fedavg sparsity.density=1,fedavg,1,8,0.875,0.875,0.8125,0.625,1,150,0.5,450,1.5,"
                         "0.375,0.75,fedavg/sparsity.density=1/seed8\n"),
               "runs.csv:\n%s", t);
     CHECK(!strstr(t, "density=0.1/seed8")); /* unfinished: left out */

@@ -82,6 +82,9 @@ void sal_study_mean_std(const double *x, int n, double *mean, double *std);
 /* What one run's metrics.csv says, for the tables. */
 typedef struct sal_run_stats {
     double final_acc, best_acc; /* NaN when no round was evaluated */
+    /* each client's accuracy on its own test split at the last evaluated round, mean and
+     * minimum over clients (metrics.csv client_acc_*); NaN where the run has none */
+    double client_mean, client_min;
     int rounds_to_target;       /* first evaluated round with test_acc >= target; -1: never */
     double bytes_to_target;     /* bytes_up + bytes_down summed up to and with that round */
     double time_to_target;      /* wall_s summed likewise */

@@ -25,6 +25,10 @@ enum { C_ROUND, C_ACC, C_UP, C_DOWN, C_COMM, C_COMPUTE, C_WALL, NCOLS };
 static const char *const col_names[NCOLS] = {"round",  "test_acc",  "bytes_up", "bytes_down",
                                              "comm_s", "compute_s", "wall_s"};
 
+/* optional: algorithms without per-client evaluation leave them empty or out */
+enum { O_CLIENT_MEAN, O_CLIENT_MIN, NOPT };
+static const char *const opt_names[NOPT] = {"client_acc_mean", "client_acc_min"};
+
 #define MAX_FIELDS 64
 
 /* Split line at commas in place (newline stripped); returns the field count (<= MAX_FIELDS). */
@@ -43,13 +47,13 @@ static int split(char *line, char **f) {
 
 sal_status sal_run_stats_read(const char *path, double target, sal_run_stats *r, sal_err *err) {
     memset(r, 0, sizeof *r);
-    r->final_acc = r->best_acc = NAN;
+    r->final_acc = r->best_acc = r->client_mean = r->client_min = NAN;
     r->rounds_to_target = -1;
     FILE *in = fopen(path, "r");
     if (!in) return sal_fail(err, SAL_EIO, "cannot read '%s'", path);
     char line[4096];
     char *f[MAX_FIELDS];
-    int col[NCOLS];
+    int col[NCOLS], opt[NOPT];
     sal_status st = SAL_OK;
     if (!fgets(line, sizeof line, in)) {
         st = sal_fail(err, SAL_EFORMAT, "'%s' is empty", path);
@@ -64,6 +68,11 @@ sal_status sal_run_stats_read(const char *path, double target, sal_run_stats *r,
             st = sal_fail(err, SAL_EFORMAT, "'%s' has no column %s", path, col_names[c]);
             goto out;
         }
+    }
+    for (int c = 0; c < NOPT; c++) {
+        opt[c] = -1;
+        for (int k = 0; k < nf; k++)
+            if (!strcmp(f[k], opt_names[c])) opt[c] = k;
     }
     double bytes = 0, wall = 0;
     while (fgets(line, sizeof line, in)) {
@@ -80,6 +89,10 @@ sal_status sal_run_stats_read(const char *path, double target, sal_run_stats *r,
         if (!acc_s[0]) continue; /* a round without evaluation */
         double acc = atof(acc_s);
         r->final_acc = acc;
+        const char *cm = opt[O_CLIENT_MEAN] >= 0 && opt[O_CLIENT_MEAN] < nf ? f[opt[O_CLIENT_MEAN]] : "";
+        const char *cn = opt[O_CLIENT_MIN] >= 0 && opt[O_CLIENT_MIN] < nf ? f[opt[O_CLIENT_MIN]] : "";
+        r->client_mean = cm[0] ? atof(cm) : NAN;
+        r->client_min = cn[0] ? atof(cn) : NAN;
         if (isnan(r->best_acc) || acc > r->best_acc) r->best_acc = acc;
         if (r->rounds_to_target < 0 && acc >= target) {
             r->rounds_to_target = atoi(f[col[C_ROUND]]);

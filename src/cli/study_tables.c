@@ -81,7 +81,7 @@ static int fill_compare(FILE *f, const void *p) {
 static int fill_runs(FILE *f, const void *p) {
     const sal_study_out *o = p;
     lead(f, o->s, -1);
-    fputs(",seed,final_acc,best_acc,rounds_to_target,bytes_to_target,time_to_target_s,"
+    fputs(",seed,final_acc,best_acc,client_acc_mean,client_acc_min,rounds_to_target,bytes_to_target,time_to_target_s,"
           "bytes_total,wall_s,compute_s,comm_s,dir\n",
           f);
     for (int pt = 0; pt < sal_study_points(o->s); pt++) {
@@ -96,7 +96,7 @@ static int fill_runs(FILE *f, const void *p) {
             int reached = r.rounds_to_target >= 0;
             lead(f, o->s, pt);
             fprintf(f, ",%llu", o->seed0 + (unsigned)k);
-            num(f, r.final_acc), num(f, r.best_acc);
+            num(f, r.final_acc), num(f, r.best_acc), num(f, r.client_mean), num(f, r.client_min);
             num(f, reached ? r.rounds_to_target : NAN);
             num(f, reached ? r.bytes_to_target : NAN), num(f, reached ? r.time_to_target : NAN);
             num(f, r.bytes_total), num(f, r.wall), num(f, r.compute), num(f, r.comm);
@@ -106,12 +106,13 @@ static int fill_runs(FILE *f, const void *p) {
     return ferror(f);
 }
 
-enum { S_FINAL, S_BEST, S_ROUNDS, S_BYTES_T, S_TIME_T, S_BYTES, S_WALL, S_COMPUTE, S_COMM, NSTAT };
+enum { S_FINAL, S_BEST, S_CMEAN, S_CMIN, S_ROUNDS, S_BYTES_T, S_TIME_T, S_BYTES, S_WALL, S_COMPUTE, S_COMM, NSTAT };
 
 static int fill_summary(FILE *f, const void *p) {
     const sal_study_out *o = p;
     lead(f, o->s, -1);
-    fputs(",n_seeds,final_acc_mean,final_acc_std,best_acc_mean,best_acc_std,n_reached,"
+    fputs(",n_seeds,final_acc_mean,final_acc_std,best_acc_mean,best_acc_std,"
+          "client_acc_mean_mean,client_acc_mean_std,client_acc_min_mean,client_acc_min_std,n_reached,"
           "rounds_to_target_mean,bytes_to_target_mean,time_to_target_s_mean,bytes_total_mean,"
           "wall_s_mean,wall_s_std,compute_s_mean,comm_s_mean,dir\n",
           f);
@@ -134,6 +135,8 @@ static int fill_summary(FILE *f, const void *p) {
             double *s = x; /* stat-major: statistic c of run n at s[c * nseeds + n] */
             s[S_FINAL * o->nseeds + n] = r.final_acc;
             s[S_BEST * o->nseeds + n] = r.best_acc;
+            s[S_CMEAN * o->nseeds + n] = r.client_mean;
+            s[S_CMIN * o->nseeds + n] = r.client_min;
             s[S_BYTES * o->nseeds + n] = r.bytes_total;
             s[S_WALL * o->nseeds + n] = r.wall;
             s[S_COMPUTE * o->nseeds + n] = r.compute;
@@ -157,6 +160,7 @@ static int fill_summary(FILE *f, const void *p) {
         lead(f, o->s, pt);
         fprintf(f, ",%d", n);
         num(f, mean[S_FINAL]), num(f, sd[S_FINAL]), num(f, mean[S_BEST]), num(f, sd[S_BEST]);
+        num(f, mean[S_CMEAN]), num(f, sd[S_CMEAN]), num(f, mean[S_CMIN]), num(f, sd[S_CMIN]);
         fprintf(f, ",%d", nr);
         num(f, mean[S_ROUNDS]), num(f, mean[S_BYTES_T]), num(f, mean[S_TIME_T]);
         num(f, mean[S_BYTES]), num(f, mean[S_WALL]), num(f, sd[S_WALL]);

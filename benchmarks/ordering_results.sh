@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# ordering_results.sh - issue 21's "paper's ordering" at a scale two cores can run: SSFL against
+# dense FedAvg and the single-pass pruning-at-init baselines (random, ERK, global magnitude,
+# single-site SNIP) on ResNet-20 with GroupNorm, mean +- std over seeds, global and per-client
+# accuracy (docs/results.md, "The paper's ordering on ResNet-20").
+#
+#   benchmarks/ordering_results.sh BUILD OUT [ROUNDS] [SEEDS] [RANKS]
+#   defaults: 24 rounds, 3 seeds, 3 ranks (the server and two client ranks)
+#
+# Federation: jobs/configs/ssfl-fmnist.ini (Fashion-MNIST, 100 clients, balanced Dirichlet 0.3,
+# 10 sampled a round, 1 local epoch) with model.arch=resnet20 (norm=group), batch 16 (the
+# paper's), and the first 20000 training samples (200 a client) and 2000 test samples, so that a
+# run takes about two minutes here. Three `salient compare --seeds` studies, one command each:
+#   dense       sparsity.method=none
+#   snip        SSFL (source=clients) and single-site SNIP (source=server) at 0.5, 0.1, 0.05
+#   baselines   random, erk, magnitude at 0.1 and 0.05
+# An interrupted run continues (--resume) where a study's directory exists.
+set -eu
+build=$1 out=$2 rounds=${3:-24} seeds=${4:-3} np=${5:-3}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
+src=$(cd "$(dirname "$0")/.." && pwd)
+cfg=$src/jobs/configs/ssfl-fmnist.ini
+common=(--set model.arch=resnet20 --set model.norm=group --set train.batch=16
+        --set data.train_limit=20000 --set data.test_limit=2000 --set run.rounds="$rounds"
+        --set run.eval_every=$((rounds / 4)) --seeds "$seeds" --target 0.6)
+declare -A V=(
+  [dense]="--vary sparsity.method=none --vary sparsity.density=1"
+  [snip]="--vary sparsity.method=snip --vary sparsity.source=clients,server --vary sparsity.density=0.5,0.1,0.05"
+  [baselines]="--vary sparsity.method=random,erk,magnitude --vary sparsity.density=0.1,0.05"
+)
+order=(dense snip baselines)
+mkdir -p "$out"
+for s in "${order[@]}"; do
+  [[ -s $out/$s/summary.csv ]] && continue
+  again=()
+  [[ -e $out/$s/study.ini ]] && again=(--resume)
+  echo "ordering_results.sh: $s ($(date +%T))" >&2
+  # shellcheck disable=SC2086  # the study's --vary list splits on spaces by design
+  mpirun -np "$np" "$build/bin/salient" compare "$cfg" --algorithms fedavg "${common[@]}" \
+    ${V[$s]} "${again[@]}" --out "$out/$s" >"$out/$s.log" 2>&1 ||
+    { echo "ordering_results.sh: $s failed: $(tail -2 "$out/$s.log")" >&2; exit 1; }
+done
+
+# one table from the three summary.csv files, columns by name; rows: dense, then by density
+# (SSFL first), so that each density's block reads as the paper's table does
+{
+  echo "| method | density | test acc % (mean +- std, $seeds seeds) | client acc % (mean +- std) | client acc min % | MB total |"
+  echo "|---|---|---|---|---|---|"
+  for s in "${order[@]}"; do
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+      { m = $c["sparsity.method"]; src = ("sparsity.source" in c) ? $c["sparsity.source"] : ""
+        name = m == "none" ? "dense FedAvg" : m == "snip" ? (src == "server" ? "single-site SNIP" : "SSFL") : m
+        key = m == "none" ? 0 : (m == "snip" && src != "server" ? 1 : 2)
+        printf "%s\t%d\t| %s | %s | %.2f +- %.2f | %.2f +- %.2f | %.2f +- %.2f | %.1f |\n", \
+          $c["sparsity.density"], key, name, $c["sparsity.density"], 100 * $c["final_acc_mean"], \
+          100 * $c["final_acc_std"], 100 * $c["client_acc_mean_mean"], 100 * $c["client_acc_mean_std"], \
+          100 * $c["client_acc_min_mean"], 100 * $c["client_acc_min_std"], $c["bytes_total_mean"] / 1e6 }' \
+      "$out/$s/summary.csv"
+  done | sort -t$'\t' -k1,1gr -k2,2n -s | cut -f3
+} | tee "$out/ordering.md"
