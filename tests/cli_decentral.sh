@@ -27,7 +27,7 @@ check '[[ $rc == 0 ]]' "allreduce failed: $(tail -2 "$tmp/ar.err")"
 check '[[ $(col ar 14 | sort -u) == 0 ]]' "allreduce: ranks' models differ (consensus $(col ar 14 | tr '\n' ' '))"
 check '[[ $(head -1 "$tmp/ar/metrics.csv" | cut -d, -f14-16) == consensus,local_acc_mean,local_acc_min ]]' \
   "metrics.csv lacks the consensus and local accuracy columns"
-check 'grep -q "^round 3/3 .*consensus .*sent .*MB" "$tmp/ar.err"' "no progress line per round"
+check 'grep -q "^round 3/3 .*consensus .*up .*MB .*samples/s .*ETA" "$tmp/ar.err"' "no progress line per round"
 # (the complete graph and uniform weights are built under ASan by mpi_topo; localsgd with
 # sync_every=1 runs there over our ring, ls_ring below)
 if ! sanitized; then

@@ -26,7 +26,7 @@ for np in $ranks; do
   rc=$?
   check '[[ $rc == 0 ]]' "snip on $np ranks failed: $(tail -2 "$tmp/r$np.err")"
 done
-check 'grep -q "^round 3/3 .*test_acc .*up .*down .*ETA" "$tmp/r3.err"' "no progress line per round"
+check 'grep -q "^round 3/3 .*test_acc .*client_acc .*up .*down .*samples/s .*ETA" "$tmp/r3.err"' "no progress line per round"
 check 'grep -q "salient: mask (snip, density 0.1)" "$tmp/r3.err"' "no per-layer mask report"
 check '[[ $(head -1 "$tmp/r3/mask.csv") == tensor,numel,kept,density ]]' "mask.csv header"
 check '[[ $(wc -l <"$tmp/r3/metrics.csv") == 5 ]]' "metrics.csv: header, round 0 and 3 rounds"

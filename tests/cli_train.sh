@@ -15,7 +15,7 @@ for col in round test_acc test_loss train_loss density bytes_up bytes_down comm_
   check "tr ',' '\n' <$tmp/header | grep -qx $col" "metrics.csv lacks column $col"
 done
 check '[[ $(wc -l <"$tmp/a/metrics.csv") == 3 ]]' "metrics.csv should have a header and 2 rows"
-check 'grep -q "^round 2/2 .*test_acc .*samples/s .*ETA" "$tmp/a.err"' "no progress line per round"
+check 'grep -q "^round 2/2 .*test_acc .*up 0.00 MB .*samples/s .*ETA" "$tmp/a.err"' "no progress line per round"
 check 'grep -q "\"final_test_acc\"" "$tmp/a/summary.json"' "summary.json lacks final_test_acc"
 check 'ls -A "$tmp/a" | grep -q tmp; [[ $? != 0 ]]' "temporary files left in the output dir"
 

@@ -45,6 +45,12 @@ sal_status sal_metrics_append(sal_metrics *m, const sal_round *row, sal_err *err
 sal_status sal_metrics_restore(sal_metrics *m, const sal_round *row, sal_err *err);
 void sal_metrics_free(sal_metrics *m);
 
+/* The line every algorithm prints to f after a round (docs/user-guide.md "Progress"):
+ *   round R/N  train_loss L  [test_acc A  test_loss T  [client_acc C]  [local M/m]]
+ *   [consensus X]  up U MB  down D MB  S samples/s  W s  ETA E
+ * the bracketed parts where the row has them; eta_s < 0 prints "-". */
+void sal_round_progress(FILE *f, const sal_round *row, int rounds, double eta_s);
+
 /* Write DIR/summary.json: final and best test accuracy, totals of bytes and seconds, and the
  * run's identity (arch, dataset, algorithm, seed) given as already-quoted JSON fields. */
 sal_status sal_metrics_write_summary(const sal_metrics *m, const char *dir,

@@ -182,16 +182,8 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
         if ((st = sal_metrics_append(&r.metrics, &row, err))) goto out;
         me.round = round + 1, me.compute_s = row.compute_s; /* one rank: no comm, no wait */
         if ((st = sal_ranks_append(&ranks, &me, 1, err))) goto out;
-        if (progress) {
-            char eta[32], acc[64] = "";
-            if (row.evaluated)
-                snprintf(acc, sizeof acc, "  test_acc %.4f  test_loss %.4f", row.test_acc,
-                         row.test_loss);
-            double per_round = (sal_now() - t_start) / (round + 1 - start);
-            fprintf(progress, "round %d/%d  train_loss %.4f%s  %.0f samples/s  %.1f s  ETA %s\n",
-                    round + 1, cfg->rounds, train_loss, acc, row.samples_per_s, row.wall_s,
-                    sal_fmt_duration(per_round * (cfg->rounds - round - 1), eta, sizeof eta));
-        }
+        double per_round = (sal_now() - t_start) / (round + 1 - start);
+        sal_round_progress(progress, &row, cfg->rounds, per_round * (cfg->rounds - round - 1));
         /* Between rounds, before the checkpoint (which then holds the new cycle's start): IMP's
          * rewind point, a prune at a cycle's end, and a fresh optimizer for the next cycle,
          * as every level of OpenLTH's IMP and LRR starts one (momentum of pruned weights is

@@ -677,15 +677,9 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
                 rank_rows[r].wait_s = waited > 0 ? waited : 0;
             }
             if (!st) st = sal_ranks_append(&ranks, rank_rows, w.size, err);
-            if (!st && pr) {
-                char acc[96] = "";
-                if (row.evaluated)
-                    snprintf(acc, sizeof acc, "  test_acc %.4f  local %.4f/%.4f", row.test_acc,
-                             row.local_acc_mean, row.local_acc_min);
-                fprintf(pr,
-                        "round %d/%d  train_loss %.4f%s  consensus %.3g  sent %.2f MB  %.1f s\n",
-                        round + 1, cfg->rounds, row.train_loss, acc, row.consensus,
-                        row.bytes_up / 1e6, row.wall_s);
+            if (!st) {
+                double per_round = (sal_now() - t_start) / (round + 1 - start);
+                sal_round_progress(pr, &row, cfg->rounds, per_round * (cfg->rounds - round - 1));
             }
         }
         st = sal_mpi_agree(w.comm, st, err);

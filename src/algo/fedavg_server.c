@@ -56,18 +56,9 @@ static void evaluate(fed *f, sal_round *row) {
 }
 
 static void progress_line(fed *f, const sal_round *row) {
-    if (!f->progress) return;
-    char eta[32], acc[96] = "";
-    if (row->evaluated)
-        snprintf(acc, sizeof acc, "  test_acc %.4f  test_loss %.4f  client_acc %.4f", row->test_acc,
-                 row->test_loss, row->client_acc_mean);
     int done_here = row->round - f->start_round + (f->start_round == 0); /* round 0 counts */
     double per_round = (sal_now() - f->t_start) / (done_here > 0 ? done_here : 1);
-    fprintf(f->progress,
-            "round %d/%d  train_loss %.4f%s  up %.2f MB  down %.2f MB  %.1f s  ETA %s\n",
-            row->round, f->cfg->rounds, row->train_loss, acc, row->bytes_up / 1e6,
-            row->bytes_down / 1e6, row->wall_s,
-            sal_fmt_duration(per_round * (f->cfg->rounds - row->round), eta, sizeof eta));
+    sal_round_progress(f->progress, row, f->cfg->rounds, per_round * (f->cfg->rounds - row->round));
 }
 
 /* Post the receives of sampled client j's upload and stats into slot j % 2. */

@@ -125,6 +125,26 @@ static int fill_summary(FILE *f, const void *ctx) {
     return ferror(f);
 }
 
+void sal_round_progress(FILE *f, const sal_round *row, int rounds, double eta_s) {
+    if (!f) return;
+    char eval[160] = "", cons[48] = "", eta[32] = "-";
+    if (row->evaluated) {
+        int n = snprintf(eval, sizeof eval, "  test_acc %.4f  test_loss %.4f", row->test_acc,
+                         row->test_loss);
+        if (row->clients_evaluated && n > 0 && (size_t)n < sizeof eval)
+            n += snprintf(eval + n, sizeof eval - (size_t)n, "  client_acc %.4f",
+                          row->client_acc_mean);
+        if (row->decentral && n > 0 && (size_t)n < sizeof eval)
+            snprintf(eval + n, sizeof eval - (size_t)n, "  local %.4f/%.4f", row->local_acc_mean,
+                     row->local_acc_min);
+    }
+    if (row->decentral) snprintf(cons, sizeof cons, "  consensus %.3g", row->consensus);
+    if (eta_s >= 0) sal_fmt_duration(eta_s, eta, sizeof eta);
+    fprintf(f, "round %d/%d  train_loss %.4f%s%s  up %.2f MB  down %.2f MB  %.0f samples/s  %.1f s  ETA %s\n",
+            row->round, rounds, row->train_loss, eval, cons, row->bytes_up / 1e6,
+            row->bytes_down / 1e6, row->samples_per_s, row->wall_s, eta);
+}
+
 sal_status sal_metrics_write_summary(const sal_metrics *m, const char *dir,
                                      const char *identity_json, double total_wall_s,
                                      sal_err *err) {
