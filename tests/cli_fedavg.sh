@@ -29,6 +29,8 @@ done
 check 'grep -q "^round 3/3 .*test_acc .*client_acc .*up .*down .*samples/s .*ETA" "$tmp/r3.err"' "no progress line per round"
 check 'grep -q "salient: mask (snip, density 0.1)" "$tmp/r3.err"' "no per-layer mask report"
 check '[[ $(head -1 "$tmp/r3/mask.csv") == tensor,numel,kept,density ]]' "mask.csv header"
+check 'grep -q "\"method\": \"snip\", \"scope\": \"global\", \"source\": \"clients\", \"target_density\": 0.1," "$tmp/r3/summary.json"' \
+  "SSFL's summary.json identity: $(sed -n 2p "$tmp/r3/summary.json")"
 check '[[ $(wc -l <"$tmp/r3/metrics.csv") == 5 ]]' "metrics.csv: header, round 0 and 3 rounds"
 # round 0's mask broadcast goes to each client rank, so only its bytes_down may differ
 for np in 3 5; do

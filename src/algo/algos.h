@@ -23,6 +23,12 @@ sal_status sal_train_fedavg(const sal_config *cfg, const char *out_dir, FILE *pr
 sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE *progress,
                                const char *resume, sal_err *err);
 
+/* summary.json's identity fields into buf (identity.c): the algorithm's name as given, the
+ * model and data, only the sparsity/comm keys that applied to this run, seed, ranks, clients
+ * (not for centralized), parameters and nnz (when a mask keeps fewer). -1 if cap is short. */
+int sal_run_identity(char *buf, size_t cap, const sal_config *cfg, const char *algorithm,
+                     int ranks, size_t parameters, size_t nnz);
+
 /* Collective over comm: every rank returns the first (lowest-rank) failure's status, so that
  * no rank goes on into a collective that another has left. Rank 0's message names the failing
  * rank and carries its words; the other ranks get an empty message (nothing to print twice). */

@@ -204,14 +204,12 @@ sal_status sal_train_centralized(const sal_config *cfg, const char *out_dir, FIL
             goto out; /* no summary.json: the run is not over */
         }
     }
-    char ident[512];
-    snprintf(ident, sizeof ident,
-             "\"algorithm\": \"centralized\", \"arch\": \"%s\", \"dataset\": \"%s\", "
-             "\"seed\": %llu, \"ranks\": 1, \"parameters\": %zu",
-             sal_config_enum_name("model", "arch", cfg->arch),
-             sal_config_enum_name("data", "dataset", cfg->dataset),
-             (unsigned long long)cfg->seed, p->n);
-    st = sal_metrics_write_summary(&r.metrics, out_dir, ident, sal_now() - t_start, err);
+    char ident[1024];
+    if (sal_run_identity(ident, sizeof ident, cfg, "centralized", 1, p->n,
+                         sal_params_nnz(p)) < 0)
+        st = sal_fail(err, SAL_EINVAL, "summary.json: the run's identity exceeds %zu bytes",
+                      sizeof ident);
+    if (!st) st = sal_metrics_write_summary(&r.metrics, out_dir, ident, sal_now() - t_start, err);
 out:
     sal_ranks_close(&ranks);
     run_free(&r);

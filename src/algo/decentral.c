@@ -702,14 +702,11 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
         }
     }
     if (!st && w.rank == 0) {
-        char ident[512];
-        snprintf(ident, sizeof ident,
-                 "\"algorithm\": \"%s\", \"arch\": \"%s\", \"dataset\": \"%s\", \"seed\": %llu, "
-                 "\"ranks\": %d, \"clients\": %d, \"parameters\": %zu, \"nnz\": %zu",
-                 algo, sal_config_enum_name("model", "arch", cfg->arch),
-                 sal_config_enum_name("data", "dataset", cfg->dataset),
-                 (unsigned long long)cfg->seed, w.size, cfg->clients, w.p->n, w.nnz);
-        st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - t_start, err);
+        char ident[1024];
+        if (sal_run_identity(ident, sizeof ident, cfg, algo, w.size, w.p->n, w.nnz) < 0)
+            st = sal_fail(err, SAL_EINVAL, "summary.json: the run's identity exceeds %zu bytes",
+                          sizeof ident);
+        if (!st) st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - t_start, err);
     }
     st = sal_mpi_agree(w.comm, st, err);
 done:

@@ -408,19 +408,11 @@ rounds:
             goto out; /* no summary.json: the run is not over */
         }
     }
-    char ident[768];
-    snprintf(ident, sizeof ident,
-             "\"algorithm\": \"fedavg\", \"arch\": \"%s\", \"dataset\": \"%s\", "
-             "\"method\": \"%s\", \"scope\": \"%s\", \"source\": \"%s\", "
-             "\"target_density\": %.17g, \"seed\": %llu, \"ranks\": %d, \"clients\": %d, "
-             "\"parameters\": %zu, \"nnz\": %zu",
-             sal_config_enum_name("model", "arch", cfg->arch),
-             sal_config_enum_name("data", "dataset", cfg->dataset),
-             sal_config_enum_name("sparsity", "method", cfg->method),
-             sal_config_enum_name("sparsity", "scope", cfg->scope),
-             sal_config_enum_name("sparsity", "source", cfg->source), cfg->density,
-             (unsigned long long)cfg->seed, f->size, cfg->clients, f->p->n, f->nnz);
-    st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - f->t_start, err);
+    char ident[1024];
+    if (sal_run_identity(ident, sizeof ident, cfg, "fedavg", f->size, f->p->n, f->nnz) < 0)
+        st = sal_fail(err, SAL_EINVAL, "summary.json: the run's identity exceeds %zu bytes",
+                      sizeof ident);
+    if (!st) st = sal_metrics_write_summary(&metrics, out_dir, ident, sal_now() - f->t_start, err);
 out:
     stop_all(f, st); /* clients finish with the server's verdict, whatever it is */
 agreed:

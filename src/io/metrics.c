@@ -1,5 +1,6 @@
 /* metrics.c - metrics.csv and summary.json (see metrics.h). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,8 @@ typedef struct summary_ctx {
     double wall;
 } summary_ctx;
 
+static double usec(double s) { return round(s * 1e6) / 1e6; }
+
 static int fill_summary(FILE *f, const void *ctx) {
     const summary_ctx *s = ctx;
     const sal_metrics *m = s->m;
@@ -113,15 +116,18 @@ static int fill_summary(FILE *f, const void *ctx) {
             NUM(b, final_loss));
     fprintf(f, "  \"best_test_acc\": %s,\n  \"best_round\": %d,\n", NUM(a, best), best_round);
     fprintf(f, "  \"last5_test_acc\": %s,\n", NUM(a, last5));
-    fprintf(f, "  \"final_client_acc_mean\": %s,\n  \"final_client_acc_min\": %s,\n",
-            NUM(a, client_mean), NUM(b, client_min));
+    if (client_mean >= 0) /* only where clients were evaluated on their own splits */
+        fprintf(f, "  \"final_client_acc_mean\": %s,\n  \"final_client_acc_min\": %s,\n",
+                NUM(a, client_mean), NUM(b, client_min));
     fprintf(f, "  \"final_train_loss\": %s,\n", NUM(a, last ? last->train_loss : -1.0));
     fprintf(f, "  \"density\": %s,\n", NUM(a, last ? last->density : 1.0));
     fprintf(f, "  \"bytes_up\": %" PRIu64 ",\n  \"bytes_down\": %" PRIu64 ",\n", up, down);
     fprintf(f, "  \"bytes_total\": %" PRIu64 ",\n", up + down);
-    fprintf(f, "  \"comm_s\": %.6f,\n  \"wait_s\": %.6f,\n  \"compute_s\": %.6f,\n", comm, wait,
-            compute);
-    fprintf(f, "  \"wall_s\": %.6f\n}\n", s->wall);
+    /* seconds to the microsecond (clock resolution, not 17 digits of noise), shortest form */
+    char c[SAL_NUM_MAX], w[SAL_NUM_MAX];
+    fprintf(f, "  \"comm_s\": %s,\n  \"wait_s\": %s,\n  \"compute_s\": %s,\n", NUM(a, usec(comm)),
+            NUM(b, usec(wait)), NUM(c, usec(compute)));
+    fprintf(f, "  \"wall_s\": %s\n}\n", NUM(w, usec(s->wall)));
     return ferror(f);
 }
 
@@ -140,7 +146,9 @@ void sal_round_progress(FILE *f, const sal_round *row, int rounds, double eta_s)
     }
     if (row->decentral) snprintf(cons, sizeof cons, "  consensus %.3g", row->consensus);
     if (eta_s >= 0) sal_fmt_duration(eta_s, eta, sizeof eta);
-    fprintf(f, "round %d/%d  train_loss %.4f%s%s  up %.2f MB  down %.2f MB  %.0f samples/s  %.1f s  ETA %s\n",
+    fprintf(f,
+            "round %d/%d  train_loss %.4f%s%s  up %.2f MB  down %.2f MB  %.0f samples/s  %.1f s  "
+            "ETA %s\n",
             row->round, rounds, row->train_loss, eval, cons, row->bytes_up / 1e6,
             row->bytes_down / 1e6, row->samples_per_s, row->wall_s, eta);
 }
