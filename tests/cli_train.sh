@@ -23,6 +23,9 @@ check '! grep -Eq "\"(method|scope|source|target_density|clients|nnz|final_clien
   "summary.json of a dense centralized run names keys that did not apply: $(head -2 "$tmp/a/summary.json" | tail -1)"
 check '! grep -oE "\": -?[0-9]+\.[0-9]+" "$tmp/a/summary.json" | grep -q "0$"' \
   "summary.json numbers not in the shortest form: $(grep -oE '": -?[0-9]+\.[0-9]+' "$tmp/a/summary.json" | grep '0$' | head -2)"
+padded=$(awk -F, 'FNR > 1 { for (i = 1; i <= NF; i++) if ($i ~ /^-?[0-9]+\.([0-9]*0)?$/) print FILENAME ": " $i }' \
+  "$tmp/a/metrics.csv" "$tmp/a/ranks.csv" | head -3)
+check '[[ -z $padded ]]' "CSV numbers with padding zeros: $padded"
 check 'ls -A "$tmp/a" | grep -q tmp; [[ $? != 0 ]]' "temporary files left in the output dir"
 
 # --- determinism: same config and seed give identical training metrics (not timings) ---

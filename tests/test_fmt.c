@@ -61,5 +61,28 @@ int main(void) {
         }
     }
     CHECK_MSG(bad == 0, "%d of 20000 random doubles not shortest round-trip", bad);
+    /* sal_fmt_dec: %.Nf's value with the padding gone, never a different number */
+    char b[SAL_NUM_MAX];
+    CHECK(!strcmp(sal_fmt_dec(0.01383, 6, b, sizeof b), "0.01383"));
+    CHECK(!strcmp(sal_fmt_dec(1.0, 6, b, sizeof b), "1"));
+    CHECK(!strcmp(sal_fmt_dec(1048.44, 1, b, sizeof b), "1048.4"));
+    CHECK(!strcmp(sal_fmt_dec(-0.0000001, 6, b, sizeof b), "0"));
+    CHECK(!strcmp(sal_fmt_dec(0.0000005001, 6, b, sizeof b), "0.000001"));
+    CHECK(!strcmp(sal_fmt_dec(250.0, 6, b, sizeof b), "250")); /* zeros before the point stay */
+    CHECK(!strcmp(sal_fmt_dec(NAN, 6, b, sizeof b), "nan") || !strcmp(b, "-nan"));
+    int bad_dec = 0;
+    for (int i = 0; i < 20000; i++) {
+        double x = (sal_rng_uniform(&r) - 0.25) * 1e4 * sal_rng_uniform(&r);
+        char fixed[64];
+        int d = i % 7;
+        snprintf(fixed, sizeof fixed, "%.*f", d, x);
+        sal_fmt_dec(x, d, b, sizeof b);
+        size_t n = strlen(b);
+        if (strtod(b, NULL) != strtod(fixed, NULL) || (strchr(b, '.') && b[n - 1] == '0') ||
+            b[n - 1] == '.')
+            if (bad_dec++ < 3) fprintf(stderr, "sal_fmt_dec(%.17g, %d) = %s (%s)\n", x, d, b, fixed);
+    }
+    CHECK_MSG(bad_dec == 0, "%d of 20000 sal_fmt_dec results differ from %%.Nf or keep padding",
+              bad_dec);
     return sal_test_done("test_fmt");
 }

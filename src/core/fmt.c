@@ -23,6 +23,18 @@ char *sal_fmt_num(double x, char *buf, size_t cap) {
     return buf; /* nan: %.17g's "nan" or "-nan" */
 }
 
+char *sal_fmt_dec(double x, int decimals, char *buf, size_t cap) {
+    if (!cap) return buf;
+    snprintf(buf, cap, "%.*f", decimals, x);
+    if (strchr(buf, '.') && !strpbrk(buf, "ni")) { /* not nan/inf */
+        char *end = buf + strlen(buf) - 1;
+        while (*end == '0') *end-- = '\0';
+        if (*end == '.') *end = '\0';
+    }
+    if (!strcmp(buf, "-0")) snprintf(buf, cap, "0");
+    return buf;
+}
+
 const char *sal_fmt_duration(double s, char *buf, size_t n) {
     long t = (long)(s + 0.5);
     if (t >= 3600)

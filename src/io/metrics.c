@@ -1,6 +1,5 @@
 /* metrics.c - metrics.csv and summary.json (see metrics.h). */
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "salient/metrics.h"
 
 #define NUM(buf, x) sal_fmt_num((x), (buf), sizeof(buf))
+#define DEC(buf, x, d) sal_fmt_dec((x), (d), (buf), sizeof(buf))
 
 sal_status sal_metrics_open(sal_metrics *m, const char *dir, sal_err *err) {
     memset(m, 0, sizeof *m);
@@ -43,9 +43,11 @@ static int fill_csv(FILE *f, const void *ctx) {
         else
             fprintf(f, ",,");
         fprintf(f, "%s,%s,", NUM(a, r->train_loss), NUM(b, r->density));
-        fprintf(f, "%" PRIu64 ",%" PRIu64 ",%.6f,%.6f,%.6f,%.6f,%s,%.1f,", r->bytes_up,
-                r->bytes_down, r->comm_s, r->wait_s, r->compute_s, r->wall_s, NUM(a, r->lr),
-                r->samples_per_s);
+        /* seconds to the microsecond and samples/s to 0.1: measured, the rest is noise */
+        char t1[SAL_NUM_MAX], t2[SAL_NUM_MAX], t3[SAL_NUM_MAX], t4[SAL_NUM_MAX];
+        fprintf(f, "%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s,%s,%s,", r->bytes_up, r->bytes_down,
+                DEC(t1, r->comm_s, 6), DEC(t2, r->wait_s, 6), DEC(t3, r->compute_s, 6),
+                DEC(t4, r->wall_s, 6), NUM(a, r->lr), DEC(b, r->samples_per_s, 1));
         /* empty where they do not apply: no consensus without several models */
         if (r->decentral) fprintf(f, "%s", NUM(a, r->consensus));
         if (r->decentral && r->evaluated)
@@ -81,8 +83,6 @@ typedef struct summary_ctx {
     const char *identity;
     double wall;
 } summary_ctx;
-
-static double usec(double s) { return round(s * 1e6) / 1e6; }
 
 static int fill_summary(FILE *f, const void *ctx) {
     const summary_ctx *s = ctx;
@@ -125,9 +125,9 @@ static int fill_summary(FILE *f, const void *ctx) {
     fprintf(f, "  \"bytes_total\": %" PRIu64 ",\n", up + down);
     /* seconds to the microsecond (clock resolution, not 17 digits of noise), shortest form */
     char c[SAL_NUM_MAX], w[SAL_NUM_MAX];
-    fprintf(f, "  \"comm_s\": %s,\n  \"wait_s\": %s,\n  \"compute_s\": %s,\n", NUM(a, usec(comm)),
-            NUM(b, usec(wait)), NUM(c, usec(compute)));
-    fprintf(f, "  \"wall_s\": %s\n}\n", NUM(w, usec(s->wall)));
+    fprintf(f, "  \"comm_s\": %s,\n  \"wait_s\": %s,\n  \"compute_s\": %s,\n", DEC(a, comm, 6),
+            DEC(b, wait, 6), DEC(c, compute, 6));
+    fprintf(f, "  \"wall_s\": %s\n}\n", DEC(w, s->wall, 6));
     return ferror(f);
 }
 
@@ -231,8 +231,9 @@ sal_status sal_ranks_append(sal_ranks_csv *r, const sal_rank_row *rows, int n, s
         char host[SAL_HOST_MAX];
         memcpy(host, w->host, sizeof host);
         host[sizeof host - 1] = '\0';
-        fprintf(r->f, "%d,%d,%s,%.6f,%.6f,%.6f,%" PRIu64 "\n", (int)w->round, (int)w->rank, host,
-                w->compute_s, w->comm_s, w->wait_s, w->bytes);
+        char t1[SAL_NUM_MAX], t2[SAL_NUM_MAX], t3[SAL_NUM_MAX];
+        fprintf(r->f, "%d,%d,%s,%s,%s,%s,%" PRIu64 "\n", (int)w->round, (int)w->rank, host,
+                DEC(t1, w->compute_s, 6), DEC(t2, w->comm_s, 6), DEC(t3, w->wait_s, 6), w->bytes);
     }
     /* the round's rows leave in one write (the stream's buffer holds them): complete rows */
     if (fflush(r->f) || ferror(r->f)) return sal_fail(err, SAL_EIO, "cannot write '%s'", r->path);

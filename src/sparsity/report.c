@@ -2,6 +2,7 @@
  * written atomically (so a crashed run never leaves half a file for the plotting scripts). */
 #include <stdio.h>
 
+#include "salient/fmt.h"
 #include "salient/fsutil.h"
 #include "salient/sparsity.h"
 
@@ -34,8 +35,9 @@ static int fill_csv(FILE *f, const void *ctxp) {
     if (fprintf(f, "tensor,numel,kept,density\n") < 0) return -1;
     for (int t = 0; t < c->p->ntensors; t++) {
         const size_t kept = kept_in(c->p, c->mask, t), numel = c->p->t[t].numel;
-        if (fprintf(f, "%s,%zu,%zu,%.6f\n", c->p->t[t].name, numel, kept,
-                    numel ? (double)kept / (double)numel : 1.0) < 0)
+        char d[SAL_NUM_MAX]; /* the ratio to 6 places, unpadded: kept and numel are exact */
+        sal_fmt_dec(numel ? (double)kept / (double)numel : 1.0, 6, d, sizeof d);
+        if (fprintf(f, "%s,%zu,%zu,%s\n", c->p->t[t].name, numel, kept, d) < 0)
             return -1;
     }
     return 0;
