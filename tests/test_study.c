@@ -291,6 +291,18 @@ static void tables(const char *tmp) {
     int rows = 0;
     for (const char *c = t; c && *c; c++) rows += *c == '\n';
     CHECK(rows == 1 + 3 * 3);
+    /* the terminal's view: summary.csv's columns by name, the clients' accuracy included */
+    snprintf(path, sizeof path, "%s/view.txt", tmp);
+    FILE *v = fopen(path, "w");
+    CHECK(v && !sal_study_print_summary(&o, v));
+    if (v) fclose(v);
+    t = slurp(path);
+    CHECK_MSG(strstr(t, "client acc") &&
+                  strstr(t, "fedavg sparsity.density=1       2   0.7500 (0.1768)    0.7500     "
+                            "0.6875        1       0.00      1.5\n") &&
+                  strstr(t, "fedavg sparsity.density=0.1     1            0.6250    0.6250     "
+                            "0.5625        -          -      1.5\n"),
+              "view:\n%s", t);
     free(s);
 }
 

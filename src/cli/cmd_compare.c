@@ -269,47 +269,6 @@ static sal_status run_alone(const sal_config *c, const char *rd, int rank, sal_e
     return (sal_status)code;
 }
 
-/* a compact view of summary.csv for the terminal (the file has every digit) */
-static void print_summary(const sal_study_out *out) {
-    char path[SAL_PATH_MAX + 32], line[4096];
-    snprintf(path, sizeof path, "%s/summary.csv", out->dir);
-    FILE *in = fopen(path, "r");
-    if (!in) return;
-    int lead = 2 + out->s->naxes; /* point, algorithm, keys */
-    int w = 5;
-    while (fgets(line, sizeof line, in)) {
-        int len = (int)strcspn(line, ",");
-        w = len > w ? len : w;
-    }
-    rewind(in);
-    printf("%-*s %5s %17s %9s %8s %10s %8s\n", w, "point", "seeds", "final acc (std)", "best acc",
-           "rounds>=", "MB to tgt", "wall s");
-    for (int ln = 0; fgets(line, sizeof line, in); ln++) {
-        if (!ln) continue;
-        char *f[64];
-        int k = 0;
-        line[strcspn(line, "\n")] = '\0';
-        for (char *c = line; k < 64;) {
-            f[k++] = c;
-            char *comma = strchr(c, ',');
-            if (!comma) break;
-            *comma = '\0';
-            c = comma + 1;
-        }
-        if (k < lead + 12) continue;
-        char **v = f + lead; /* n_seeds, final mean, final std, best mean, best std, n_reached,
-                              * rounds, bytes_to_target, time_to_target, bytes_total, wall */
-        char acc[32], mb[16];
-        snprintf(acc, sizeof acc, "%.4f", atof(v[1]));
-        if (v[2][0]) snprintf(acc + strlen(acc), sizeof acc - strlen(acc), " (%.4f)", atof(v[2]));
-        snprintf(mb, sizeof mb, "%s", v[7][0] ? "" : "-");
-        if (v[7][0]) snprintf(mb, sizeof mb, "%.2f", atof(v[7]) / 1e6);
-        printf("%-*s %5s %17s %9.4f %8s %10s %8.1f\n", w, f[0], v[0], acc, atof(v[3]),
-               v[6][0] ? v[6] : "-", mb, atof(v[10]));
-    }
-    fclose(in);
-}
-
 int sal_cmd_compare(int argc, char **argv) {
     char **rest = malloc(sizeof(char *) * (size_t)(argc + 1));
     sal_study *s = calloc(1, sizeof *s);
@@ -531,7 +490,7 @@ int sal_cmd_compare(int argc, char **argv) {
                     "salient compare: %s/summary.csv (%d run(s)), runs.csv, compare.csv; "
                     "plots: scripts/plot-compare %s\n",
                     dir, done, dir);
-            print_summary(&out);
+            sal_study_print_summary(&out, stdout);
         }
     }
     if (st && err.msg[0]) fprintf(stderr, "salient compare: %s\n", err.msg);

@@ -120,4 +120,9 @@ int sal_study_run_done(const char *run_dir);
  * *done receives the finished runs counted. */
 sal_status sal_study_write_tables(const sal_study_out *o, int *done, sal_err *err);
 
+/* The terminal's view of DIR/summary.csv to out: point, seeds, final accuracy (std), best,
+ * the clients' mean accuracy, rounds and MB to the target, wall seconds (study_print.c).
+ * -1 when the table cannot be read or lacks one of those columns. */
+int sal_study_print_summary(const sal_study_out *o, FILE *out);
+
 #endif
