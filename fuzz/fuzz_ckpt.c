@@ -189,7 +189,7 @@ static int write_structured(stream *s, const char *path) {
         {"step", H5T_NATIVE_INT64, 4}, {"nranks", H5T_NATIVE_INT, 2},
         {"seed", H5T_NATIVE_UINT64, 1}, {"parameters", H5T_NATIVE_UINT64, 16},
         {"nnz", H5T_NATIVE_UINT64, 16}, {"data_fingerprint", H5T_NATIVE_UINT64, 7},
-        {"split_fingerprint", H5T_NATIVE_UINT64, 9}};
+        {"split_fingerprint", H5T_NATIVE_UINT64, 9}, {"world_size", H5T_NATIVE_INT, 2}};
     const char *str[][2] = {{"format", SAL_CKPT_FORMAT}, {"algorithm", "dpsgd"},
                             {"arch", "mlp"}, {"config", "[run]\nseed = 1\n"},
                             {"rng", "seed and round"}};
@@ -201,7 +201,8 @@ static int write_structured(stream *s, const char *path) {
     }
     uint32_t hcrc = sal_h5_header_crc((int)num[0].v, (int)num[1].v, (int64_t)num[2].v,
                                       (int)num[3].v, "dpsgd", "mlp", num[4].v, num[5].v,
-                                      num[6].v, num[7].v, num[8].v, "[run]\nseed = 1\n");
+                                      num[6].v, num[7].v, num[8].v, (int)num[9].v,
+                                      "[run]\nseed = 1\n");
     uint64_t h64 = hcrc;
     fuzz_attr(s, f, "header_crc32c", H5T_NATIVE_UINT32, &h64, NULL);
     const hsize_t w[2] = {4, 3}, b[1] = {4}, rows[2] = {2, 16};

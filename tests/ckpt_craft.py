@@ -87,6 +87,8 @@ def header_crc(f):
     if v >= 3:
         text += (f"data_fingerprint={int(a['data_fingerprint']):016x}\n"
                  f"split_fingerprint={int(a['split_fingerprint']):016x}\n")
+    if v >= 5:
+        text += f"world_size={int(a['world_size'])}\n"
     return crc32c(text.encode() + s(a["config"]).encode())
 
 
@@ -256,6 +258,11 @@ def metrics_v3(f):  # format 3: /metrics without the per-client columns, its CRC
     rewrite_header(f)
 
 
+def world_size(f):  # fewer ranks in the run than wrote the file, behind a valid header CRC
+    f.attrs.modify("world_size", np.int32(int(f.attrs["nranks"]) - 1))
+    rewrite_header(f)
+
+
 def version(v):
     def fn(f):
         f.attrs.modify("format_version", np.int32(v))
@@ -275,7 +282,7 @@ for name, fn in [("attr_type", attr_type), ("attr_shape", attr_shape),
                  ("str_array", str_array), ("ds_dtype", ds_dtype), ("ds_shape", ds_shape),
                  ("mask_size", mask_size), ("metrics_shape", metrics_shape), ("no_crc", no_crc),
                  ("no_metrics_crc", no_metrics_crc), ("nan_weight", nan_weight), ("crc_flip", crc_flip),
-                 ("header_crc", header_crc_stale),
+                 ("header_crc", header_crc_stale), ("world_size", world_size),
                  ("metrics_v3", metrics_v3), ("version_99", version(99)), ("version_0", version(0)), ("version_2", version(2)),
                  ("data_fp", fingerprint("data_fingerprint")),
                  ("split_fp", fingerprint("split_fingerprint"))]:

@@ -47,7 +47,7 @@ check '[[ $(readlink "$tmp/c4/ckpt/latest") == round-000003.h5 && -e $tmp/c4/ckp
 # --- inspect ---
 "$bin" ckpt inspect "$tmp/c1/ckpt/latest" >"$tmp/inspect" 2>&1
 rc=$?
-for k in round algorithm arch nranks seed config.train.lr parameters density weight_density test_acc; do
+for k in round algorithm arch ranks nranks seed config.train.lr parameters density weight_density test_acc; do
   check 'grep -q "^$k: " "$tmp/inspect"' "ckpt inspect lacks '$k:' (rc $rc)"
 done
 check 'grep -q "^tensor fc1/weight: shape 300x784, kept 235200 of 235200, density 1.0000$" "$tmp/inspect"' \
@@ -69,6 +69,14 @@ rc=$?
 check '[[ $rc == 0 ]]' "fedavg resume on 4 ranks failed: $(tail -1 "$tmp/f2.err")"
 same_run "$tmp/f1" "$tmp/f2" "fedavg (3 ranks, killed at round 4, resumed on 4)"
 check 'cmp -s "$tmp/f1/mask.csv" "$tmp/f2/mask.csv"' "fedavg mask.csv differs after resume"
+# the server writes fedavg's file alone (nranks 1), but it records the run's rank count: 3 for
+# the uninterrupted run, 4 for the file written after the resume on 4 ranks
+for x in f1:3 f2:4; do
+  run=${x%:*} np=${x#*:}
+  "$bin" ckpt inspect "$tmp/$run/ckpt/latest" >"$tmp/inspect.$run" 2>&1
+  check 'grep -q "^ranks: $np$" "$tmp/inspect.$run" && grep -q "^nranks: 1 " "$tmp/inspect.$run"' \
+    "fedavg $run's checkpoint inspects as $(grep -E "^n?ranks:" "$tmp/inspect.$run" | tr '\n' ' '), not ranks $np of a file written by 1"
+done
 
 # Under ASan (6x slower) each kind of state is written and resumed once: the plain dpsgd and
 # localsgd rows are the masked dpsgd's code, BatchNorm statistics travel alike in fedavg and

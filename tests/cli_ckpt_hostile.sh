@@ -60,12 +60,19 @@ metrics_shape|/metrics is not a table
 nan_weight|/model/fc3/bias holds a NaN or Inf at \[3\]
 crc_flip|/model/fc3/bias fails its CRC-32C
 header_crc|its header attributes (round, step, nranks, seed, config, ...) fail their CRC-32C check
+world_size|$header
 seal_range|its seal's skipped ranges are not inside the file
 version_99|has format version 99; this salient reads up to
 version_0|has format version 0, which no salient wrote
 data_fp|the data files differ from those it was trained on (data fingerprint
 split_fp|the clients' split of the data differs from the one it was trained on
 EOT
+# a format 4 file (ckpt_craft.py's seed) has no world_size: inspect says so and reads on
+$py "$src/tests/ckpt_craft.py" --seed "$tmp/v4.h5"
+"$bin" ckpt inspect "$tmp/v4.h5" >"$tmp/v4.out" 2>&1
+rc=$?
+check '[[ $rc == 0 ]] && grep -q "^format_version: 4$" "$tmp/v4.out" && grep -q "^ranks: unknown (written before format 5)$" "$tmp/v4.out" && grep -q "^crc32c: ok$" "$tmp/v4.out"' \
+  "format 4 inspect: rc $rc: $(grep -E "^(format_version|ranks|crc32c)" "$tmp/v4.out" | tr '\n' ' ') $(tail -1 "$tmp/v4.out")"
 # the good file still resumes (the checks refuse what they should only)
 rm -rf "$tmp/r"
 "$bin" train "$smoke" "${c[@]}" --out "$tmp/r" --resume "$good" >/dev/null 2>"$tmp/err"

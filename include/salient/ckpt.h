@@ -15,15 +15,18 @@
 #include "salient/status.h"
 
 #define SAL_CKPT_FORMAT "salient-checkpoint"
-#define SAL_CKPT_VERSION 4 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
+#define SAL_CKPT_VERSION 5 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
                             * and split fingerprints; 4: the seal, per-client accuracy in
-                            * /metrics */
+                            * /metrics; 5: root attribute world_size */
 
 /* What one checkpoint holds. Pointers are borrowed. NULL means absent; whether an optional
  * part is present must be the same on every rank of the writing communicator. */
 typedef struct sal_ckpt_state {
     int round;               /* rounds completed (fedavg's round 0, the mask, counts as none) */
     int64_t step;            /* optimizer steps each rank has taken (decentralized algorithms) */
+    int world_size;          /* MPI ranks of the run (MPI_COMM_WORLD), which may exceed the
+                              * writing communicator's (fedavg's server writes alone); 0: the
+                              * communicator's size */
     const char *algorithm;   /* [train] algorithm, e.g. "fedavg" */
     const char *arch;        /* [model] arch */
     uint64_t seed;           /* [run] seed: with the round, all the random streams' state */
@@ -60,7 +63,10 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
 
 /* A checkpoint's header, read by one rank without MPI. */
 typedef struct sal_ckpt_info {
-    int version, round, nranks, nrows; /* nrows: metrics rows */
+    int version, round, nrows;         /* nrows: metrics rows */
+    int nranks;                        /* ranks that wrote the file (rows of /ranks) */
+    int world_size;                    /* ranks of the run that wrote it; 0 (unknown) in files
+                                        * of format version < 5 */
     int64_t step;
     uint64_t seed, n, nnz;             /* n parameters, nnz of them in the mask */
     char algorithm[32], arch[32];

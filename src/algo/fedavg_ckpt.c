@@ -20,6 +20,7 @@ sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_m
     int64_t sched[3];
     sal_sched_run_state(&f->sched, f->p, done, sched);
     sal_ckpt_state s = {.round = done,
+                        .world_size = f->size, /* the server writes alone: say the run's */
                         .algorithm = "fedavg",
                         .arch = sal_config_enum_name("model", "arch", cfg->arch),
                         .seed = cfg->seed,

@@ -152,8 +152,11 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
     }
     fprintf(out, "file: %s\nformat_version: %d\nround: %d\nalgorithm: %s\narch: %s\n", path,
             info.version, info.round, info.algorithm, info.arch);
-    fprintf(out, "nranks: %d\nstep: %lld\nseed: %llu\n", info.nranks, (long long)info.step,
-            (unsigned long long)info.seed);
+    /* ranks: the run's; nranks: those that wrote the file (fedavg's server alone) */
+    if (info.world_size > 0) fprintf(out, "ranks: %d\n", info.world_size);
+    else fprintf(out, "ranks: unknown (written before format 5)\n");
+    fprintf(out, "nranks: %d (ranks that wrote the file)\nstep: %lld\nseed: %llu\n", info.nranks,
+            (long long)info.step, (unsigned long long)info.seed);
     static const char *summary[][2] = {
         {"data", "dataset"},   {"data", "partition"},  {"data", "alpha"},
         {"data", "clients"},   {"train", "batch"},     {"train", "lr"},

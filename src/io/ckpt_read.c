@@ -106,6 +106,10 @@ sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *inf
     if (!bad && info->version >= 3)
         bad = attr_num(f, "data_fingerprint", H5T_NATIVE_UINT64, &info->data_fp) |
               attr_num(f, "split_fingerprint", H5T_NATIVE_UINT64, &info->split_fp);
+    /* From version 5 on the run's rank count, which fedavg's file (its server's alone) does
+     * not otherwise record; older files leave it 0 (unknown). */
+    if (!bad && info->version >= 5)
+        bad = attr_num(f, "world_size", H5T_NATIVE_INT, &info->world_size);
     /* Version 1 files predate the header CRC; from 2 on it is required. */
     uint32_t hcrc = 0;
     if (!bad && info->version >= 2) {
@@ -114,7 +118,8 @@ sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *inf
         } else if (hcrc != sal_h5_header_crc(info->version, info->round, info->step,
                                              info->nranks, info->algorithm, info->arch,
                                              info->seed, info->n, info->nnz, info->data_fp,
-                                             info->split_fp, info->config_text)) {
+                                             info->split_fp, info->world_size,
+                                             info->config_text)) {
             H5Fclose(f);
             sal_ckpt_info_free(info);
             return sal_fail(err, SAL_EFORMAT,
@@ -125,14 +130,17 @@ sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *inf
     }
     if (!bad && (info->round < 0 || info->step < 0 || info->nranks < 1))
         bad = 1;
+    /* the ranks that wrote it are some of the run's */
+    if (!bad && info->version >= 5 && info->world_size < info->nranks)
+        bad = 1;
     if (bad) {
         H5Fclose(f);
         sal_ckpt_info_free(info);
         return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': a header attribute (format_version, "
                         "round, step, nranks, seed, parameters, nnz, algorithm, arch, config, "
-                        "data_fingerprint, split_fingerprint) is missing, of another type or "
-                        "shape than salient writes, or too long; resume from an earlier "
-                        "checkpoint", path);
+                        "data_fingerprint, split_fingerprint, world_size) is missing, of another "
+                        "type or shape than salient writes, or too long (or out of range); resume "
+                        "from an earlier checkpoint", path);
     }
     info->has_momentum = H5Lexists(f, "/optim", H5P_DEFAULT) > 0;
     info->has_randk_memory = H5Lexists(f, "/comm", H5P_DEFAULT) > 0 &&
@@ -443,9 +451,12 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
     sal_ckpt_info info;
     sal_status st = sal_ckpt_header_read(path, 1, &info, err);
     if (st) return st;
-    if (info.round != s->round || info.nranks != nranks || info.n != s->p->n)
-        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' reads back as round %d of %d ranks, "
-                      "not round %d of %d", path, info.round, info.nranks, s->round, nranks);
+    const int world = s->world_size > 0 ? s->world_size : nranks;
+    if (info.round != s->round || info.nranks != nranks || info.n != s->p->n ||
+        info.world_size != world)
+        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' reads back as round %d of %d ranks (a "
+                      "run of %d), not round %d of %d (a run of %d)", path, info.round,
+                      info.nranks, info.world_size, s->round, nranks, world);
     sal_ckpt_info_free(&info);
     if (st) return st;
     /* A scratch copy of the parameters: the loader writes where the tensor table points. */

@@ -285,8 +285,10 @@ static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     attr_str(w, root, "rng", RNG_NOTE);
     attr(w, root, "data_fingerprint", H5T_NATIVE_UINT64, &s->data_fp);
     attr(w, root, "split_fingerprint", H5T_NATIVE_UINT64, &s->split_fp);
+    const int world = s->world_size > 0 ? s->world_size : w->size;
+    attr(w, root, "world_size", H5T_NATIVE_INT, &world);
     uint32_t hcrc = sal_h5_header_crc(SAL_CKPT_VERSION, s->round, s->step, w->size, s->algorithm,
-                                      s->arch, s->seed, n, nnz, s->data_fp, s->split_fp,
+                                      s->arch, s->seed, n, nnz, s->data_fp, s->split_fp, world,
                                       s->config_text);
     attr(w, root, "header_crc32c", H5T_NATIVE_UINT32, &hcrc);
 

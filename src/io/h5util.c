@@ -74,7 +74,8 @@ void sal_h5_split_name(const char *name, char *layer, size_t lcap, char *leaf, s
 
 uint32_t sal_h5_header_crc(int version, int round, int64_t step, int nranks, const char *algorithm,
                            const char *arch, uint64_t seed, uint64_t n, uint64_t nnz,
-                           uint64_t data_fp, uint64_t split_fp, const char *config) {
+                           uint64_t data_fp, uint64_t split_fp, int world_size,
+                           const char *config) {
     char head[600];
     int len = snprintf(head, sizeof head,
                        "format_version=%d\nround=%d\nstep=%" PRId64 "\nnranks=%d\nalgorithm=%s\n"
@@ -86,6 +87,11 @@ uint32_t sal_h5_header_crc(int version, int round, int64_t step, int nranks, con
         int more = snprintf(head + len, sizeof head - (size_t)len,
                             "data_fingerprint=%016" PRIx64 "\nsplit_fingerprint=%016" PRIx64 "\n",
                             data_fp, split_fp);
+        if (more > 0) len += more;
+        if (len >= (int)sizeof head) len = (int)sizeof head - 1;
+    }
+    if (version >= 5) {
+        int more = snprintf(head + len, sizeof head - (size_t)len, "world_size=%d\n", world_size);
         if (more > 0) len += more;
         if (len >= (int)sizeof head) len = (int)sizeof head - 1;
     }

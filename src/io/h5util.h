@@ -25,11 +25,12 @@ void sal_h5_split_name(const char *name, char *layer, size_t lcap, char *leaf, s
 /* The header CRC (root attribute header_crc32c, format version >= 2): CRC-32C of the text
  * "format_version=V\nround=R\nstep=S\nnranks=P\nalgorithm=A\narch=M\nseed=X\n"
  * "parameters=N\nnnz=K\n", from version 3 on "data_fingerprint=%016x\nsplit_fingerprint=%016x\n"
- * (lower-case hex), followed by the config text (docs/checkpoint-format.md), so that a damaged
- * round or config is caught like a damaged tensor. */
+ * (lower-case hex), from version 5 on "world_size=W\n", followed by the config text
+ * (docs/checkpoint-format.md), so that a damaged round or config is caught like a damaged
+ * tensor. */
 uint32_t sal_h5_header_crc(int version, int round, int64_t step, int nranks, const char *algorithm,
                            const char *arch, uint64_t seed, uint64_t n, uint64_t nnz,
-                           uint64_t data_fp, uint64_t split_fp, const char *config);
+                           uint64_t data_fp, uint64_t split_fp, int world_size, const char *config);
 
 /* Checked attribute reads: a file from elsewhere may hold any type or shape under a name
  * salient uses, and H5Aread fills as many elements as the file has. Each returns -1 (or NULL)
