@@ -125,6 +125,32 @@ else
   skip_part "cli_schedule: the checkpoints' rewind weights (no h5py for $py)"
 fi
 
+# --- ckpt inspect tells where the schedule stands: /schedule/state, and from the stored config
+# the cycle of the next round, the next prune (round and count) and the target density ---
+sched_of() { "$bin" ckpt inspect "$1" 2>&1 | grep "^schedule"; }
+k1=$(kept_of "$tmp/c.err" 1) k2=$(kept_of "$tmp/c.err" 2)
+d() { awk -v k="$1" -v N="$N" 'BEGIN { printf "%.6f", k / N }'; }
+want1="schedule: imp
+schedule.prunes_done: 0 of 2
+schedule.kept: $N of $N prunable weights (density 1.000000)
+schedule.cycle: 1 of 3, rounds 1-2
+schedule.next_prune: after round 2, prune 1 of 2 to $k1 prunable weights (density $(d $k1))
+schedule.target_density: $(d $k2) ($k2 prunable weights after the last prune)
+schedule.rewind_round: 1"
+want2="schedule: imp
+schedule.prunes_done: 1 of 2
+schedule.kept: $k1 of $N prunable weights (density $(d $k1))
+schedule.cycle: 2 of 3, rounds 3-3
+schedule.next_prune: after round 3, prune 2 of 2 to $k2 prunable weights (density $(d $k2))
+schedule.target_density: $(d $k2) ($k2 prunable weights after the last prune)
+schedule.rewind_round: 1"
+check '[[ $(sched_of "$tmp/c/ckpt/round-000001.h5") == "$want1" ]]' \
+  "inspect after round 1: $(sched_of "$tmp/c/ckpt/round-000001.h5" | tr '\n' '|') want $(tr '\n' '|' <<<"$want1")"
+check '[[ $(sched_of "$tmp/c/ckpt/round-000002.h5") == "$want2" ]]' \
+  "inspect after the first prune: $(sched_of "$tmp/c/ckpt/round-000002.h5" | tr '\n' '|') want $(tr '\n' '|' <<<"$want2")"
+check 'sched_of "$tmp/c/ckpt/round-000004.h5" | grep -q "^schedule.cycle: none (all 4 rounds done)$"' \
+  "inspect of the last round: $(sched_of "$tmp/c/ckpt/round-000004.h5" | tr '\n' '|')"
+
 # --- resumed mid-schedule: killed as round 3 starts (after the first prune and rewind),
 # resumed: the same metrics as without the kill ---
 { SALIENT_KILL_AT_ROUND=3 "$bin" train "$smoke" "${imp[@]}" --out "$tmp/ck" &>/dev/null; } 2>/dev/null # SIGKILL: the shell's "Killed" line too
@@ -139,6 +165,8 @@ check '[[ $rc == 0 ]] && cmp -s <(cols "$tmp/c") <(cols "$tmp/ck")' \
 rc=$?
 check '[[ $rc == 2 ]] && grep -q "cannot resume from" "$tmp/fx.err"' \
   "a fixed checkpoint resumed as imp: rc $rc: $(tail -1 "$tmp/fx.err")"
+check '[[ $(sched_of "$tmp/fx/ckpt/round-000001.h5") == "schedule: fixed" ]]' \
+  "inspect of a fixed run: $(sched_of "$tmp/fx/ckpt/round-000001.h5" | tr '\n' '|')"
 
 # --- fedavg IMP: counts, mask bytes in bytes_down, resumed before the first prune on another
 # rank count ---
@@ -151,6 +179,8 @@ for k in 1 2; do
   check '[[ $(kept_of "$tmp/f.err" $k) == $(kept_of "$tmp/c.err" $k) ]]' \
     "fedavg prune $k kept '$(kept_of "$tmp/f.err" $k)', centralized $(kept_of "$tmp/c.err" $k)"
 done
+check '[[ $(sched_of "$tmp/f/ckpt/round-000002.h5") == "$want2" ]]' \
+  "fedavg inspect after the first prune: $(sched_of "$tmp/f/ckpt/round-000002.h5" | tr '\n' '|')"
 # rounds 2 and 3 end in a prune: 5 downloads of the round's nnz plus the mask to np-1 ranks
 nnz=$(sed -n 's/.* \([0-9]*\) of [0-9]* parameters travel.*/\1/p' "$tmp/f.err")
 bits=$(((n + 7) / 8))

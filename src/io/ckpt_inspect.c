@@ -10,6 +10,8 @@
 
 #include "h5util.h"
 #include "salient/ckpt.h"
+#include "salient/config.h"
+#include "salient/schedule.h"
 
 typedef struct entry {
     char path[96]; /* "conv1/weight" below /model and /mask */
@@ -94,9 +96,10 @@ static sal_status shapes_fit(const char *path, const table *t, const sal_ckpt_in
 }
 
 /* Every dataset against its CRC32, through the loader: a tensor table rebuilt from the file's
- * own /model entries ("fc1/weight" -> "fc1.weight"), then every rank's rows. */
+ * own /model entries ("fc1/weight" -> "fc1.weight"), then every rank's rows. sched (3): where
+ * /schedule/state goes, when the file has one. */
 static sal_status verify(const char *path, const table *t, const sal_ckpt_info *info,
-                         sal_err *err) {
+                         int64_t *sched, sal_err *err) {
     sal_params p;
     memset(&p, 0, sizeof p);
     for (int i = 0; i < t->n; i++) {
@@ -126,6 +129,7 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
     if (!st) {
         sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = info->has_momentum ? m : NULL,
                           .randk_memory = info->has_randk_memory ? c : NULL,
+                          .sched = info->has_schedule ? sched : NULL,
                           .check_metrics = 1, .sealed = 1}; /* sal_ckpt_inspect checked it */
         st = sal_ckpt_load(path, &d, err);
     }
@@ -139,6 +143,57 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
     free(a), free(b), free(c), free(m);
     sal_params_free(&p);
     return st;
+}
+
+/* [sparsity] schedule's state in words: /schedule/state as stored (v: prunes done, prunable
+ * weights kept, prunable weights; checked against its CRC), then what the config the file
+ * carries says follows: the cycle the next round is in, the next prune and the final density.
+ * The timing is schedule.h's, the functions a run derives it with. A config that no longer
+ * parses (a key since removed) leaves the stored lines alone. */
+static void schedule_lines(FILE *out, const sal_ckpt_info *info, const int64_t v[3]) {
+    sal_config c;
+    sal_config_defaults(&c);
+    sal_err e;
+    sal_sched s;
+    const int known = !sal_config_load_string(&c, info->config_text, "the checkpoint's config",
+                                              &e) &&
+                      c.schedule != SAL_SCHED_FIXED &&
+                      !sal_sched_init(&s, c.schedule, c.cycles, c.cycle_rounds, c.rewind_round,
+                                      c.rounds, (size_t)v[2], c.start_density, c.density, &e);
+    const double prunable = v[2] > 0 ? (double)v[2] : 1.0;
+    fprintf(out, "schedule: %s\n",
+            known ? sal_config_enum_name("sparsity", "schedule", c.schedule) : "?");
+    if (known) fprintf(out, "schedule.prunes_done: %lld of %d\n", (long long)v[0],
+                       sal_sched_prunes(&s));
+    else fprintf(out, "schedule.prunes_done: %lld\n", (long long)v[0]);
+    fprintf(out, "schedule.kept: %lld of %lld prunable weights (density %.6f)\n", (long long)v[1],
+            (long long)v[2], (double)v[1] / prunable);
+    if (!known) return;
+    const int done = info->round;
+    if (done >= c.rounds) {
+        fprintf(out, "schedule.cycle: none (all %d rounds done)\n", c.rounds);
+    } else {
+        sal_sched_pos pos;
+        sal_sched_where(&s, done, &pos);
+        /* phases 0..C-1 are the cycles, phase C the training after the last one */
+        fprintf(out, "schedule.cycle: %d of %d, rounds %d-%d%s\n", pos.phase + 1, s.cycles + 1,
+                pos.start + 1, pos.start + pos.len,
+                pos.phase == s.cycles ? " (the final phase, after the last cycle)" : "");
+    }
+    int next = 0, k = 0;
+    for (int d = done + 1; d <= c.rounds && !k; d++)
+        if ((k = sal_sched_prune_after(&s, d))) next = d;
+    if (k) {
+        const size_t kept = sal_sched_kept(&s, k);
+        fprintf(out, "schedule.next_prune: after round %d, prune %d of %d to %zu prunable weights "
+                "(density %.6f)\n", next, k, sal_sched_prunes(&s), kept, (double)kept / prunable);
+    } else {
+        fprintf(out, "schedule.next_prune: none\n");
+    }
+    fprintf(out, "schedule.target_density: %.6f (%zu prunable weights after the last prune)\n",
+            (double)s.final_kept / prunable, s.final_kept);
+    if (c.schedule == SAL_SCHED_IMP)
+        fprintf(out, "schedule.rewind_round: %d\n", c.rewind_round);
 }
 
 sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
@@ -216,8 +271,11 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
                 (unsigned long long)total, (unsigned long long)kept_all,
                 total ? (double)kept_all / (double)total : 0.0,
                 total_prunable ? (double)kept_prunable / (double)total_prunable : 0.0);
-        st = verify(path, &t, &info, err);
+        int64_t sched[3] = {0, 0, 0};
+        st = verify(path, &t, &info, sched, err);
         if (!st) fprintf(out, "crc32c: ok\n");
+        if (!st && info.has_schedule) schedule_lines(out, &info, sched);
+        else if (!st) fprintf(out, "schedule: fixed\n"); /* no /schedule: one mask all along */
         fprintf(out, "metrics_rows: %d\n", info.nrows);
         if (info.nrows > 0) {
             hid_t ds = H5Dopen2(f, "/metrics", H5P_DEFAULT);
