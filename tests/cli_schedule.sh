@@ -2,7 +2,9 @@
 # cli_schedule.sh - [sparsity] schedule = imp | lrr | sculpt (src/sparsity/schedule.c) in
 # centralized and fedavg runs: every prune keeps exactly round(prunable x d^(k/C)) weights and the
 # last exactly density's count; pruned weights are zero and IMP's rewind restores the saved
-# weights bit for bit (checkpoints, h5py) and the saved round's learning rate; the new mask is in
+# weights bit for bit (checkpoints, h5py) and the saved round's learning rate, and with BatchNorm
+# the running statistics saved with them (centralized and fedavg); ckpt inspect tells where the
+# schedule stands; the new mask is in
 # the round's bytes_down; a SCULPT run whose prune prunes nothing equals training the fixed mask
 # (constant lr) and LRR that prunes nothing (cosine lr, restarted each cycle); a run killed
 # mid-schedule and resumed equals an uninterrupted one; bad keys fail with one line.
@@ -86,6 +88,7 @@ if rw2.tobytes() != w1.tobytes(): bad.append("rewind weights differ from round 1
 if w2[m2 == 1].tobytes() != w1[m2 == 1].tobytes() or np.any(w2[m2 == 0] != 0):
     bad.append("round 2's model is not round 1's model masked")
 if np.any(flat(c, "model")[flat(c, "mask") == 0] != 0): bad.append("pruned weights not zero")
+if "rewind_state" in b["schedule"]: bad.append("an MLP (no state) has /schedule/rewind_state")
 if list(b["schedule/state"][()]) != [1, int(m2[:235200].sum() + m2[235500:265500].sum() + m2[265600:266600].sum()), 266200]:
     bad.append(f"state {list(b['schedule/state'][()])}")
 print("; ".join(bad) if bad else "ok")
@@ -150,6 +153,70 @@ check '[[ $(sched_of "$tmp/c/ckpt/round-000002.h5") == "$want2" ]]' \
   "inspect after the first prune: $(sched_of "$tmp/c/ckpt/round-000002.h5" | tr '\n' '|') want $(tr '\n' '|' <<<"$want2")"
 check 'sched_of "$tmp/c/ckpt/round-000004.h5" | grep -q "^schedule.cycle: none (all 4 rounds done)$"' \
   "inspect of the last round: $(sched_of "$tmp/c/ckpt/round-000004.h5" | tr '\n' '|')"
+
+# --- IMP with BatchNorm rewinds the running statistics too (OpenLTH rewinds the whole state
+# dict): after the prune at round 2 the state is, bit for bit, the one saved after the rewind
+# round 1, which the checkpoints hold as /schedule/rewind_state; a run resumed from round 1
+# (before the rewind point is used) ends as the uninterrupted one. Centralized and fedavg. ---
+bn=(--set model.arch=resnet20 --set model.norm=batch --set data.synth_train=48
+    --set data.synth_test=16 --set data.clients=4 --set train.batch=16 --set sparsity.schedule=imp
+    --set sparsity.cycles=1 --set sparsity.cycle_rounds=2 --set sparsity.rewind_round=1
+    --set sparsity.density=0.5 --set run.rounds=3 --set checkpoint.every=1 --set checkpoint.keep=10)
+if $py -c "import h5py, numpy" 2>/dev/null; then
+  for alg in centralized fedavg; do
+    run=(); [[ $alg == fedavg ]] && run=(mpirun -np 2)
+    "${run[@]}" "$bin" train "$smoke" "${bn[@]}" --set train.algorithm=$alg --out "$tmp/bn_$alg" \
+      >/dev/null 2>"$tmp/bn_$alg.err"
+    rc=$?
+    check '[[ $rc == 0 ]] && grep -q "imp prune 1/1: .*; weights and state rewound$" "$tmp/bn_$alg.err"' \
+      "$alg resnet20-bn imp: rc $rc: $(grep -E "prune|error" "$tmp/bn_$alg.err" | tail -2)"
+    $py - "$tmp/bn_$alg/ckpt" >"$tmp/bn_$alg.h5" 2>&1 <<'EOF'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+def flat(f, root):
+    out = []
+    f[root].visititems(lambda name, o: out.append((o.attrs["offset"], name, o[()].ravel()))
+                       if isinstance(o, h5py.Dataset) else None)
+    out.sort(key=lambda t: (t[0], t[1]))
+    return [n for _, n, _ in out], np.concatenate([a for _, _, a in out])
+a, b, c = (h5py.File(f"{d}/round-00000{r}.h5", "r") for r in (1, 2, 3))
+n1, s1 = flat(a, "state")
+bad = []
+if not np.all(a["state/bn1/num_batches_tracked"][()] > 0): bad.append("round 1's state is untrained")
+for f, r in ((b, 2), (c, 3)):
+    n, rw = flat(f, "schedule/rewind_state")
+    if n != n1 or rw.tobytes() != s1.tobytes(): bad.append(f"round {r}'s rewind_state is not round 1's state")
+if flat(b, "state")[1].tobytes() != s1.tobytes(): bad.append("the state after the rewind is not round 1's")
+if flat(c, "state")[1].tobytes() == s1.tobytes(): bad.append("round 3 did not train the state")
+print("; ".join(bad) if bad else "ok")
+EOF
+    check '[[ $(cat "$tmp/bn_$alg.h5") == ok ]]' "$alg resnet20-bn imp rewind: $(tail -2 "$tmp/bn_$alg.h5")"
+    "${run[@]}" "$bin" train "$smoke" "${bn[@]}" --set train.algorithm=$alg --out "$tmp/bn_${alg}_r" \
+      --resume "$tmp/bn_$alg/ckpt/round-000001.h5" >/dev/null 2>"$tmp/bn_${alg}_r.err"
+    rc=$?
+    check '[[ $rc == 0 ]] && cmp -s <(cols "$tmp/bn_$alg") <(cols "$tmp/bn_${alg}_r") && h5diff -q "$tmp/bn_$alg/ckpt/latest" "$tmp/bn_${alg}_r/ckpt/latest" /state && h5diff -q "$tmp/bn_$alg/ckpt/latest" "$tmp/bn_${alg}_r/ckpt/latest" /model' \
+      "$alg resnet20-bn imp resumed at round 1 differs (rc $rc): $(diff <(cols "$tmp/bn_$alg") <(cols "$tmp/bn_${alg}_r") | head -3 | tr '\n' ' ') $(tail -1 "$tmp/bn_${alg}_r.err")"
+  done
+  # a format 4 file of such a run has no /schedule/rewind_state (IMP rewound the weights only):
+  # refused for resume in one line, not resumed with the initial statistics
+  cp "$tmp/bn_centralized/ckpt/round-000001.h5" "$tmp/bn_v4.h5"
+  $py - "$tmp/bn_v4.h5" "$src/tests/ckpt_craft.py" <<'EOF'
+import sys, h5py, numpy as np
+exec(open(sys.argv[2]).read().split('if sys.argv[1] == "--seed"')[0])
+with h5py.File(sys.argv[1], "r+") as f:
+    del f["schedule/rewind_state"]
+    del f.attrs["world_size"]
+    f.attrs.modify("format_version", np.int32(4))
+    rewrite_header(f)
+seal(sys.argv[1])
+EOF
+  "$bin" train "$smoke" "${bn[@]}" --out "$tmp/bn_v4" --resume "$tmp/bn_v4.h5" >/dev/null 2>"$tmp/bn_v4.err"
+  rc=$?
+  check '[[ $rc == 2 && $(grep -c . "$tmp/bn_v4.err") == 1 ]] && grep -q "format version 4: IMP rewound only the weights then" "$tmp/bn_v4.err"' \
+    "a format 4 imp checkpoint with BatchNorm: rc $rc: $(head -2 "$tmp/bn_v4.err" | tr '\n' ' ')"
+else
+  skip_part "cli_schedule: IMP's BatchNorm rewind (no h5py for $py)"
+fi
 
 # --- resumed mid-schedule: killed as round 3 starts (after the first prune and rewind),
 # resumed: the same metrics as without the kill ---

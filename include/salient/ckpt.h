@@ -17,7 +17,8 @@
 #define SAL_CKPT_FORMAT "salient-checkpoint"
 #define SAL_CKPT_VERSION 5 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
                             * and split fingerprints; 4: the seal, per-client accuracy in
-                            * /metrics; 5: root attribute world_size */
+                            * /metrics; 5: root attribute world_size,
+                            * /schedule/rewind_state */
 
 /* What one checkpoint holds. Pointers are borrowed. NULL means absent; whether an optional
  * part is present must be the same on every rank of the writing communicator. */
@@ -48,7 +49,9 @@ typedef struct sal_ckpt_state {
     /* [sparsity] schedule != fixed (rank 0's; centralized and fedavg write them): */
     const int64_t *sched;    /* (3) /schedule/state: prunes done, prunable weights kept, prunable
                               * weights; NULL for schedule = fixed (nothing written) */
-    const float *rewind;     /* (n) /schedule/rewind: IMP's weights to rewind to, or NULL */
+    const float *rewind;     /* (n + p->ns) IMP's rewind point, or NULL: the weights to rewind
+                              * to (/schedule/rewind), then the state (/schedule/rewind_state,
+                              * written when p->ns > 0) */
 } sal_ckpt_state;
 
 /* Collective over comm: write DIR/round-NNNNNN.h5 (DIR is created), point DIR/latest at it,
@@ -96,7 +99,8 @@ typedef struct sal_ckpt_dst {
     float *rank_s;           /* (p->ns) this rank's row of /ranks/state */
     float *randk_memory;     /* (n) from /comm/randk_memory */
     int64_t *sched;          /* (3) from /schedule/state */
-    float *rewind;           /* (n) from /schedule/rewind */
+    float *rewind;           /* (n + p->ns) from /schedule/rewind, then /schedule/rewind_state
+                              * (when p->ns > 0) */
     sal_metrics *metrics;    /* rows appended */
     int check_metrics;       /* without metrics: check /metrics against its CRC all the same */
     int sealed;              /* the caller has checked path's seal (sal_ckpt_seal_check) */

@@ -67,12 +67,14 @@ sal_status sal_resume_check(const sal_config *cfg, const char *path, int nranks,
 sal_status sal_run_write_config(const sal_config *cfg, const char *out_dir, sal_err *err);
 
 /* [sparsity] schedule in a run (sched_run.c). On the rank that holds the model (`holder`:
- * centralized's, the fedavg server) it owns IMP's rewind weights (n floats, initialised to the
- * model at open: the rewind point of rewind_round = 0) and a score scratch; elsewhere only the
- * schedule, for the learning rate and the rounds that prune. */
+ * centralized's, the fedavg server) it owns IMP's rewind point (the weights and the
+ * non-trainable state, initialised to the model at open: the rewind point of rewind_round = 0)
+ * and a score scratch; elsewhere only the schedule, for the learning rate and the rounds that
+ * prune. */
 typedef struct sal_sched_run {
     sal_sched s;
-    float *rewind; /* (n) imp on the holder, else NULL; owned */
+    float *rewind; /* (n + ns) imp on the holder, else NULL; owned: the weights, then the state
+                    * (BatchNorm statistics), which OpenLTH's rewind restores too */
     float *score;  /* (n) the holder's prune scratch, else NULL; owned */
 } sal_sched_run;
 sal_status sal_sched_run_open(sal_sched_run *r, const sal_config *cfg, const sal_params *p,
@@ -80,8 +82,9 @@ sal_status sal_sched_run_open(sal_sched_run *r, const sal_config *cfg, const sal
 void sal_sched_run_close(sal_sched_run *r);
 /* The learning rate of round (0-based), restarting with each cycle (schedule.h). */
 double sal_sched_run_lr(const sal_sched_run *r, const sal_config *cfg, int round);
-/* The holder, after `done` rounds: save IMP's rewind point (done = rewind_round), and prune
- * (then rewind, IMP) when a cycle ends in a prune; *pruned = the prune's number or 0. The
+/* The holder, after `done` rounds: save IMP's rewind point (done = rewind_round: p->w and
+ * p->s), and prune (then rewind, IMP: the kept weights and the whole state) when a cycle ends
+ * in a prune; *pruned = the prune's number or 0. The
  * caller restarts the optimizer (sal_sched_restart_after) and sends the new mask. */
 sal_status sal_sched_run_step(sal_sched_run *r, sal_params *p, int done, int *pruned,
                               sal_err *err);

@@ -14,6 +14,15 @@ static size_t prunable_of(const sal_params *p) {
     return n;
 }
 
+/* IMP's rewind point: OpenLTH saves and restores the whole state dict, so the BatchNorm
+ * running statistics and batch counter (p->s) travel with the weights; a rewound model with
+ * its trained statistics would normalise the rewound weights' activations by another
+ * network's. */
+static void save_point(sal_sched_run *r, const sal_params *p) {
+    memcpy(r->rewind, p->w, sizeof(float) * p->n);
+    if (p->ns) memcpy(r->rewind + p->n, p->s, sizeof(float) * p->ns);
+}
+
 sal_status sal_sched_run_open(sal_sched_run *r, const sal_config *cfg, const sal_params *p,
                               int holder, sal_err *err) {
     memset(r, 0, sizeof *r);
@@ -22,11 +31,12 @@ sal_status sal_sched_run_open(sal_sched_run *r, const sal_config *cfg, const sal
                                    cfg->start_density, cfg->density, err);
     if (st || !holder || cfg->schedule == SAL_SCHED_FIXED) return st;
     r->score = malloc(sizeof(float) * (p->n ? p->n : 1));
-    if (cfg->schedule == SAL_SCHED_IMP) r->rewind = malloc(sizeof(float) * (p->n ? p->n : 1));
+    if (cfg->schedule == SAL_SCHED_IMP) r->rewind = malloc(sizeof(float) * (p->n + p->ns + 1));
     if (!r->score || (cfg->schedule == SAL_SCHED_IMP && !r->rewind))
         return sal_fail(err, SAL_ENOMEM, "schedule: out of memory for %zu weights", p->n);
-    /* rewind_round = 0: the rewind point is the (masked) initial model; later ones overwrite it */
-    if (r->rewind) memcpy(r->rewind, p->w, sizeof(float) * p->n);
+    /* rewind_round = 0: the rewind point is the (masked) initial model and its initial state;
+     * later ones overwrite it */
+    if (r->rewind) save_point(r, p);
     return SAL_OK;
 }
 
@@ -45,8 +55,7 @@ sal_status sal_sched_run_step(sal_sched_run *r, sal_params *p, int done, int *pr
                               sal_err *err) {
     *pruned = 0;
     if (r->s.kind == SAL_SCHED_FIXED) return SAL_OK;
-    if (r->rewind && done == r->s.rewind && done > 0)
-        memcpy(r->rewind, p->w, sizeof(float) * p->n);
+    if (r->rewind && done == r->s.rewind && done > 0) save_point(r, p);
     const int k = sal_sched_prune_after(&r->s, done);
     if (!k) return SAL_OK;
     sal_status st = sal_sched_prune(&r->s, k, p, r->score, err);
@@ -55,8 +64,10 @@ sal_status sal_sched_run_step(sal_sched_run *r, sal_params *p, int done, int *pr
         snprintf(why, sizeof why, "%s", err->msg);
         return sal_fail(err, st, "round %d: %.400s", done, why);
     }
-    if (r->rewind) /* IMP: the kept weights back to their values at the rewind round */
+    if (r->rewind) { /* IMP: the kept weights and the state back to the rewind round's */
         for (size_t i = 0; i < p->n; i++) p->w[i] = r->rewind[i] * p->mask[i];
+        if (p->ns) memcpy(p->s, r->rewind + p->n, sizeof(float) * p->ns);
+    }
     *pruned = k;
     return SAL_OK;
 }
@@ -89,5 +100,5 @@ void sal_sched_run_progress(FILE *f, const sal_sched_run *r, int done, int k,
             "%.6f of prunable, %zu of %zu parameters)%s\n", done,
             sal_config_enum_name("sparsity", "schedule", r->s.kind), k, sal_sched_prunes(&r->s),
             kept, r->s.prunable, (double)kept / (double)r->s.prunable, sal_params_nnz(p), p->n,
-            r->rewind ? "; weights rewound" : "");
+            !r->rewind ? "" : p->ns ? "; weights and state rewound" : "; weights rewound");
 }

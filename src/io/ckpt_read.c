@@ -436,6 +436,14 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
     if (!st && d->sched) st = read_sched(f, path, d->sched, err);
     for (int t = 0; t < p->ntensors && !st && d->rewind; t++)
         st = read_tensor(f, path, "/schedule/rewind", &p->t[t], H5T_NATIVE_FLOAT, d->rewind, err);
+    if (!st && d->rewind && p->nstate > 0 && version_of(f) < 5)
+        st = sal_fail(err, SAL_ECONFIG, "checkpoint '%s' has format version %d: IMP rewound only "
+                      "the weights then, and the file lacks the BatchNorm state at the rewind "
+                      "round (/schedule/rewind_state, format 5) that this salient rewinds too; "
+                      "run it again from the start", path, version_of(f));
+    for (int t = 0; t < p->nstate && !st && d->rewind; t++)
+        st = read_tensor(f, path, "/schedule/rewind_state", &p->st[t], H5T_NATIVE_FLOAT,
+                         d->rewind + p->n, err);
     if (!st && d->rank_w) st = read_row(f, path, "weights", d->rank, p->n, d->rank_w, err);
     if (!st && d->rank_m) st = read_row(f, path, "momentum", d->rank, p->n, d->rank_m, err);
     if (!st && d->rank_r) st = read_row(f, path, "residual", d->rank, p->n, d->rank_r, err);
@@ -466,7 +474,7 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
     float *mask = malloc(sizeof(float) * (p.n ? p.n : 1));
     float *state = malloc(sizeof(float) * (p.ns ? p.ns : 1));
     float *mem = s->randk_memory ? malloc(sizeof(float) * (p.n ? p.n : 1)) : NULL;
-    float *rewind = s->rewind ? malloc(sizeof(float) * (p.n ? p.n : 1)) : NULL;
+    float *rewind = s->rewind ? malloc(sizeof(float) * (p.n + p.ns + 1)) : NULL;
     int64_t sched[3];
     if (!w || !m || !mask || !state || (s->randk_memory && !mem) || (s->rewind && !rewind)) {
         st = sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory to read '%s' back", path);

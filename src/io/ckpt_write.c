@@ -228,8 +228,9 @@ static void metrics(writer *w, MPI_Comm comm) {
     H5Tclose(ft);
 }
 
-/* /schedule: the state dataset (int64 [3]) and, for IMP, the rewind weights per tensor, each
- * with its crc32c (rank 0's data; the CRCs broadcast so that every rank writes the same). */
+/* /schedule: the state dataset (int64 [3]) and, for IMP, the rewind weights per tensor and the
+ * rewind state per state tensor, each with its crc32c (rank 0's data; the CRCs broadcast so
+ * that every rank writes the same). */
 static void schedule(writer *w, MPI_Comm comm) {
     const sal_ckpt_state *s = w->s;
     const sal_params *p = s->p;
@@ -258,6 +259,17 @@ static void schedule(writer *w, MPI_Comm comm) {
                                       : 0;
             MPI_Bcast(&c, 1, MPI_UINT32_T, 0, comm);
             tensor_crcs_of(w, "/schedule/rewind", &c, p->t + t, 1);
+        }
+    }
+    if (s->rewind && p->nstate > 0) {
+        const float *st = s->rewind + p->n;
+        tensors_of(w, "/schedule/rewind_state", H5T_NATIVE_FLOAT, st, p->st, p->nstate);
+        for (int t = 0; t < p->nstate; t++) {
+            uint32_t c = w->rank == 0 ? sal_crc32c(0, st + p->st[t].offset,
+                                                   p->st[t].numel * sizeof(float))
+                                      : 0;
+            MPI_Bcast(&c, 1, MPI_UINT32_T, 0, comm);
+            tensor_crcs_of(w, "/schedule/rewind_state", &c, p->st + t, 1);
         }
     }
     if (g >= 0) H5Gclose(g);
@@ -451,7 +463,7 @@ static double payload_bytes(const sal_ckpt_state *s, int size) {
     b += size * ((s->rank_w ? n * 4 : 0) + (s->rank_m ? n * 4 : 0) + (s->rank_r ? n * 4 : 0) +
                  (s->rank_s ? ns * 4 : 0));
     if (s->metrics) b += (double)s->metrics->n * sizeof(sal_round);
-    if (s->rewind) b += n * 4;
+    if (s->rewind) b += (n + ns) * 4;
     return b;
 }
 
