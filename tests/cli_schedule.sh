@@ -4,9 +4,10 @@
 # last exactly density's count; pruned weights are zero and IMP's rewind restores the saved
 # weights bit for bit (checkpoints, h5py) and the saved round's learning rate, and with BatchNorm
 # the running statistics saved with them (centralized and fedavg); ckpt inspect tells where the
-# schedule stands; the new mask is in
-# the round's bytes_down; a SCULPT run whose prune prunes nothing equals training the fixed mask
-# (constant lr) and LRR that prunes nothing (cosine lr, restarted each cycle); a run killed
+# schedule stands; the new mask is in the round's bytes_down; Rand-k uploads follow the mask's
+# nnz across prunes (bytes, 2 vs 3 ranks, resume); a SCULPT run whose prune prunes nothing
+# equals training the fixed mask (constant lr) and LRR that prunes nothing (cosine lr, restarted
+# each cycle); a run killed
 # mid-schedule and resumed equals an uninterrupted one; bad keys fail with one line.
 # Usage: cli_schedule.sh SALIENT SRCDIR
 bin=$1 src=$2
@@ -44,8 +45,6 @@ refuse "rewind_round past a cycle" "must be below" --set sparsity.schedule=imp \
   --set sparsity.rewind_round=2 --set sparsity.cycle_rounds=2 --set sparsity.density=0.5 \
   --set run.rounds=3
 refuse "start_density with fixed" "leave them at their defaults" --set sparsity.start_density=0.5
-refuse "randk uploads" "compress = randk" "${fed[@]}" --set comm.compress=randk \
-  --set sparsity.schedule=lrr --set sparsity.density=0.5 --set run.rounds=3
 refuse "density above start_density" "a schedule only prunes" "${fed[@]}" \
   --set sparsity.method=random --set sparsity.schedule=sculpt --set sparsity.start_density=0.2 \
   --set sparsity.density=0.5 --set run.rounds=3
@@ -265,6 +264,37 @@ rc=$?
 cols_nb() { cut -d, -f1-6,12 "$1/metrics.csv"; }
 check '[[ $rc == 0 ]] && cmp -s <(cols_nb "$tmp/f") <(cols_nb "$tmp/fk")' \
   "fedavg imp resumed at round 1 on 2 ranks differs (rc $rc): $(diff <(cols_nb "$tmp/f") <(cols_nb "$tmp/fk") | head -3 | tr '\n' ' ') $(tail -1 "$tmp/fk.err")"
+
+# --- Rand-k uploads across prunes (temporal decoder, the one with state): k = round(0.1 x nnz)
+# of the round's mask, so bytes_up = 5 clients x k x 4 in every round; the same metrics on 2 and
+# 3 ranks; resumed before the first prune (the memory saved, then reset by the prune) and after
+# it, equal to the uninterrupted run ---
+rk=(--set comm.compress=randk --set comm.randk_density=0.1 --set comm.randk_decoder=temporal)
+rknp=(2 3)
+sanitized && rknp=(2)
+for np in "${rknp[@]}"; do
+  mpirun -np $np "$bin" train "$smoke" "${fed[@]}" "${imp[@]}" "${rk[@]}" --out "$tmp/rk$np" \
+    >/dev/null 2>"$tmp/rk$np.err"
+  rc=$?
+  check '[[ $rc == 0 ]]' "randk + imp on $np ranks: rc $rc: $(tail -2 "$tmp/rk$np.err")"
+done
+sanitized || check 'cmp -s <(cols_nb "$tmp/rk2") <(cols_nb "$tmp/rk3")' \
+  "randk + imp differs on 2 and 3 ranks: $(diff <(cols_nb "$tmp/rk2") <(cols_nb "$tmp/rk3") | head -4 | tr '\n' ' ')"
+# the nnz each round trains: all n, then after prune k the kept prunable weights + the biases
+k1=$(kept_of "$tmp/rk2.err" 1) k2=$(kept_of "$tmp/rk2.err" 2)
+for x in 1:$n 2:$n 3:$((k1 + n - N)) 4:$((k2 + n - N)); do
+  r=${x%:*} z=${x#*:}
+  want=$((5 * 4 * ($(awk -v z="$z" 'BEGIN { printf "%.0f", 0.1 * z }'))))
+  check '[[ $(col "$tmp/rk2" $r 6) == "$want" ]]' \
+    "randk + imp round $r bytes_up $(col "$tmp/rk2" $r 6), expected 5 x 4 x round(0.1 x $z) = $want"
+done
+for from in 1 2; do
+  mpirun -np 2 "$bin" train "$smoke" "${fed[@]}" "${imp[@]}" "${rk[@]}" --out "$tmp/rkr$from" \
+    --resume "$tmp/rk2/ckpt/round-00000$from.h5" >/dev/null 2>"$tmp/rkr$from.err"
+  rc=$?
+  check '[[ $rc == 0 ]] && cmp -s <(cols_nb "$tmp/rk2") <(cols_nb "$tmp/rkr$from")' \
+    "randk + imp resumed at round $from differs (rc $rc): $(diff <(cols_nb "$tmp/rk2") <(cols_nb "$tmp/rkr$from") | head -3 | tr '\n' ' ') $(tail -1 "$tmp/rkr$from.err")"
+done
 
 # --- SCULPT whose prune prunes nothing (start_density = density) on a random mask: with a
 # constant lr, the same as training the fixed mask (bytes_down aside: the mask is still sent);

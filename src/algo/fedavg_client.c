@@ -139,8 +139,11 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
                 float *e = (float *)(enc + (size_t)k * cap);
                 /* cap is a multiple of sizeof(float): every slot stays aligned */
                 sal_fed_randk_encode(f->cfg, round, c, buf, f->packed, f->nnz, f->p->ns, rkidx, e);
-                /* a diverged client sends nothing, as with quantize (the server reports it) */
-                send = e, count = isfinite(s->loss_sum) ? (int)rkn : 0, type = MPI_FLOAT;
+                /* a diverged client sends nothing, as with quantize (the server reports it);
+                 * k follows the mask's nnz, which a [sparsity] schedule's prunes lower */
+                send = e, type = MPI_FLOAT;
+                count =
+                    isfinite(s->loss_sum) ? (int)sal_fed_randk_floats(f->cfg, f->nnz, f->p->ns) : 0;
             }
             s->compute_s += sal_now() - t0;
             t0 = sal_now();

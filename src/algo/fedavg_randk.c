@@ -70,6 +70,22 @@ void sal_fed_randk_close(fed_randk *r) {
     memset(r, 0, sizeof *r);
 }
 
+sal_status sal_fed_randk_remask(fed_randk *r, const sal_config *cfg, size_t nnz, sal_err *err) {
+    /* A prune only drops weights: the buffers sized for the larger mask hold the new one. */
+    if (nnz > r->nnz)
+        return sal_fail(err, SAL_EINVAL,
+                        "Rand-k: the mask grew from %zu to %zu weights; a "
+                        "schedule only prunes",
+                        r->nnz, nnz);
+    sal_randk_acc_free(&r->acc);
+    sal_status st = sal_randk_acc_init(&r->acc, (sal_randk_decoder)cfg->randk_decoder, nnz, err);
+    if (st) return st;
+    r->nnz = nnz, r->k = sal_fed_randk_k(cfg, nnz);
+    r->p = nnz ? (double)r->k / (double)nnz : 1;
+    if (r->memory) memset(r->memory, 0, sizeof(float) * nnz);
+    return SAL_OK;
+}
+
 void sal_fed_randk_begin(fed_randk *r) {
     sal_randk_acc_reset(&r->acc);
     memset(r->state, 0, sizeof(double) * r->ns);

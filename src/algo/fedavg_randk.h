@@ -46,6 +46,13 @@ sal_status sal_fed_randk_fold(fed_randk *r, const sal_config *cfg, int round, in
 /* packed (nnz + ns) <- global + decoded mean update, and the weighted mean of the state. */
 void sal_fed_randk_finish(fed_randk *r, float *packed);
 
+/* A prune changed the mask ([sparsity] schedule) and left nnz travelling weights: k, the
+ * accumulators and the temporal memory follow the new mask. The memory restarts at 0, as it
+ * does in round 0: it held the last update values of the cycle that ended, which the next
+ * cycle (restarted lr, and for IMP rewound weights) does not repeat, as the optimizer restarts
+ * too. Uploads of both sides then hold sal_fed_randk_floats(cfg, nnz, ns) floats. */
+sal_status sal_fed_randk_remask(fed_randk *r, const sal_config *cfg, size_t nnz, sal_err *err);
+
 /* The temporal memory from checkpoint path into r->memory (through f's mask). */
 sal_status sal_fed_randk_resume(fed_randk *r, const fed *f, const char *path, sal_err *err);
 

@@ -387,6 +387,7 @@ rounds:
         if ((st = sal_sched_run_step(&f->sched, f->p, round + 1, &pruned, err))) goto out;
         if (pruned) {
             sal_fed_mask_update(f, &row, &b.rows[0].bytes, NULL);
+            if (b.rk && (st = sal_fed_randk_remask(b.rk, cfg, f->nnz, err))) goto out;
             if ((st = write_mask(f, out_dir, err))) goto out;
         }
         row.wall_s += sal_now() - tp, row.compute_s += sal_now() - tp;

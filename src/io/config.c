@@ -1036,10 +1036,6 @@ static sal_status check_schedule(const sal_config *c, sal_err *err) {
         return sal_fail(err, SAL_ECONFIG, "config: [sparsity] schedule = %s runs with [train] "
                         "algorithm = centralized or fedavg, not %s; set schedule = fixed", name,
                         sal_config_enum_name("train", "algorithm", c->algorithm));
-    if (c->compress == SAL_COMPRESS_RANDK) /* its buffers and memory are in mask order */
-        return sal_fail(err, SAL_ECONFIG, "config: [sparsity] schedule = %s changes the mask, "
-                        "which [comm] compress = randk's messages and decoder memory are laid "
-                        "out by; set schedule = fixed or compress = none", name);
     if (c->rewind_round != 0 && c->schedule != SAL_SCHED_IMP)
         return sal_fail(err, SAL_ECONFIG, "config: [sparsity] rewind_round applies to schedule = "
                         "imp (lrr and sculpt keep the trained weights); set rewind_round = 0");
