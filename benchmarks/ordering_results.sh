@@ -14,7 +14,8 @@
 #   dense       sparsity.method=none
 #   snip        SSFL (source=clients) and single-site SNIP (source=server) at 0.5, 0.1, 0.05
 #   baselines   random, erk, magnitude at 0.1 and 0.05
-# An interrupted run continues (--resume) where a study's directory exists.
+# An interrupted run continues (--resume) where a study's directory exists; a finished study
+# only has its tables written again.
 set -eu
 build=$1 out=$2 rounds=${3:-24} seeds=${4:-3} np=${5:-3}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
@@ -32,9 +33,10 @@ declare -A V=(
 order=(dense snip baselines)
 mkdir -p "$out"
 for s in "${order[@]}"; do
-  [[ -s $out/$s/summary.csv ]] && continue
+  # a finished study's tables are written again by this build (--gather runs nothing)
   again=()
   [[ -e $out/$s/study.ini ]] && again=(--resume)
+  [[ -s $out/$s/summary.csv ]] && again=(--gather)
   echo "ordering_results.sh: $s ($(date +%T))" >&2
   # shellcheck disable=SC2086  # the study's --vary list splits on spaces by design
   mpirun -np "$np" "$build/bin/salient" compare "$cfg" --algorithms fedavg "${common[@]}" \
