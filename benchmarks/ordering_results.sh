@@ -14,6 +14,8 @@
 #   dense       sparsity.method=none
 #   snip        SSFL (source=clients) and single-site SNIP (source=server) at 0.5, 0.1, 0.05
 #   baselines   random, erk, magnitude at 0.1 and 0.05
+# Then OUT/ordering.md (the table) and OUT/ordering.png (gnuplot: test accuracy per method at
+# each density, error bars +-1 std over seeds, dense FedAvg's mean +-1 std as a band).
 # An interrupted run continues (--resume) where a study's directory exists; a finished study
 # only has its tables written again.
 set -eu
@@ -61,3 +63,36 @@ done
       "$out/$s/summary.csv"
   done | sort -t$'\t' -k1,1gr -k2,2n -s | cut -f3
 } | tee "$out/ordering.md"
+
+# the plot: x = the density (categorical, sparsest right), each method a little offset so that
+# the error bars stay apart; dense FedAvg as a band across
+if command -v gnuplot >/dev/null; then
+  for s in "${order[@]}"; do
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+      { m = $c["sparsity.method"]; src = ("sparsity.source" in c) ? $c["sparsity.source"] : ""
+        name = m == "none" ? "dense" : m == "snip" ? (src == "server" ? "single-site-SNIP" : "SSFL") : m
+        k = name == "SSFL" ? 0 : name == "single-site-SNIP" ? 1 : name == "random" ? 2 : name == "erk" ? 3 : 4
+        d = $c["sparsity.density"]; x = (d == 0.5 ? 1 : d == 0.1 ? 2 : 3) + 0.1 * (k - 2)
+        print name, (m == "none" ? 0 : x), 100 * $c["final_acc_mean"], 100 * $c["final_acc_std"] }' \
+      "$out/$s/summary.csv"
+  done >"$out/ordering.dat"
+  read -r dm ds < <(awk '$1 == "dense" { print $3, $4 }' "$out/ordering.dat")
+  gnuplot <<GP
+set terminal pngcairo size 1000,600
+set output '$out/ordering.png'
+set title "ResNet-20 (GroupNorm), Fashion-MNIST (20000 samples), 100 clients (Dirichlet 0.3), $rounds rounds\\nfinal test accuracy, mean of $seeds seeds, error bars +-1 std"
+set xrange [0.5:3.5]
+set xtics ('density 0.5' 1, 'density 0.1' 2, 'density 0.05' 3)
+set ylabel 'final test accuracy (%)'
+set grid ytics
+set key outside right top
+set style fill transparent solid 0.35 noborder
+ms = "SSFL single-site-SNIP random erk magnitude"
+cs = "#d62728 #1f77b4 #2ca02c #9467bd #8c564b"
+plot '+' using 1:($dm - $ds):($dm + $ds) with filledcurves lc rgb '#999999' title 'dense FedAvg +-1 std', \
+  $dm with lines lc rgb '#555555' dt 2 notitle, \
+  for [i=1:5] '$out/ordering.dat' using (strcol(1) eq word(ms, i) ? \$2 : 1/0):3:4 \
+    with yerrorbars pt 7 ps 1.3 lw 1.5 lc rgb word(cs, i) title word(ms, i)
+GP
+  echo "ordering_results.sh: $out/ordering.md $out/ordering.png" >&2
+fi
