@@ -70,6 +70,9 @@ int main(void) {
     CHECK(!strcmp(sal_fmt_dec(0.0000005001, 6, b, sizeof b), "0.000001"));
     CHECK(!strcmp(sal_fmt_dec(250.0, 6, b, sizeof b), "250")); /* zeros before the point stay */
     CHECK(!strcmp(sal_fmt_dec(NAN, 6, b, sizeof b), "nan") || !strcmp(b, "-nan"));
+    /* too long for the buffer in fixed notation: the shortest exact form, not cut digits */
+    CHECK(!strcmp(sal_fmt_dec(1e30, 6, b, sizeof b), "1e+30"));
+    CHECK(!strcmp(sal_fmt_dec(-1.2345e40, 1, b, sizeof b), "-1.2345e+40"));
     int bad_dec = 0;
     for (int i = 0; i < 20000; i++) {
         double x = (sal_rng_uniform(&r) - 0.25) * 1e4 * sal_rng_uniform(&r);

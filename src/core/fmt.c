@@ -25,7 +25,10 @@ char *sal_fmt_num(double x, char *buf, size_t cap) {
 
 char *sal_fmt_dec(double x, int decimals, char *buf, size_t cap) {
     if (!cap) return buf;
-    snprintf(buf, cap, "%.*f", decimals, x);
+    int n = snprintf(buf, cap, "%.*f", decimals, x);
+    /* a value too long for buf in fixed notation (|x| near 1e25 and up) would be cut, digits
+     * lost: the shortest exact form, which always fits SAL_NUM_MAX, instead */
+    if (n < 0 || (size_t)n >= cap) return sal_fmt_num(x, buf, cap);
     if (strchr(buf, '.') && !strpbrk(buf, "ni")) { /* not nan/inf */
         char *end = buf + strlen(buf) - 1;
         while (*end == '0') *end-- = '\0';
