@@ -25,7 +25,7 @@ sal_status sal_train_decentral(const sal_config *cfg, const char *out_dir, FILE 
 
 /* summary.json's identity fields into buf (identity.c): the algorithm's name as given, the
  * model and data, only the sparsity/comm keys that applied to this run, seed, ranks, clients
- * (not for centralized), parameters and nnz (when a mask keeps fewer). -1 if cap is short. */
+ * (not for centralized), parameters and nnz. -1 if cap is short. */
 int sal_run_identity(char *buf, size_t cap, const sal_config *cfg, const char *algorithm,
                      int ranks, size_t parameters, size_t nnz);
 

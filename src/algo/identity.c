@@ -77,6 +77,6 @@ int sal_run_identity(char *buf, size_t cap, const sal_config *cfg, const char *a
     num(&j, "ranks", ranks);
     if (!alone) num(&j, "clients", cfg->clients);
     num(&j, "parameters", (double)parameters);
-    if (nnz != parameters) num(&j, "nnz", (double)nnz);
+    num(&j, "nnz", (double)nnz); /* the weights trained and sent: every run has them */
     return j.overflow ? -1 : 0;
 }
