@@ -14,6 +14,7 @@
 #   dense       sparsity.method=none
 #   snip        SSFL (source=clients) and single-site SNIP (source=server) at 0.5, 0.1, 0.05
 #   baselines   random, erk, magnitude at 0.1 and 0.05
+#   layerwise   SSFL with [sparsity] scope = layerwise (each layer's own top share) at 0.1, 0.05
 # Then OUT/ordering.md (the table) and OUT/ordering.png (gnuplot: test accuracy per method at
 # each density, error bars +-1 std over seeds, dense FedAvg's mean +-1 std as a band).
 # An interrupted run continues (--resume) where a study's directory exists; a finished study
@@ -31,8 +32,9 @@ declare -A V=(
   [dense]="--vary sparsity.method=none --vary sparsity.density=1"
   [snip]="--vary sparsity.method=snip --vary sparsity.source=clients,server --vary sparsity.density=0.5,0.1,0.05"
   [baselines]="--vary sparsity.method=random,erk,magnitude --vary sparsity.density=0.1,0.05"
+  [layerwise]="--vary sparsity.method=snip --vary sparsity.scope=layerwise --vary sparsity.density=0.1,0.05"
 )
-order=(dense snip baselines)
+order=(dense snip baselines layerwise)
 mkdir -p "$out"
 for s in "${order[@]}"; do
   # a finished study's tables are written again by this build (--gather runs nothing)
@@ -54,8 +56,9 @@ done
   for s in "${order[@]}"; do
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
       { m = $c["sparsity.method"]; src = ("sparsity.source" in c) ? $c["sparsity.source"] : ""
-        name = m == "none" ? "dense FedAvg" : m == "snip" ? (src == "server" ? "single-site SNIP" : "SSFL") : m
-        key = m == "none" ? 0 : (m == "snip" && src != "server" ? 1 : 2)
+        lw = ("sparsity.scope" in c) && $c["sparsity.scope"] == "layerwise"
+        name = m == "none" ? "dense FedAvg" : m == "snip" ? (src == "server" ? "single-site SNIP" : lw ? "SSFL, layerwise" : "SSFL") : m
+        key = m == "none" ? 0 : (m == "snip" && src != "server" ? (lw ? 2 : 1) : 3)
         printf "%s\t%d\t| %s | %s | %.2f +- %.2f | %.2f +- %.2f | %.2f +- %.2f | %.1f |\n", \
           $c["sparsity.density"], key, name, $c["sparsity.density"], 100 * $c["final_acc_mean"], \
           100 * $c["final_acc_std"], 100 * $c["client_acc_mean_mean"], 100 * $c["client_acc_mean_std"], \
@@ -70,9 +73,10 @@ if command -v gnuplot >/dev/null; then
   for s in "${order[@]}"; do
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
       { m = $c["sparsity.method"]; src = ("sparsity.source" in c) ? $c["sparsity.source"] : ""
-        name = m == "none" ? "dense" : m == "snip" ? (src == "server" ? "single-site-SNIP" : "SSFL") : m
-        k = name == "SSFL" ? 0 : name == "single-site-SNIP" ? 1 : name == "random" ? 2 : name == "erk" ? 3 : 4
-        d = $c["sparsity.density"]; x = (d == 0.5 ? 1 : d == 0.1 ? 2 : 3) + 0.1 * (k - 2)
+        lw = ("sparsity.scope" in c) && $c["sparsity.scope"] == "layerwise"
+        name = m == "none" ? "dense" : m == "snip" ? (src == "server" ? "single-site-SNIP" : lw ? "SSFL-layerwise" : "SSFL") : m
+        k = name == "SSFL" ? 0 : name == "SSFL-layerwise" ? 1 : name == "single-site-SNIP" ? 2 : name == "random" ? 3 : name == "erk" ? 4 : 5
+        d = $c["sparsity.density"]; x = (d == 0.5 ? 1 : d == 0.1 ? 2 : 3) + 0.09 * (k - 2.5)
         print name, (m == "none" ? 0 : x), 100 * $c["final_acc_mean"], 100 * $c["final_acc_std"] }' \
       "$out/$s/summary.csv"
   done >"$out/ordering.dat"
@@ -87,11 +91,11 @@ set ylabel 'final test accuracy (%)'
 set grid ytics
 set key outside right top
 set style fill transparent solid 0.35 noborder
-ms = "SSFL single-site-SNIP random erk magnitude"
-cs = "#d62728 #1f77b4 #2ca02c #9467bd #8c564b"
+ms = "SSFL SSFL-layerwise single-site-SNIP random erk magnitude"
+cs = "#d62728 #ff7f0e #1f77b4 #2ca02c #9467bd #8c564b"
 plot '+' using 1:($dm - $ds):($dm + $ds) with filledcurves lc rgb '#999999' title 'dense FedAvg +-1 std', \
   $dm with lines lc rgb '#555555' dt 2 notitle, \
-  for [i=1:5] '$out/ordering.dat' using (strcol(1) eq word(ms, i) ? \$2 : 1/0):3:4 \
+  for [i=1:words(ms)] '$out/ordering.dat' using (strcol(1) eq word(ms, i) ? \$2 : 1/0):3:4 \
     with yerrorbars pt 7 ps 1.3 lw 1.5 lc rgb word(cs, i) title word(ms, i)
 GP
   echo "ordering_results.sh: $out/ordering.md $out/ordering.png" >&2
