@@ -478,10 +478,10 @@ static void test_reports(void) {
     if (f) fclose(f);
     CHECK(got > 0);
     CHECK_MSG(!strcmp(buf, "tensor,numel,kept,density\n"
-                           "A.weight,100,50,0.500000\n"
-                           "A.bias,10,10,1.000000\n"
-                           "B.weight,6,3,0.500000\n"
-                           "C.weight,18,0,0.000000\n"),
+                           "A.weight,100,50,0.5\n"
+                           "A.bias,10,10,1\n"
+                           "B.weight,6,3,0.5\n"
+                           "C.weight,18,0,0\n"),
               "csv:\n%s", buf);
     remove(path);
     snprintf(path, sizeof path, "%s/no/such/dir/mask.csv", SAL_TEST_BINDIR);
