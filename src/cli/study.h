@@ -79,6 +79,10 @@ sal_status sal_study_config(const sal_study *s, int p, const sal_config *base, i
  * n < 2 (one seed says nothing about the spread), mean NaN for n = 0. */
 void sal_study_mean_std(const double *x, int n, double *mean, double *std);
 
+/* A CSV line split at commas in place (its newline stripped) into at most max fields of f;
+ * returns the field count. The tables hold no quoted fields. */
+int sal_study_split(char *line, char **f, int max);
+
 /* What one run's metrics.csv says, for the tables. */
 typedef struct sal_run_stats {
     double final_acc, best_acc; /* NaN when no round was evaluated */

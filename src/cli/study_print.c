@@ -20,19 +20,6 @@ static const char *const v_names[NV] = {"point",
 
 #define MAX_COLS 128
 
-/* line split at commas in place (newline stripped) into at most MAX_COLS fields */
-static int split(char *line, char **f) {
-    int k = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    for (char *c = line; k < MAX_COLS;) {
-        f[k++] = c;
-        char *comma = strchr(c, ',');
-        if (!comma) break;
-        *comma = '\0';
-        c = comma + 1;
-    }
-    return k;
-}
 
 int sal_study_print_summary(const sal_study_out *o, FILE *out) {
     char path[SAL_PATH_MAX + 32], line[8192];
@@ -42,7 +29,7 @@ int sal_study_print_summary(const sal_study_out *o, FILE *out) {
     int w = 5, col[NV], rc = 0;
     char *f[MAX_COLS];
     if (!fgets(line, sizeof line, in)) rc = -1;
-    int nf = rc ? 0 : split(line, f);
+    int nf = rc ? 0 : sal_study_split(line, f, MAX_COLS);
     for (int c = 0; c < NV && !rc; c++) {
         col[c] = -1;
         for (int k = 0; k < nf; k++)
@@ -62,7 +49,7 @@ int sal_study_print_summary(const sal_study_out *o, FILE *out) {
             "best acc", "client acc", "rounds>=", "MB to tgt", "wall s");
     for (int ln = 0; fgets(line, sizeof line, in); ln++) {
         if (!ln) continue;
-        nf = split(line, f);
+        nf = sal_study_split(line, f, MAX_COLS);
         int short_row = 0;
         for (int c = 0; c < NV; c++) short_row |= col[c] >= nf;
         if (short_row) continue;

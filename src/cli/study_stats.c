@@ -31,11 +31,10 @@ static const char *const opt_names[NOPT] = {"client_acc_mean", "client_acc_min"}
 
 #define MAX_FIELDS 64
 
-/* Split line at commas in place (newline stripped); returns the field count (<= MAX_FIELDS). */
-static int split(char *line, char **f) {
+int sal_study_split(char *line, char **f, int max) {
     line[strcspn(line, "\r\n")] = '\0';
     int k = 0;
-    for (char *c = line; k < MAX_FIELDS;) {
+    for (char *c = line; k < max;) {
         f[k++] = c;
         char *comma = strchr(c, ',');
         if (!comma) break;
@@ -59,7 +58,7 @@ sal_status sal_run_stats_read(const char *path, double target, sal_run_stats *r,
         st = sal_fail(err, SAL_EFORMAT, "'%s' is empty", path);
         goto out;
     }
-    int nf = split(line, f);
+    int nf = sal_study_split(line, f, MAX_FIELDS);
     for (int c = 0; c < NCOLS; c++) {
         col[c] = -1;
         for (int k = 0; k < nf; k++)
@@ -76,7 +75,7 @@ sal_status sal_run_stats_read(const char *path, double target, sal_run_stats *r,
     }
     double bytes = 0, wall = 0;
     while (fgets(line, sizeof line, in)) {
-        nf = split(line, f);
+        nf = sal_study_split(line, f, MAX_FIELDS);
         int short_row = 0;
         for (int c = 0; c < NCOLS; c++) short_row |= col[c] >= nf;
         if (short_row) continue;
