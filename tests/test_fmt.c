@@ -83,7 +83,8 @@ int main(void) {
         size_t n = strlen(b);
         if (strtod(b, NULL) != strtod(fixed, NULL) || (strchr(b, '.') && b[n - 1] == '0') ||
             b[n - 1] == '.')
-            if (bad_dec++ < 3) fprintf(stderr, "sal_fmt_dec(%.17g, %d) = %s (%s)\n", x, d, b, fixed);
+            if (bad_dec++ < 3)
+                fprintf(stderr, "sal_fmt_dec(%.17g, %d) = %s (%s)\n", x, d, b, fixed);
     }
     CHECK_MSG(bad_dec == 0, "%d of 20000 sal_fmt_dec results differ from %%.Nf or keep padding",
               bad_dec);

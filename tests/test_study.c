@@ -260,27 +260,28 @@ static void tables(const char *tmp) {
     snprintf(want, sizeof want,
              "point,algorithm,sparsity.density,n_seeds,final_acc_mean,final_acc_std,"
              "best_acc_mean,best_acc_std,client_acc_mean_mean,client_acc_mean_std,"
-             "client_acc_min_mean,client_acc_min_std,n_reached,rounds_to_target_mean,bytes_to_target_mean,"
-             "time_to_target_s_mean,bytes_total_mean,wall_s_mean,wall_s_std,compute_s_mean,"
-             "comm_s_mean,dir\n"
+             "client_acc_min_mean,client_acc_min_std,n_reached,rounds_to_target_mean,"
+             "bytes_to_target_mean,time_to_target_s_mean,bytes_total_mean,wall_s_mean,"
+             "wall_s_std,compute_s_mean,comm_s_mean,dir\n"
              "fedavg sparsity.density=1,fedavg,1,2,0.75,");
     CHECK_MSG(!strncmp(t, want, strlen(want)), "summary.csv:\n%s", t);
     /* the clients' figures: means 0.6875 and 0.5, the same spread as the finals */
     double cm = 0, cms = 0, cn = 0, cns = 0;
-    CHECK(sscanf(row1, "fedavg sparsity.density=1,fedavg,1,2,%*[^,],%*[^,],%*[^,],%*[^,],%lf,%lf,%lf,%lf",
+    CHECK(sscanf(row1,
+                 "fedavg sparsity.density=1,fedavg,1,2,%*[^,],%*[^,],%*[^,],%*[^,],%lf,%lf,%lf,%lf",
                  &cm, &cms, &cn, &cns) == 4);
     CHECK(cm == 0.6875 && cn == 0.5);
     CHECK_CLOSE(cms, 0.25 / sqrt(2.0), 0, 1e-15);
     CHECK_CLOSE(cns, 0.25 / sqrt(2.0), 0, 1e-15);
     CHECK(strstr(row1, ",1,1,150,0.5,450,1.5,0,0.375,0.75,"
                        "fedavg/sparsity.density=1\n"));
-    CHECK_MSG(strstr(t, "fedavg sparsity.density=0.1,fedavg,0.1,1,0.625,,0.625,,0.5625,,0.375,,0,,,,450,1.5,,"
-                        "0.375,0.75,fedavg/sparsity.density=0.1\n"),
+    CHECK_MSG(strstr(t, "fedavg sparsity.density=0.1,fedavg,0.1,1,0.625,,0.625,,0.5625,,0.375,,"
+                        "0,,,,450,1.5,,0.375,0.75,fedavg/sparsity.density=0.1\n"),
               "summary.csv:\n%s", t);
     snprintf(path, sizeof path, "%s/runs.csv", tmp);
     t = slurp(path);
-    CHECK_MSG(strstr(t, "fedavg sparsity.density=1,fedavg,1,8,0.875,0.875,0.8125,0.625,1,150,0.5,450,1.5,"
-                        "0.375,0.75,fedavg/sparsity.density=1/seed8\n"),
+    CHECK_MSG(strstr(t, "fedavg sparsity.density=1,fedavg,1,8,0.875,0.875,0.8125,0.625,1,150,0.5,"
+                        "450,1.5,0.375,0.75,fedavg/sparsity.density=1/seed8\n"),
               "runs.csv:\n%s", t);
     CHECK(!strstr(t, "density=0.1/seed8")); /* unfinished: left out */
     snprintf(path, sizeof path, "%s/compare.csv", tmp);

@@ -83,6 +83,10 @@ void sal_study_mean_std(const double *x, int n, double *mean, double *std);
  * returns the field count. The tables hold no quoted fields. */
 int sal_study_split(char *line, char **f, int max);
 
+/* col[c] = the index among the nf header fields f of names[c], -1 where absent; returns the
+ * first absent c, or -1 when every name is there. */
+int sal_study_columns(char *const *f, int nf, const char *const *names, int n, int *col);
+
 /* What one run's metrics.csv says, for the tables. */
 typedef struct sal_run_stats {
     double final_acc, best_acc; /* NaN when no round was evaluated */

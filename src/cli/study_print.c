@@ -20,7 +20,6 @@ static const char *const v_names[NV] = {"point",
 
 #define MAX_COLS 128
 
-
 int sal_study_print_summary(const sal_study_out *o, FILE *out) {
     char path[SAL_PATH_MAX + 32], line[8192];
     snprintf(path, sizeof path, "%s/summary.csv", o->dir);
@@ -30,12 +29,7 @@ int sal_study_print_summary(const sal_study_out *o, FILE *out) {
     char *f[MAX_COLS];
     if (!fgets(line, sizeof line, in)) rc = -1;
     int nf = rc ? 0 : sal_study_split(line, f, MAX_COLS);
-    for (int c = 0; c < NV && !rc; c++) {
-        col[c] = -1;
-        for (int k = 0; k < nf; k++)
-            if (!strcmp(f[k], v_names[c])) col[c] = k;
-        if (col[c] < 0) rc = -1;
-    }
+    if (!rc && sal_study_columns(f, nf, v_names, NV, col) >= 0) rc = -1;
     while (!rc && fgets(line, sizeof line, in)) {
         int len = (int)strcspn(line, ",");
         w = len > w ? len : w;

@@ -44,6 +44,23 @@ int sal_study_split(char *line, char **f, int max) {
     return k;
 }
 
+int sal_study_columns(char *const *f, int nf, const char *const *names, int n, int *col) {
+    int missing = -1;
+    for (int c = 0; c < n; c++) {
+        col[c] = -1;
+        for (int k = 0; k < nf; k++)
+            if (!strcmp(f[k], names[c])) col[c] = k;
+        if (col[c] < 0 && missing < 0) missing = c;
+    }
+    return missing;
+}
+
+/* field k of a row as a number; NaN where the column is absent (k < 0), the row short, or
+ * the field empty */
+static double opt_num(char *const *f, int nf, int k) {
+    return k >= 0 && k < nf && f[k][0] ? atof(f[k]) : NAN;
+}
+
 sal_status sal_run_stats_read(const char *path, double target, sal_run_stats *r, sal_err *err) {
     memset(r, 0, sizeof *r);
     r->final_acc = r->best_acc = r->client_mean = r->client_min = NAN;
@@ -59,20 +76,12 @@ sal_status sal_run_stats_read(const char *path, double target, sal_run_stats *r,
         goto out;
     }
     int nf = sal_study_split(line, f, MAX_FIELDS);
-    for (int c = 0; c < NCOLS; c++) {
-        col[c] = -1;
-        for (int k = 0; k < nf; k++)
-            if (!strcmp(f[k], col_names[c])) col[c] = k;
-        if (col[c] < 0) {
-            st = sal_fail(err, SAL_EFORMAT, "'%s' has no column %s", path, col_names[c]);
-            goto out;
-        }
+    int missing = sal_study_columns(f, nf, col_names, NCOLS, col);
+    if (missing >= 0) {
+        st = sal_fail(err, SAL_EFORMAT, "'%s' has no column %s", path, col_names[missing]);
+        goto out;
     }
-    for (int c = 0; c < NOPT; c++) {
-        opt[c] = -1;
-        for (int k = 0; k < nf; k++)
-            if (!strcmp(f[k], opt_names[c])) opt[c] = k;
-    }
+    sal_study_columns(f, nf, opt_names, NOPT, opt); /* optional: -1 where absent */
     double bytes = 0, wall = 0;
     while (fgets(line, sizeof line, in)) {
         nf = sal_study_split(line, f, MAX_FIELDS);
@@ -88,10 +97,8 @@ sal_status sal_run_stats_read(const char *path, double target, sal_run_stats *r,
         if (!acc_s[0]) continue; /* a round without evaluation */
         double acc = atof(acc_s);
         r->final_acc = acc;
-        const char *cm = opt[O_CLIENT_MEAN] >= 0 && opt[O_CLIENT_MEAN] < nf ? f[opt[O_CLIENT_MEAN]] : "";
-        const char *cn = opt[O_CLIENT_MIN] >= 0 && opt[O_CLIENT_MIN] < nf ? f[opt[O_CLIENT_MIN]] : "";
-        r->client_mean = cm[0] ? atof(cm) : NAN;
-        r->client_min = cn[0] ? atof(cn) : NAN;
+        r->client_mean = opt_num(f, nf, opt[O_CLIENT_MEAN]);
+        r->client_min = opt_num(f, nf, opt[O_CLIENT_MIN]);
         if (isnan(r->best_acc) || acc > r->best_acc) r->best_acc = acc;
         if (r->rounds_to_target < 0 && acc >= target) {
             r->rounds_to_target = atoi(f[col[C_ROUND]]);

@@ -81,8 +81,8 @@ static int fill_compare(FILE *f, const void *p) {
 static int fill_runs(FILE *f, const void *p) {
     const sal_study_out *o = p;
     lead(f, o->s, -1);
-    fputs(",seed,final_acc,best_acc,client_acc_mean,client_acc_min,rounds_to_target,bytes_to_target,time_to_target_s,"
-          "bytes_total,wall_s,compute_s,comm_s,dir\n",
+    fputs(",seed,final_acc,best_acc,client_acc_mean,client_acc_min,rounds_to_target,"
+          "bytes_to_target,time_to_target_s,bytes_total,wall_s,compute_s,comm_s,dir\n",
           f);
     for (int pt = 0; pt < sal_study_points(o->s); pt++) {
         if (o->skip[pt]) continue;
@@ -106,15 +106,18 @@ static int fill_runs(FILE *f, const void *p) {
     return ferror(f);
 }
 
-enum { S_FINAL, S_BEST, S_CMEAN, S_CMIN, S_ROUNDS, S_BYTES_T, S_TIME_T, S_BYTES, S_WALL, S_COMPUTE, S_COMM, NSTAT };
+/* clang-format off */
+enum { S_FINAL, S_BEST, S_CMEAN, S_CMIN, S_ROUNDS, S_BYTES_T, S_TIME_T, S_BYTES, S_WALL,
+       S_COMPUTE, S_COMM, NSTAT };
+/* clang-format on */
 
 static int fill_summary(FILE *f, const void *p) {
     const sal_study_out *o = p;
     lead(f, o->s, -1);
     fputs(",n_seeds,final_acc_mean,final_acc_std,best_acc_mean,best_acc_std,"
-          "client_acc_mean_mean,client_acc_mean_std,client_acc_min_mean,client_acc_min_std,n_reached,"
-          "rounds_to_target_mean,bytes_to_target_mean,time_to_target_s_mean,bytes_total_mean,"
-          "wall_s_mean,wall_s_std,compute_s_mean,comm_s_mean,dir\n",
+          "client_acc_mean_mean,client_acc_mean_std,client_acc_min_mean,client_acc_min_std,"
+          "n_reached,rounds_to_target_mean,bytes_to_target_mean,time_to_target_s_mean,"
+          "bytes_total_mean,wall_s_mean,wall_s_std,compute_s_mean,comm_s_mean,dir\n",
           f);
     double *x = malloc(sizeof *x * NSTAT * (size_t)o->nseeds);
     if (!x) return -1;
