@@ -88,6 +88,11 @@ static void skipping(void) {
     CHECK(!sal_study_config(s, 0, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_TOPK);
     CHECK(!sal_study_config(s, 1, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_NONE);
     free(s);
+    /* allreduce:mask at a dense point is the dense allreduce, at a masked one the mask's */
+    s = study("allreduce:mask", "sparsity.method=none,snip", "sparsity.density=1,0.1");
+    CHECK(!sal_study_config(s, 0, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_NONE);
+    CHECK(!sal_study_config(s, 3, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_MASK);
+    free(s);
     /* randk is fedavg's upload compression: kept there, dropped for allreduce */
     s = study("fedavg,allreduce", "comm.compress=randk", NULL);
     CHECK(!sal_study_config(s, 0, &base, 3, &c, &e) && c.compress == SAL_COMPRESS_RANDK);

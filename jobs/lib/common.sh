@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # jobs/lib/common.sh - helpers shared by jobs/scaling.sh, jobs/compare-study.sh,
-# jobs/compare.sbatch and jobs/gather.sbatch. Source it; set JL_PROG to the caller's name first.
+# jobs/study.sbatch and jobs/gather.sbatch. Source it; set JL_PROG to the caller's name first.
 # Plain bash + awk/sed (mawk is enough): nothing here needs python.
 
 : "${JL_PROG:=jobs}"

@@ -215,6 +215,10 @@ sal_status sal_study_config(const sal_study *s, int p, const sal_config *base, i
         (out->compress == SAL_COMPRESS_RANDK ? SAL_ALGO_FEDAVG : SAL_ALGO_ALLREDUCE))
         out->compress = SAL_COMPRESS_NONE; /* randk: fedavg's uploads; the others: allreduce */
     if (out->algorithm != SAL_ALGO_FEDAVG) out->quantize = SAL_QUANT_NONE; /* fedavg's uploads */
+    /* allreduce:mask sends the mask's entries; at a dense point the mask is every weight, so
+     * it is the dense allreduce (a method=none,snip grid keeps its dense baseline) */
+    if (out->compress == SAL_COMPRESS_MASK && out->method == SAL_SPARSE_NONE)
+        out->compress = SAL_COMPRESS_NONE;
     sal_status st = sal_config_validate(out, err);
     if (!st && out->algorithm != SAL_ALGO_CENTRALIZED) st = sal_train_check_ranks(out, nranks, err);
     return st ? SAL_ECONFIG : SAL_OK;
