@@ -45,6 +45,7 @@ echo "# %dd = GB/s / dd write GB/s (for reads too: dd measures writes only). raw
 echo "# the file's size with 1 MiB write()s + fdatasync after every checkpoint rep (a dd interleaved with the"
 echo "# reps: the disk here is shared and its speed drifts); '# write / raw_write' is the paired median ratio."
 echo "# fcoll=individual: the same run with OMPI_MCA_fcoll=individual (no two-phase aggregation in OMPIO)."
+echo "# malloc-default: glibc's malloc policy (fresh mmaps for large buffers) instead of salient's reuse."
 printf "%-36s %5s %10s %10s %9s %8s %8s %7s\n" op ranks n file_MB median_s GB/s dd_GB/s %dd
 run_io() { # label P [env...] -- [ckpt_io args]
   local label=$1 P=$2
@@ -69,6 +70,8 @@ for P in $RANKS; do
 done
 for P in $RANKS; do run_io " fcoll=individual" "$P" OMPI_MCA_fcoll=individual --; done
 for P in $RANKS; do if ((P > 1)); then run_io " (n/P per rank)" "$P" -- --split; fi; done
+# glibc's own malloc policy (salient keeps freed memory for reuse: include/salient/memory.h)
+for P in $RANKS; do run_io " malloc-default" "$P" -- --malloc-default; done
 
 # --- checkpoint every round: lenet5 ---
 # Progress lines on stderr are stamped as they arrive: a checkpoint's time is from the round's

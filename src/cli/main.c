@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "salient/memory.h"
 
 #ifndef SALIENT_VERSION /* CMake passes project(VERSION), which the modulefile is named after */
 #define SALIENT_VERSION "unknown"
@@ -13,6 +14,7 @@ int main(int argc, char **argv) {
         sal_cli_print_usage(stderr);
         return 2;
     }
+    sal_memory_retain(); /* before MPI and the threads start */
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         sal_cli_print_usage(stdout);
