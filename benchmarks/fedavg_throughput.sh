@@ -6,6 +6,9 @@
 # the protocol) and on more ranks (client ranks in parallel; ranks beyond the cores are
 # oversubscribed, and the table says so). Only the last FedAvg round is evaluated; the table
 # reports the median over rounds 2..R-1. DATA=dir overrides the Fashion-MNIST directory.
+# Clients train on their home ranks ([run] placement = block; PLACEMENT=balanced changes it):
+# the stored results (benchmarks/results/fedavg-throughput-*.txt) were measured so, and
+# benchmarks/scaling_model.py replays that placement's busiest rank.
 # usage: benchmarks/fedavg_throughput.sh [build=build] [rounds=12] [ranks="2 3"]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +21,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-echo "# FedAvg round throughput vs single-rank training: lenet5, Fashion-MNIST, batch 32, 1 thread/rank"
+echo "# FedAvg round throughput vs single-rank training: lenet5, Fashion-MNIST, batch 32," \
+  "1 thread/rank, placement ${PLACEMENT:-block}"
 echo "# machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; Open MPI $(mpirun --version | sed -n 's/.*(Open MPI) //p')"
 "$build/bin/salient" train jobs/configs/lenet5-fmnist.ini "${data[@]}" --set train.batch=32 --set run.rounds=1 \
   --out "$tmp/central" 2>/dev/null
@@ -31,7 +35,8 @@ for np in $ranklist; do
     d=1; [[ $m == snip ]] && d=0.1
     out="$tmp/f$np$m"
     mpirun -np $np "$build/bin/salient" train jobs/configs/ssfl-fmnist.ini "${data[@]}" --set run.rounds="$rounds" \
-      --set run.eval_every=100000 --set sparsity.method=$m --set sparsity.density=$d --out "$out" 2>/dev/null
+      --set run.eval_every=100000 --set sparsity.method=$m --set sparsity.density=$d \
+      --set run.placement="${PLACEMENT:-block}" --out "$out" 2>/dev/null
     # rows 2..R-1 of the training rounds (skip round 0, the first and the evaluated last)
     rows() { awk -F, -v R="$rounds" 'NR > 1 && $1 >= 2 && $1 < R' "$out/metrics.csv"; }
     sps=$(rows | awk -F, '{print $13}' | median)

@@ -105,7 +105,8 @@ def fed_sample(seed, clients, fraction, rnd):
 
 
 def fed_busiest(seed, clients, fraction, workers, rounds):
-    """Per round: how many sampled clients the busiest client rank trains (blocks of ids)."""
+    """Per round: how many sampled clients the busiest client rank trains with [run]
+    placement = block (blocks of ids), as benchmarks/fedavg_throughput.sh runs it."""
     owner = [0] * clients
     for i in range(workers):
         for c in range(i * clients // workers, (i + 1) * clients // workers):

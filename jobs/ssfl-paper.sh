@@ -12,9 +12,9 @@
 #
 # Layout: N nodes (default 1) x R ranks each (default 2: fedavg needs a server and a client
 # rank) x T OpenMP threads per rank (default 1): sbatch -N N --ntasks-per-node R
-# --cpus-per-task T, and [run] threads = T. Rank 0 serves; the other ranks host the 100
-# clients in blocks, and 10 train in each round, so more than 11 ranks gain nothing: give
-# the cores to threads (e.g. 2 nodes x 6 ranks x 10 threads).
+# --cpus-per-task T, and [run] threads = T. Rank 0 serves; the other ranks train the 10
+# clients sampled in each round (of 100), dealt evenly ([run] placement = balanced), so more
+# than 11 ranks gain nothing: give the cores to threads (e.g. 2 nodes x 6 ranks x 10 threads).
 # --dataset picks jobs/configs/ssfl-<dataset>-resnet18.ini; --config FILE runs another config
 # the same way. --time is the job's limit (sbatch -t; default train.sbatch's 1 h): a run longer
 # than that checkpoints 2 min before the limit, requeues itself and resumes (jobs/README.md),

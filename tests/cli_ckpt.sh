@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # cli_ckpt.sh - HDF5 checkpoints: a resumed run ends bitwise identical to one never interrupted
-# (centralized; fedavg, also on another rank count; dpsgd, localsgd, allreduce+topk), also after
-# a SIGKILL between checkpoints and after SIGUSR1/SIGTERM; resumes that would change the math are
-# refused; truncated, damaged and foreign files give one clear line and leave the previous
-# checkpoint usable; keep/latest/inspect behave. Usage: cli_ckpt.sh SALIENT SRCDIR
+# (centralized; fedavg, also on another rank count and placement; dpsgd, localsgd,
+# allreduce+topk), also after a SIGKILL between checkpoints and after SIGUSR1/SIGTERM; resumes
+# that would change the math are refused; truncated, damaged and foreign files give one clear
+# line and leave the previous checkpoint usable; keep/latest/inspect behave.
+# Usage: cli_ckpt.sh SALIENT SRCDIR
 bin=$1 src=$2
 source "$(dirname "$0")/lib.sh"
 smoke="$src/jobs/configs/smoke.ini"
@@ -54,12 +55,14 @@ check 'grep -q "^tensor fc1/weight: shape 300x784, kept 235200 of 235200, densit
   "ckpt inspect tensor line: $(grep fc1/weight "$tmp/inspect")"
 check 'grep -q "^round: 4$" "$tmp/inspect" && grep -q "^crc32c: ok$" "$tmp/inspect"' "inspect round, crc32c"
 
-# --- fedavg SSFL: killed between checkpoints, resumed on another rank count ---
+# --- fedavg SSFL: killed between checkpoints, resumed on another rank count and placement (the
+# killed run trains each client on its home rank, the resumed one deals them evenly) ---
 f=(--set train.algorithm=fedavg --set data.clients=10 --set train.sample_fraction=0.5
    --set sparsity.method=snip --set sparsity.density=0.1 --set run.rounds=5 --set checkpoint.every=2
    --set checkpoint.keep=10)
 mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/f1" 2>/dev/null
-SALIENT_KILL_AT_ROUND=4 mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --out "$tmp/f2" >/dev/null 2>&1
+SALIENT_KILL_AT_ROUND=4 mpirun -np 3 "$bin" train "$smoke" "${f[@]}" --set run.placement=block \
+  --out "$tmp/f2" >/dev/null 2>&1
 rc=$?
 check '[[ $rc != 0 && $(readlink "$tmp/f2/ckpt/latest") == round-000002.h5 ]]' \
   "the killed fedavg run: rc $rc, latest -> $(readlink "$tmp/f2/ckpt/latest")"
@@ -67,7 +70,7 @@ check '[[ $(tail -1 "$tmp/f2/metrics.csv" | cut -d, -f1) == 3 ]]' "the killed ru
 mpirun -np 4 "$bin" train "$smoke" "${f[@]}" --out "$tmp/f2" --resume latest 2>"$tmp/f2.err"
 rc=$?
 check '[[ $rc == 0 ]]' "fedavg resume on 4 ranks failed: $(tail -1 "$tmp/f2.err")"
-same_run "$tmp/f1" "$tmp/f2" "fedavg (3 ranks, killed at round 4, resumed on 4)"
+same_run "$tmp/f1" "$tmp/f2" "fedavg (3 ranks block, killed at round 4, resumed on 4 balanced)"
 check 'cmp -s "$tmp/f1/mask.csv" "$tmp/f2/mask.csv"' "fedavg mask.csv differs after resume"
 # the server writes fedavg's file alone (nranks 1), but it records the run's rank count: 3 for
 # the uninterrupted run, 4 for the file written after the resume on 4 ranks

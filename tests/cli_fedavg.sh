@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cli_fedavg.sh - `salient train` with algorithm = fedavg under mpirun: the same metrics bit for
-# bit on 2, 3 and 5 ranks (and ResNet-20 with BatchNorm on synthetic-cifar, augmented, on 3 and 5
-# ranks, 1 and 2 threads); FedAvg
+# bit on 2, 3 and 5 ranks and with [run] placement block and balanced (ranks.csv shows which
+# rank trained how many clients) (and ResNet-20 with BatchNorm on synthetic-cifar, augmented,
+# on 3 and 5 ranks, 1 and 2 threads); FedAvg
 # of one client equals centralized SGD; bytes per round are
 # density x dense; every pruning method runs and keeps exactly its share; bad rank counts, bad
 # configs and divergence fail with one clear line. Usage: cli_fedavg.sh SALIENT SRCDIR
@@ -40,6 +41,30 @@ for np in 3 5; do
   check 'cmp -s "$tmp/r2/mask.csv" "$tmp/r$np/mask.csv"' "mask on $np ranks differs from 2 ranks"
 done
 check '! grep -q "^0,.*,0\.1,\|^1,,," "$tmp/r3/metrics.csv"' "malformed rows"
+
+# --- [run] placement: the runs above deal each round's 5 sampled clients in turn to the client
+# ranks (balanced, the default); block trains each on its home rank. Same bits (every rank holds
+# every client's data). ranks.csv shows the placement: a client rank's bytes are one upload of
+# nnz floats (mlp: no state) per client it trained, so with balanced client rank r trains
+# exactly the j < 5 with j mod W = r - 1; block, on these samples, is uneven ---
+# dealt DIR NP: every round, every client rank's bytes are its round-robin count x nnz x 4
+dealt() {
+  awk -F, -v W=$(($2 - 1)) -v b=$((4 * $(json "$1" nnz))) '
+    NR > 1 && $2 > 0 { k = $2 - 1 < 5 ? int((5 - $2) / W) + 1 : 0; if ($7 != k * b) exit 1; n++ }
+    END { exit !(n == 3 * W) }' "$1/ranks.csv"
+}
+for np in $ranks; do
+  [[ $np == 2 ]] && continue # one client rank: both placements are the same
+  run $np --set sparsity.method=snip --set sparsity.density=0.1 --set run.placement=block \
+    --out "$tmp/b$np" 2>"$tmp/b$np.err"
+  rc=$?
+  check '[[ $rc == 0 ]]' "placement=block on $np ranks failed: $(tail -2 "$tmp/b$np.err")"
+  check 'cmp -s <(cols "$tmp/r$np") <(cols "$tmp/b$np")' \
+    "placement=block on $np ranks: metrics differ from balanced: $(diff <(cols "$tmp/r$np") <(cols "$tmp/b$np") | head -3 | tr '\n' ' ')"
+  check 'cmp -s "$tmp/r$np/mask.csv" "$tmp/b$np/mask.csv"' "placement=block on $np ranks: another mask"
+  check 'dealt "$tmp/r$np" $np' "balanced on $np ranks: ranks.csv bytes per client rank: $(cut -d, -f1,2,7 "$tmp/r$np/ranks.csv" | tr '\n' ' ')"
+  check '! dealt "$tmp/b$np" $np' "block on $np ranks trained as balanced would: the check above cannot tell them apart"
+done
 
 # --- SSFL with ResNet-20 (BatchNorm: its statistics travel too) on synthetic-cifar (3x32x32,
 # crop_flip augmentation by default) on 3 and 5 ranks, and on 1 and 2 threads: the same metrics

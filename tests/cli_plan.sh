@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cli_plan.sh - the `salient plan` contract: key: value lines; with a given rate (--rate) the
 # predicted times follow the round model's closed forms for centralized and fedavg (all clients
-# sampled, so the busiest rank is known); a measured calibration runs; rank layouts, networks and
-# bad arguments (exit 2, one line). Usage: cli_plan.sh SALIENT SRCDIR
+# sampled, so the busiest rank is known); the busiest rank's clients follow [run] placement; a
+# measured calibration runs; rank layouts, networks and bad arguments (exit 2, one line).
+# Usage: cli_plan.sh SALIENT SRCDIR
 bin=$1 src=$2
 source "$(dirname "$0")/lib.sh"
 smoke=$src/jobs/configs/smoke.ini
@@ -37,11 +38,26 @@ plan f "$smoke" --set train.algorithm=fedavg --set data.clients=6 --set train.sa
 check '[[ $rc == 0 ]]' "fedavg: rc $rc $(cat "$tmp/f.err")"
 check '[[ $(key "$tmp/f.out" ranks) == 4 && $(key "$tmp/f.out" network) == eth10 && $(key "$tmp/f.out" busiest_rank_clients) == 2 ]]' "fedavg: layout $(grep -E "ranks|network|busiest" "$tmp/f.out" | tr '\n' ' ')"
 n=$(key "$tmp/f.out" parameters)
-# each rank hosts 2 clients; which two get the larger shares depends on the split: read it
-most=$("$bin" data "$smoke" --set data.clients=6 | awk '/^client/ { on = 1; next } on && NF > 2 { s[n++] = $2 } END { m = 0; for (r = 0; r < 3; r++) { t = s[2 * r] + s[2 * r + 1]; if (t > m) m = t } print m }')
+# each rank trains 2 clients (balanced: clients r and r + 3); which two get the larger shares
+# depends on the split: read it
+most=$("$bin" data "$smoke" --set data.clients=6 | awk '/^client/ { on = 1; next } on && NF > 2 { s[n++] = $2 } END { m = 0; for (r = 0; r < 3; r++) { t = s[r] + s[r + 3]; if (t > m) m = t } print m }')
 msg=$(awk -v n="$n" 'BEGIN { printf "%.17g", 20e-6 + 4 * n * 8e-10 * 2 }')
 check 'near "$(key "$tmp/f.out" predicted_compute_s)" "$(awk -v s="$most" "BEGIN { print s / 1000 }")" 1e-5' "fedavg compute $(key "$tmp/f.out" predicted_compute_s) vs $most samples"
 check 'near "$(key "$tmp/f.out" predicted_comm_s)" "$(awk -v m="$msg" "BEGIN { print 4 * m }")" 1e-5' "fedavg comm $(key "$tmp/f.out" predicted_comm_s) vs 4 x $msg"
+
+# --- [run] placement: 10 of 100 clients (5-6 samples each) on 4 client ranks. balanced deals
+# them 3, 3, 2, 2 every round, so the busiest rank trains 3 (and the most samples); block
+# leaves it to the sample, which puts more on some rank in some rounds ---
+for pl in balanced block; do
+  plan pl$pl "$smoke" --set train.algorithm=fedavg --set data.clients=100 --set run.rounds=20 \
+    --set run.placement=$pl --tasks-per-node 5 --rate 1000
+  check '[[ $rc == 0 ]]' "placement=$pl: rc $rc $(cat "$tmp/pl$pl.err")"
+done
+kb=$(key "$tmp/plbalanced.out" busiest_rank_clients) kk=$(key "$tmp/plblock.out" busiest_rank_clients)
+check '[[ $kb == 3 ]] && awk -v k="$kk" "BEGIN { exit !(k > 3) }"' \
+  "busiest rank's clients: balanced $kb (want 3), block $kk (want more)"
+check 'awk -v a="$(key "$tmp/plbalanced.out" predicted_compute_s)" -v b="$(key "$tmp/plblock.out" predicted_compute_s)" "BEGIN { exit !(a <= 3 * 6 / 1000 && b > a) }"' \
+  "compute: balanced $(key "$tmp/plbalanced.out" predicted_compute_s) (want <= 3 x 6 samples at 1000/s), block $(key "$tmp/plblock.out" predicted_compute_s)"
 
 # --- measured here: a short calibration, one thread ---
 plan m "$smoke" --calibrate 0.2

@@ -1,8 +1,8 @@
 /* test_predict.c - the round model of `salient plan` (predict.c) against the formulas of
  * docs/scaling.md written out by hand for small cases: centralized, dense and masked allreduce,
  * dpsgd on a ring, fedavg with every client sampled (where the busiest rank is known without
- * replaying the sampler) and with a sample (checked against a replay of sal_fed_sample here);
- * and the refusals. */
+ * replaying the sampler) and with a sample (checked against a replay of sal_fed_sample here),
+ * each with [run] placement block and balanced; fedavg.h's placement functions; the refusals. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +92,7 @@ static void test_fedavg_all_sampled(void) {
     int samples[6] = {10, 20, 30, 40, 50, 60};
     sal_config c = base(SAL_ALGO_FEDAVG, 6, 7);
     c.sample_fraction = 1, c.local_epochs = 2;
+    c.placement = SAL_PLACE_BLOCK;
     sal_predict_in in = input(3, samples); /* 2 client ranks: clients 0-2 and 3-5 */
     in.ns = 40;
     sal_prediction p;
@@ -104,6 +105,11 @@ static void test_fedavg_all_sampled(void) {
     CHECK_CLOSE(p.wait_s, 5 * msg + 2 * 6 * 5000 * 1e-10, 0, 1e-12);
     /* round 0's evaluation, then after rounds 2, 4, 6 and 7 */
     CHECK_CLOSE(p.eval_s, 5 * 0.2 / 7, 0, 1e-12);
+    /* balanced: dealt round-robin, clients 0, 2, 4 and 1, 3, 5; the second rank is busiest */
+    c.placement = SAL_PLACE_BALANCED;
+    CHECK(sal_predict(&c, &in, &p, &err) == SAL_OK);
+    CHECK_CLOSE(p.compute_s, (20 + 40 + 60) * 2 / 1000.0, 0, 1e-12);
+    CHECK_CLOSE(p.busiest_clients, 3, 0, 0);
 }
 
 /* With a sample, the busiest rank differs from round to round: replay the sampler here. */
@@ -114,27 +120,75 @@ static void test_fedavg_sampled(void) {
     sal_config c = base(SAL_ALGO_FEDAVG, C, 40);
     c.sample_fraction = 0.3, c.local_epochs = 1;
     sal_predict_in in = input(W + 1, samples);
-    sal_prediction p;
-    sal_err err;
-    CHECK(sal_predict(&c, &in, &p, &err) == SAL_OK);
-    int s[C];
-    double compute = 0, k = 0;
-    for (int r = 0; r < c.rounds; r++) {
-        int m = sal_fed_sample(&c, r, s);
-        double work[W] = {0};
-        int cnt[W] = {0};
-        for (int i = 0; i < m; i++) {
-            int w = s[i] * W / C; /* blocks [w C / W, (w + 1) C / W): 0-5, 6-12, 13-19 */
-            if (s[i] >= (w + 1) * C / W) w++;
-            work[w] += samples[s[i]], cnt[w]++;
+    double block_k = 0;
+    for (int balanced = 0; balanced < 2; balanced++) {
+        c.placement = balanced ? SAL_PLACE_BALANCED : SAL_PLACE_BLOCK;
+        sal_prediction p;
+        sal_err err;
+        CHECK(sal_predict(&c, &in, &p, &err) == SAL_OK);
+        int s[C];
+        double compute = 0, k = 0;
+        for (int r = 0; r < c.rounds; r++) {
+            int m = sal_fed_sample(&c, r, s);
+            double work[W] = {0};
+            int cnt[W] = {0};
+            for (int i = 0; i < m; i++) {
+                int w = s[i] * W / C; /* blocks [w C / W, (w + 1) C / W): 0-5, 6-12, 13-19 */
+                if (s[i] >= (w + 1) * C / W) w++;
+                if (balanced) w = i % W; /* the i-th of the ascending sample, dealt in turn */
+                work[w] += samples[s[i]], cnt[w]++;
+            }
+            int b = 0;
+            for (int w = 1; w < W; w++)
+                if (work[w] > work[b]) b = w;
+            compute += work[b] / 1000.0, k += cnt[b];
         }
-        int b = 0;
-        for (int w = 1; w < W; w++)
-            if (work[w] > work[b]) b = w;
-        compute += work[b] / 1000.0, k += cnt[b];
+        CHECK_CLOSE(p.compute_s, compute / c.rounds, 0, 1e-12);
+        CHECK_CLOSE(p.busiest_clients, k / c.rounds, 0, 1e-12);
+        if (!balanced) block_k = k / c.rounds;
+        /* 6 sampled on 3 ranks: 2 each when dealt; the blocks leave some rounds uneven */
+        if (balanced) CHECK(p.busiest_clients == 2 && block_k > 2);
     }
-    CHECK_CLOSE(p.compute_s, compute / c.rounds, 0, 1e-12);
-    CHECK_CLOSE(p.busiest_clients, k / c.rounds, 0, 1e-12);
+}
+
+/* fedavg.h's placement functions against their definitions, enumerated: the home blocks
+ * [i C / W, (i + 1) C / W), and the per-round count bound of every client rank. */
+static void test_placement(void) {
+    for (int C = 1; C <= 40; C++)
+        for (int W = 1; W <= C; W++) {
+            int bad = 0;
+            for (int i = 0; i < W; i++)
+                for (int c = i * C / W; c < (i + 1) * C / W; c++)
+                    bad |= sal_fed_home(c, C, W) != 1 + i;
+            CHECK(!bad);
+        }
+    enum { C = 23, W = 5 };
+    sal_config c = base(SAL_ALGO_FEDAVG, C, 30);
+    c.sample_fraction = 0.4; /* m = 9 */
+    int s[C], most[2][W + 1] = {{0}}, over = 0, uneven = 0;
+    for (int pl = 0; pl < 2; pl++) {
+        c.placement = pl ? SAL_PLACE_BLOCK : SAL_PLACE_BALANCED;
+        for (int r = 0; r < c.rounds; r++) {
+            int m = sal_fed_sample(&c, r, s), cnt[W + 1] = {0};
+            for (int j = 0; j < m; j++) {
+                int t = sal_fed_trainer(&c, W, j, s[j]);
+                if (t < 1 || t > W) {
+                    over = 1;
+                    continue;
+                }
+                cnt[t]++;
+            }
+            for (int t = 1; t <= W; t++) {
+                over |= cnt[t] > sal_fed_most_trained(&c, W, t, m);
+                most[pl][t] = cnt[t] > most[pl][t] ? cnt[t] : most[pl][t];
+                /* balanced: exactly floor or ceil(9 / 5) every round, ranks 1..4 the ceil */
+                if (!pl) uneven |= cnt[t] != (t <= 4 ? 2 : 1);
+            }
+        }
+    }
+    CHECK(!over && !uneven);
+    c.placement = SAL_PLACE_BALANCED; /* the bound is what a rank trains every round */
+    for (int t = 1; t <= W; t++) CHECK(most[0][t] == sal_fed_most_trained(&c, W, t, 9));
 }
 
 static void test_refusals(void) {
@@ -155,6 +209,7 @@ int main(void) {
     test_dpsgd();
     test_fedavg_all_sampled();
     test_fedavg_sampled();
+    test_placement();
     test_refusals();
     return sal_test_done("test_predict");
 }

@@ -40,6 +40,8 @@ typedef enum sal_dense_impl { SAL_DENSE_MPI, SAL_DENSE_RING } sal_dense_impl;
 /* Where saliency scores come from, and how client scores are combined. */
 typedef enum sal_score_source { SAL_SOURCE_CLIENTS, SAL_SOURCE_SERVER } sal_score_source;
 typedef enum sal_score_aggregate { SAL_AGG_WEIGHTED, SAL_AGG_MEAN } sal_score_aggregate;
+/* [run] placement: which client rank trains a fedavg round's sampled client (fedavg.h) */
+typedef enum sal_placement { SAL_PLACE_BALANCED, SAL_PLACE_BLOCK } sal_placement;
 /* A yes/no key, written false|true. */
 typedef enum sal_flag { SAL_FLAG_FALSE, SAL_FLAG_TRUE } sal_flag;
 
@@ -54,6 +56,8 @@ typedef struct sal_config {
     int threads;              /* OpenBLAS threads per rank */
     double comm_timeout;      /* seconds an exchange may wait before the job is aborted; 0 off */
     sal_flag check_collectives; /* debug: ranks compare hashes of their exchanges every round */
+    sal_placement placement;  /* fedavg: sampled clients spread over the client ranks, or each
+                               * trained on its home rank (a block of client ids) */
     /* [data] */
     sal_dataset_kind dataset;
     char path[SAL_PATH_MAX];  /* "" = the data set's default directory */

@@ -1,7 +1,8 @@
 /* fedavg.c - [train] algorithm = fedavg: FedAvg (McMahan et al. 2017) over MPI, and with a
  * saliency mask SSFL (Salient Sparse Federated Learning, arXiv 2405.09037). This file sets up
- * what every rank shares (data, partition, model, client placement) and the local training of
- * one client; fedavg_mask.c is round 0, fedavg_server.c and fedavg_client.c the two roles. */
+ * what every rank shares (data, partition, model), the placement of clients on ranks and the
+ * local training of one client; fedavg_mask.c is round 0, fedavg_server.c and fedavg_client.c
+ * the two roles. */
 #include "fedavg.h"
 
 #include <cblas.h>
@@ -35,6 +36,22 @@ int sal_fed_sample(const sal_config *cfg, int round, int *out) {
             out[k] = out[k - 1], out[k - 1] = t;
         }
     return m;
+}
+
+int sal_fed_home(int c, int clients, int W) {
+    /* the largest i with floor(i C / W) <= c, i.e. i C < (c + 1) W */
+    return 1 + (int)(((long long)(c + 1) * W - 1) / clients);
+}
+
+int sal_fed_trainer(const sal_config *cfg, int W, int j, int c) {
+    return cfg->placement == SAL_PLACE_BLOCK ? sal_fed_home(c, cfg->clients, W) : 1 + j % W;
+}
+
+int sal_fed_most_trained(const sal_config *cfg, int W, int r, int m) {
+    if (cfg->placement != SAL_PLACE_BLOCK) /* the j < m with j mod W = r - 1 */
+        return r - 1 < m ? (m - r) / W + 1 : 0;
+    const int C = cfg->clients, hosted = (int)((long long)r * C / W - (long long)(r - 1) * C / W);
+    return hosted < m ? hosted : m;
 }
 
 int sal_fed_evaluated(const sal_config *cfg, int round) {
@@ -114,8 +131,7 @@ static int cmp_int(const void *a, const void *b) {
 /* Everything but the mask, on every rank. Returns this rank's status (not yet agreed). */
 static sal_status setup(fed *f, sal_err *err) {
     const sal_config *cfg = f->cfg;
-    const int C = cfg->clients, W = f->size - 1;
-    /* 1 <= W <= C: sal_train_check_ranks */
+    const int C = cfg->clients; /* 1 <= f->size - 1 <= C: sal_train_check_ranks */
     sal_status st = sal_load_data(cfg, &f->train, &f->test, err);
     if (st) return st;
     sal_partition_opts po = {.kind = cfg->partition, .clients = C, .alpha = cfg->alpha,
@@ -136,14 +152,13 @@ static sal_status setup(fed *f, sal_err *err) {
     sal_model_init(f->model, cfg->seed); /* every rank draws the same initial weights */
     f->p = sal_model_params(f->model);
     if ((st = sal_sched_run_open(&f->sched, cfg, f->p, f->rank == 0, err))) return st;
-    f->owner = malloc(sizeof(int) * (size_t)C);
     f->sampled = malloc(sizeof(int) * (size_t)C);
     f->x = malloc(sizeof(float) * (size_t)cfg->batch * tr->c * tr->h * tr->w);
     f->y = malloc(sizeof(int) * (size_t)cfg->batch);
     f->idx = malloc(sizeof(int) * (size_t)cfg->batch);
     f->order = malloc(sizeof(int) * (size_t)(largest > 0 ? largest : 1));
     f->packed = malloc(sizeof(float) * (f->p->n + f->p->ns));
-    if (!f->owner || !f->sampled || !f->x || !f->y || !f->idx || !f->order || !f->packed ||
+    if (!f->sampled || !f->x || !f->y || !f->idx || !f->order || !f->packed ||
         sal_sgd_init(&f->opt, f->p->n, (float)cfg->lr, (float)cfg->momentum,
                      (float)cfg->weight_decay))
         return sal_fail(err, SAL_ENOMEM, "out of memory setting up %d clients", C);
@@ -156,10 +171,6 @@ static sal_status setup(fed *f, sal_err *err) {
         if (!(f->hit = malloc((size_t)(f->test.n > 0 ? f->test.n : 1))))
             return sal_fail(err, SAL_ENOMEM, "out of memory for the test set's %d hits", f->test.n);
     }
-    /* Placement: client ranks 1..W get contiguous blocks [i*C/W, (i+1)*C/W) of client ids. */
-    for (int i = 0; i < W; i++)
-        for (int c = (int)((long long)i * C / W); c < (int)((long long)(i + 1) * C / W); c++)
-            f->owner[c] = i + 1;
     return SAL_OK;
 }
 
@@ -172,7 +183,6 @@ void sal_fed_close(fed *f) {
     sal_model_free(f->model);
     sal_sgd_free(&f->opt);
     sal_sched_run_close(&f->sched);
-    free(f->owner);
     free(f->sampled);
     free(f->x);
     free(f->y);

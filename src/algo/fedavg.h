@@ -44,7 +44,6 @@ typedef struct fed {
     FILE *progress;       /* rank 0 only; NULL elsewhere */
     MPI_Comm comm;        /* our own duplicate of MPI_COMM_WORLD */
     int rank, size;       /* size - 1 client ranks */
-    int *owner;           /* (clients) rank hosting client c: ranks 1.. get contiguous blocks */
     sal_dataset train, test;
     sal_partition part;   /* client c's sample ids: index[offset[c] .. offset[c+1]), ascending */
     sal_model *model;
@@ -85,6 +84,18 @@ void sal_fed_unpack(fed *f);
  * are the sample); returns m. Identical on every rank: drawn from stream (seed, SAMPLE, round),
  * never from the rank count. */
 int sal_fed_sample(const sal_config *cfg, int round, int *out);
+/* Placement ([run] placement). Every rank holds every client's data (setup), and a client's
+ * training depends only on (seed, round, client), so any rank may train any client with the
+ * same bits. Client c's home is client rank 1 + i for the block [i C/W, (i+1) C/W) holding c
+ * (W client ranks); round 0's scoring runs there, as does training with block. balanced deals
+ * the round's j-th sampled client (ascending ids, the server's order of taking uploads) to
+ * client rank 1 + j mod W: each trains floor or ceil(m/W) clients, and the first W uploads the
+ * server waits for come from W different ranks. */
+int sal_fed_home(int c, int clients, int W);
+/* The client rank (1..W) that trains sampled[j] = c in a round. */
+int sal_fed_trainer(const sal_config *cfg, int W, int j, int c);
+/* The most clients client rank r trains in one round (its upload buffers), m sampled. */
+int sal_fed_most_trained(const sal_config *cfg, int W, int r, int m);
 /* Is the global model after round (0-based) evaluated: every eval_every rounds and the last. */
 int sal_fed_evaluated(const sal_config *cfg, int round);
 /* Every rank, on evaluated rounds: rank 0's f->packed to every client rank (one send each, in

@@ -1,6 +1,7 @@
-/* fedavg_client.c - a client rank: hosts a block of clients and, each round, trains the sampled
- * ones one after another. It draws the same client sample as the server from the seed, so no
- * message says who is sampled; it only receives weights (or a stop) and sends weights back.
+/* fedavg_client.c - a client rank: each round it trains the sampled clients that [run]
+ * placement gives it (fedavg.h), one after another. It draws the same client sample as the
+ * server from the seed and derives the placement, so no message says who is sampled or where
+ * it trains; it only receives weights (or a stop) and sends weights back.
  * Uploads leave by MPI_Isend from one buffer per sampled client of this rank: the server takes
  * them in client-id order through two slots (fedavg_server.c), and a rank whose clients come
  * late in that order goes on training instead of waiting for the server to reach it. */
@@ -65,12 +66,12 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
     sal_status st = resume ? sal_fed_resume(f, resume, NULL, &start, err)
                            : sal_fed_mask(f, &row0, err);
     if (st) return st;
-    /* Send buffers: at most min(m, clients hosted here) uploads per round, allocated once the
-     * message size (mask nonzeros + state) is known; the server agrees on the outcome with
-     * every rank as it allocates its own buffers. */
-    int hosted = 0;
-    for (int c = 0; c < f->cfg->clients; c++) hosted += f->owner[c] == f->rank;
-    int m0 = sal_fed_sample(f->cfg, 0, f->sampled), slots = hosted < m0 ? hosted : m0;
+    /* Send buffers: the most uploads the placement gives this rank in a round (m is the same
+     * every round), allocated once the message size (mask nonzeros + state) is known; the
+     * server agrees on the outcome with every rank as it allocates its own buffers. */
+    const int W = f->size - 1;
+    int m0 = sal_fed_sample(f->cfg, 0, f->sampled);
+    int slots = sal_fed_most_trained(f->cfg, W, f->rank, m0);
     /* quantized: the uploads are encoded bytes (cap each); one float buffer packs the model and
      * turns it into the update before encoding */
     size_t cap = sal_fed_quant_cap(f->cfg, f->nnz, f->p->ns);
@@ -106,7 +107,7 @@ sal_status sal_fed_client(fed *f, const char *resume, sal_err *err) {
         int m = sal_fed_sample(f->cfg, round, f->sampled), k = 0;
         for (int j = 0; j < m; j++) {
             int c = f->sampled[j];
-            if (f->owner[c] != f->rank) continue;
+            if (sal_fed_trainer(f->cfg, W, j, c) != f->rank) continue;
             fed_stats *s = &ups[k];
             memset(s, 0, sizeof *s);
             double wait = 0;

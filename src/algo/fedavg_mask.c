@@ -113,9 +113,10 @@ sal_status sal_fed_mask(fed *f, sal_round *row, sal_err *err) {
     if (oom) st = sal_fail(err, SAL_ENOMEM, "out of memory for the mask of %zu weights", n);
 
     if (from_clients && f->rank != 0) {
-        /* Every client, not only a round's sample, scores its own data; uploads go in id order. */
+        /* Every client, not only a round's sample, scores its own data on its home rank (all C
+         * of them: the blocks are already as even as a spread); uploads go in id order. */
         for (int c = 0; c < C; c++) {
-            if (f->owner[c] != f->rank) continue;
+            if (sal_fed_home(c, C, f->size - 1) != f->rank) continue;
             fed_stats s = {0};
             double tc = sal_now();
             /* A client that cannot score sends an empty message; the server fails the run. */
@@ -132,24 +133,25 @@ sal_status sal_fed_mask(fed *f, sal_round *row, sal_err *err) {
         long long total = 0;
         for (int c = 0; c < C; c++) total += f->part.offset[c + 1] - f->part.offset[c];
         for (int c = 0; c < C; c++) {
+            const int home = sal_fed_home(c, C, f->size - 1);
             int got = 0;
             MPI_Status ms;
-            sal_wd_enter("a client's saliency scores", f->owner[c]);
-            MPI_Recv(oom ? NULL : score, oom ? 0 : (int)n, MPI_FLOAT, f->owner[c],
+            sal_wd_enter("a client's saliency scores", home);
+            MPI_Recv(oom ? NULL : score, oom ? 0 : (int)n, MPI_FLOAT, home,
                      FED_TAG_SCORES, f->comm, &ms);
             sal_wd_leave();
             MPI_Get_count(&ms, MPI_FLOAT, &got);
             fed_stats s;
-            MPI_Recv(&s, 4, MPI_DOUBLE, f->owner[c], FED_TAG_STATS, f->comm, MPI_STATUS_IGNORE);
+            MPI_Recv(&s, 4, MPI_DOUBLE, home, FED_TAG_STATS, f->comm, MPI_STATUS_IGNORE);
             if (oom) continue;
             if ((size_t)got != n) {
                 if (!st) st = sal_fail(err, SAL_ENUMERIC, "rank %d could not score client %d "
                                        "(out of memory or non-finite loss at the initial "
-                                       "weights)", f->owner[c], c);
+                                       "weights)", home, c);
                 continue;
             }
-            rank_compute[f->owner[c]] += s.compute_s;
-            rank_comm[f->owner[c]] += s.comm_s;
+            rank_compute[home] += s.compute_s;
+            rank_comm[home] += s.comm_s;
             double tc = sal_now();
             /* weighted: n_c / sum n (SSFL's default); mean: 1 / clients */
             double wc = cfg->aggregate == SAL_AGG_WEIGHTED

@@ -63,7 +63,7 @@ static void progress_line(fed *f, const sal_round *row) {
 
 /* Post the receives of sampled client j's upload and stats into slot j % 2. */
 static void post_upload(fed *f, round_bufs *b, int j) {
-    const int r = f->owner[f->sampled[j]], slot = j & 1;
+    const int r = sal_fed_trainer(f->cfg, f->size - 1, j, f->sampled[j]), slot = j & 1;
     if (b->rk) /* Rand-k: up to k + ns floats, the length read from the status and checked */
         MPI_Irecv(b->up + (size_t)slot * b->slot, (int)(b->slot / sizeof(float)), MPI_FLOAT, r,
                   FED_TAG_UPLOAD, f->comm, &b->rreq[slot][0]);
@@ -86,7 +86,7 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
     const int adaquant = cfg->quantize == SAL_QUANT_ADAQUANT;
     const size_t down = nnz * sizeof(float) + (adaquant ? sizeof(int) : 0); /* per client */
     for (int j = 0; j < m; j++) {
-        int r = f->owner[f->sampled[j]];
+        int r = sal_fed_trainer(cfg, f->size - 1, j, f->sampled[j]);
         if (adaquant) /* before the weights: the client encodes with these levels */
             MPI_Isend(&b->levels, 1, MPI_INT, r, FED_TAG_LEVELS, f->comm, &b->req[nreq++]);
         MPI_Isend(f->packed, (int)nnz, MPI_FLOAT, r, FED_TAG_WEIGHTS, f->comm, &b->req[nreq++]);
@@ -106,10 +106,11 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
      * uploads the server has not reached yet goes on training. */
     if (m > 0) post_upload(f, b, 0);
     for (int j = 0; j < m; j++) {
-        int c = f->sampled[j], slot = j & 1;
+        /* r: the rank that trained c this round, whose compute, comm and bytes these are */
+        int c = f->sampled[j], slot = j & 1, r = sal_fed_trainer(cfg, f->size - 1, j, c);
         if (j + 1 < m) post_upload(f, b, j + 1); /* into the slot folded last iteration */
         MPI_Status rst[2];
-        sal_wd_enter("a sampled client's upload", f->owner[c]);
+        sal_wd_enter("a sampled client's upload", r);
         MPI_Waitall(2, b->rreq[slot], rst);
         sal_wd_leave();
         int got = (int)nnz;
@@ -119,13 +120,13 @@ static sal_status round_run(fed *f, int round, round_bufs *b, sal_round *row, sa
                                 : b->rk ? (size_t)got * sizeof(float) : nnz * sizeof(float);
         bytes_up += up_bytes;
         if (f->cfg->check_collectives == SAL_FLAG_TRUE) { /* what the client's rank ran for c */
-            sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_RECV);
-            sal_wd_seq_fold(&b->expect[f->owner[c]], SAL_CC_FED_SEND);
+            sal_wd_seq_fold(&b->expect[r], SAL_CC_FED_RECV);
+            sal_wd_seq_fold(&b->expect[r], SAL_CC_FED_SEND);
         }
-        b->rows[f->owner[c]].bytes += up_bytes;
+        b->rows[r].bytes += up_bytes;
         const fed_stats *s = &b->stats[slot];
-        b->rank_compute[f->owner[c]] += s->compute_s;
-        b->rank_comm[f->owner[c]] += s->comm_s;
+        b->rank_compute[r] += s->compute_s;
+        b->rank_comm[r] += s->comm_s;
         if (!isfinite(s->loss_sum)) {
             if (diverged < 0) diverged = c;
             continue;

@@ -13,7 +13,7 @@
  *     localsgd         comm = (S / H) [AR(P, x) + x delta] + O
  *     dpsgd            comm = S [deg (alpha + 4x beta) + (deg + 1) x delta] + O
  *   fedavg:    per round, the sampled clients of salient's own sample (sal_fed_sample) on
- *              their ranks (contiguous blocks of client ids on ranks 1..P-1); the busiest rank
+ *              the ranks [run] placement gives them (sal_fed_trainer); the busiest rank
  *              trains its clients' samples x local_epochs; the server's link carries m
  *              downloads and m uploads of x + ns floats; the busiest rank's own 2 kmax
  *              transfers are its comm, the other clients' m - 1 ahead of it and the server's
@@ -102,14 +102,10 @@ static sal_status fedavg(const sal_config *cfg, const sal_predict_in *in, double
     int *sampled = malloc(sizeof(int) * (size_t)C);
     double *work = malloc(sizeof(double) * (size_t)W);
     int *count = malloc(sizeof(int) * (size_t)W);
-    int *owner = malloc(sizeof(int) * (size_t)C);
-    if (!sampled || !work || !count || !owner) {
-        free(sampled), free(work), free(count), free(owner);
+    if (!sampled || !work || !count) {
+        free(sampled), free(work), free(count);
         return sal_fail(err, SAL_ENOMEM, "out of memory modelling %d clients", C);
     }
-    for (int w = 0; w < W; w++) /* fedavg.c's placement, client ranks counted from 0 here */
-        for (int c = (int)((long long)w * C / W); c < (int)((long long)(w + 1) * C / W); c++)
-            owner[c] = w;
     const double x = (double)(cfg->method != SAL_SPARSE_NONE ? in->z : in->n);
     const double msg = in->alpha + 4 * (x + (double)in->ns) * beta;
     const int R = cfg->rounds < 1000 ? cfg->rounds : 1000;
@@ -119,7 +115,7 @@ static sal_status fedavg(const sal_config *cfg, const sal_predict_in *in, double
         for (int w = 0; w < W; w++) work[w] = 0, count[w] = 0;
         for (int i = 0; i < m; i++) {
             const int c = sampled[i];
-            const int w = owner[c];
+            const int w = sal_fed_trainer(cfg, W, i, c) - 1; /* client ranks from 0 here */
             work[w] += (double)in->client_samples[c] * cfg->local_epochs;
             count[w]++;
         }
@@ -130,7 +126,7 @@ static sal_status fedavg(const sal_config *cfg, const sal_predict_in *in, double
         kmax += count[busiest];
         m_sum += m;
     }
-    free(sampled), free(work), free(count), free(owner);
+    free(sampled), free(work), free(count);
     const double m = m_sum / R;
     o->busiest_clients = kmax / R;
     o->compute_s = compute / R;

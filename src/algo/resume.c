@@ -26,13 +26,15 @@ char *sal_config_text(const sal_config *cfg) {
 }
 
 /* Keys that do not change what the run computes: where it writes, how often it evaluates or
- * checkpoints, its threads, where the data files are, the watchdog and the collective check,
- * and how many rounds it runs in all (checked apart below). */
+ * checkpoints, its threads, fedavg's placement of clients on ranks, where the data files are,
+ * the watchdog and the collective check, and how many rounds it runs in all (checked apart
+ * below). */
 static const char *const free_keys[] = {"run.out",          "run.threads",
                                         "run.eval_every",   "run.rounds",
                                         "run.comm_timeout", "run.check_collectives",
-                                        "data.path",        "checkpoint.every",
-                                        "checkpoint.keep",  NULL};
+                                        "run.placement",    "data.path",
+                                        "checkpoint.every", "checkpoint.keep",
+                                        NULL};
 
 static uint32_t dataset_crc(const sal_dataset *d) {
     const int32_t head[5] = {d->n, d->c, d->h, d->w, d->classes};

@@ -113,6 +113,8 @@ _Static_assert(SAL_SCOPE_GLOBAL == 0 && SAL_SCOPE_LAYERWISE == 1,
 _Static_assert(SAL_SCHED_FIXED == 0 && SAL_SCHED_IMP == 1 && SAL_SCHED_LRR == 2 &&
                    SAL_SCHED_SCULPT == 3,
                "[sparsity] schedule names follow sal_sched_kind");
+_Static_assert(SAL_PLACE_BALANCED == 0 && SAL_PLACE_BLOCK == 1,
+               "[run] placement names follow sal_placement");
 _Static_assert(SAL_FLAG_FALSE == 0 && SAL_FLAG_TRUE == 1, "false|true keys follow sal_flag");
 
 /* Every key, in the order of sections and keys in written files and --help. */
@@ -132,6 +134,10 @@ static const key_def keys[] = {
     ENUM("run", "check_collectives", check_collectives, sal_flag, "false",
          "debug: ranks compare a hash of their exchanges every round; a mismatch stops the run",
          "false", "true"),
+    ENUM("run", "placement", placement, sal_placement, "balanced",
+         "fedavg: balanced = deal each round's sampled clients evenly over client ranks; "
+         "block = home",
+         "balanced", "block"),
 
     ENUM("data", "dataset", dataset, sal_dataset_kind, "fashion-mnist",
          "data set; synthetic (1x28x28) and synthetic-cifar (3x32x32) are generated from the seed",
