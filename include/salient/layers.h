@@ -46,8 +46,9 @@ void sal_conv2d_backward(float *din, int accumulate, float *dw, float *db, const
                          float *scratch);
 /* The same on `threads` OpenMP threads, with scratch holding threads x
  * sal_conv_scratch_floats(s). Work is split in pieces fixed by the shape (sample groups,
- * output-channel pairs, dw column tiles), never by the thread count, and each output entry is
- * summed by one thread: results are bitwise the same for any thread count. */
+ * sample chunks x (output-channel block, input channel, kernel row) of dw, dw column tiles),
+ * never by the thread count, and each output entry is summed by one thread: results are
+ * bitwise the same for any thread count. */
 void sal_conv2d_forward_mt(float *out, const float *in, const float *w, const float *b, int B,
                            const sal_conv_shape *s, float *scratch, int threads);
 void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, const float *dout,

@@ -326,71 +326,90 @@ static void direct_fwd(float *out, int accumulate, const float *pad, const float
     else direct_fwd_k(out, accumulate, pad, w, b, G, s, 3);
 }
 
-/* dw[o0..o0+OD, c, ky, :] (+)= sum over the group of dout[g, o] * shifted padded input rows.
- * OD = 2 output channels share each input load; 2*K accumulators, one per (o, kx). */
-SAL_INLINE void direct_dw_block(float *dw, const float *dout, const float *pad, int G, int o0,
-                                int accumulate, const sal_conv_shape *s, const int K,
+/* dw[o0..o0+OD, c, ky, :] (+)= sum over samples [b0, B) of dout[b, o] * shifted input rows,
+ * read from the input itself: lanes whose input column falls in the padding are masked off
+ * and output rows whose input row falls in it are left out of the loop, so no padded copy is
+ * made. OD output channels share each input load: OD = 4 with K = 3 is 12 accumulators and
+ * 7 loads per 12 FMAs (the former 2 channels took 5 per 6; all 9 taps of 2 channels, 18
+ * accumulators, were spilled to the stack by GCC). */
+SAL_INLINE void direct_dw_block(float *dw, const float *dout, const float *in, int b0, int B,
+                                int o0, int c, int ky, const sal_conv_shape *s, const int K,
                                 const int OD) {
-    const int C = s->C, OH = s->OH, OW = s->OW, Hp = padded_h(s), Wp = padded_w(s);
+    const int C = s->C, H = s->H, W = s->W, OH = s->OH, OW = s->OW, pad = s->pad;
     const int OHW = OH * OW;
-    for (int c = 0; c < C; c++)
-        for (int ky = 0; ky < K; ky++) {
-            __m512 acc[2][5];
-            for (int o = 0; o < OD; o++)
-                for (int kx = 0; kx < K; kx++) acc[o][kx] = _mm512_setzero_ps();
-            for (int g = 0; g < G; g++) {
-                const float *plane = pad + ((size_t)g * C + c) * Hp * Wp + (size_t)ky * Wp;
-                const float *dg = dout + (size_t)g * s->O * OHW + (size_t)o0 * OHW;
-                for (int oy = 0; oy < OH; oy++)
-                    for (int x0 = 0; x0 < OW; x0 += 16) {
-                        const __mmask16 m = lane_range(0, OW - x0);
-                        __m512 d[2];
-                        for (int o = 0; o < OD; o++)
-                            d[o] = _mm512_maskz_loadu_ps(m, dg + (size_t)o * OHW + oy * OW + x0);
-                        const float *row = plane + (size_t)oy * Wp + x0;
-                        for (int kx = 0; kx < K; kx++) {
-                            __m512 v = _mm512_maskz_loadu_ps(m, row + kx);
-                            for (int o = 0; o < OD; o++)
-                                acc[o][kx] = _mm512_fmadd_ps(d[o], v, acc[o][kx]);
-                        }
-                    }
-            }
-            for (int o = 0; o < OD; o++) {
-                float *dst = dw + ((size_t)(o0 + o) * C + c) * K * K + ky * K;
+    /* output rows oy whose input row oy + ky - pad lies in [0, H) */
+    const int oy0 = pad - ky > 0 ? pad - ky : 0, oy1 = H + pad - ky < OH ? H + pad - ky : OH;
+    __m512 acc[4 * 5]; /* (od, kx) */
+    for (int i = 0; i < OD * K; i++) acc[i] = _mm512_setzero_ps();
+    for (int b = b0; b < B; b++) {
+        const float *plane = in + ((size_t)b * C + c) * H * W;
+        const float *dg = dout + ((size_t)b * s->O + o0) * OHW;
+        for (int x0 = 0; x0 < OW; x0 += 16) {
+            const __mmask16 mo = lane_range(0, OW - x0);
+            __mmask16 m[5]; /* lanes whose input column x0 + lane + kx - pad is inside the row */
+            for (int kx = 0; kx < K; kx++)
+                m[kx] = mo & lane_range(pad - kx - x0, W + pad - kx - x0);
+            for (int oy = oy0; oy < oy1; oy++) {
+                __m512 d[4];
+                for (int od = 0; od < OD; od++)
+                    d[od] = _mm512_maskz_loadu_ps(mo, dg + (size_t)od * OHW + oy * OW + x0);
+                /* may point up to pad floats before the row: those lanes are masked off */
+                const float *row = plane + (ptrdiff_t)(oy + ky - pad) * W + x0 - pad;
                 for (int kx = 0; kx < K; kx++) {
-                    float v = _mm512_reduce_add_ps(acc[o][kx]);
-                    dst[kx] = accumulate ? dst[kx] + v : v;
+                    __m512 v = _mm512_maskz_loadu_ps(m[kx], row + kx);
+                    for (int od = 0; od < OD; od++)
+                        acc[od * K + kx] = _mm512_fmadd_ps(d[od], v, acc[od * K + kx]);
                 }
             }
         }
+    }
+    for (int od = 0; od < OD; od++) {
+        float *dst = dw + ((size_t)(o0 + od) * C + c) * K * K + ky * K;
+        for (int kx = 0; kx < K; kx++) {
+            const float v = _mm512_reduce_add_ps(acc[od * K + kx]);
+            dst[kx] = b0 == 0 ? v : dst[kx] + v;
+        }
+    }
 }
 
-/* Output channels in pairs, the pairs shared among threads: each dw entry is summed by one
- * thread in the order above, so the result does not depend on the thread count. */
-static void direct_dw(float *dw, const float *dout, const float *pad, int G, int accumulate,
+/* Samples in chunks whose input and output gradient fit in L2 together (a chunk size fixed by
+ * the shape): an accumulator streams the chunk's planes of one channel, which a whole batch
+ * (4 MiB on resnet20's first stage) would have to fetch from L3 for every piece. Within a
+ * chunk, the pieces (output-channel block, input channel, kernel row) are shared among threads;
+ * each dw entry is summed by one thread, chunk after chunk, in the order above, so the result
+ * does not depend on the thread count. */
+static void direct_dw(float *dw, const float *dout, const float *in, int B,
                       const sal_conv_shape *s, int threads) {
-    const int nblk = (s->O + 1) / 2;
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int k = 0; k < nblk; k++) {
-        const int o0 = 2 * k, pair = o0 + 2 <= s->O;
-        if (s->K == 5) {
-            if (pair) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 5, 2);
-            else direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 5, 1);
-        } else {
-            if (pair) direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 3, 2);
-            else direct_dw_block(dw, dout, pad, G, o0, accumulate, s, 3, 1);
+    const int OD = s->K == 3 ? 4 : 2, per_blk = s->C * s->K;
+    const int items = (s->O + OD - 1) / OD * per_blk;
+    const size_t sample = ((size_t)s->C * s->H * s->W + (size_t)s->O * s->OH * s->OW) * 4;
+    const int chunk = sample >= SAL_CONV_L2_BUDGET ? 1 : (int)(SAL_CONV_L2_BUDGET / sample);
+#pragma omp parallel num_threads(threads)
+    for (int b0 = 0; b0 < B; b0 += chunk) {
+        const int b1 = B - b0 < chunk ? B : b0 + chunk;
+#pragma omp for schedule(static)
+        for (int k = 0; k < items; k++) {
+            const int o0 = OD * (k / per_blk), c = k % per_blk / s->K, ky = k % s->K;
+            const int left = s->O - o0;
+            if (s->K == 5) {
+                if (left >= 2) direct_dw_block(dw, dout, in, b0, b1, o0, c, ky, s, 5, 2);
+                else direct_dw_block(dw, dout, in, b0, b1, o0, c, ky, s, 5, 1);
+            } else {
+                if (left >= 4) direct_dw_block(dw, dout, in, b0, b1, o0, c, ky, s, 3, 4);
+                else if (left == 3) direct_dw_block(dw, dout, in, b0, b1, o0, c, ky, s, 3, 3);
+                else if (left == 2) direct_dw_block(dw, dout, in, b0, b1, o0, c, ky, s, 3, 2);
+                else direct_dw_block(dw, dout, in, b0, b1, o0, c, ky, s, 3, 1);
+            }
         }
     }
 }
 #endif
 
-/* Whether the direct kernels above apply to this shape in this build. */
 /* Whether the direct kernels above apply to this shape in this build, and beat im2col + SGEMM.
- * Measured per layer shape (docs/performance.md): the forward kernel fills its 16 lanes when
- * output rows are 16 wide or more, and wins on few input channels whatever the width (LeNet's
- * 10-wide conv2); the weight-gradient kernel wins only on few input channels (C <= 16), where
- * the GEMM's reduction is short. Elsewhere (ResNet-18's 8x8 and 4x4 maps, 64+ channels) the
- * GEMMs are faster. */
+ * Measured per layer shape (docs/performance.md): both kernels fill their 16 lanes when
+ * output rows are 16 wide or more, and win on few input channels whatever the width (LeNet's
+ * 10-wide conv2), where the GEMM's reduction is short. Elsewhere (ResNet's 8x8 and 4x4 maps
+ * with 64+ channels) half-empty vectors lose to the GEMMs. */
 #ifdef __AVX512F__
 static int use_direct(const sal_conv_shape *s) {
     if (s->stride != 1 || (s->K != 3 && s->K != 5)) return 0;
@@ -400,8 +419,7 @@ static int use_direct(const sal_conv_shape *s) {
 
 static int use_direct_dw(const sal_conv_shape *s) {
 #ifdef __AVX512F__
-    if (s->stride != 1 || (s->K != 3 && s->K != 5)) return 0;
-    return s->C <= 16;
+    return use_direct(s);
 #else
     (void)s;
     return 0;
@@ -532,21 +550,17 @@ void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, co
                 acc += sal_sum16(dout + b * out_stride + (size_t)o * OHW, OHW);
             db[o] = acc;
         }
-    /* dw: the groups in order (each adds to dw), the work of each spread over threads by
-     * output-channel pairs (direct) or by fixed column tiles of dw (GEMM). */
+    /* dw: direct, over the whole batch at once; or the groups in order (each adds to dw), the
+     * work of each spread over threads by fixed column tiles of dw (GEMM). */
     const parts sc0 = scratch_parts(scratch, s, 0);
     const int direct = use_direct_dw(s), tile = dw_tile(CKK), ntiles = (CKK + tile - 1) / tile;
-    for (int b0 = 0; b0 < B; b0 += s->group) {
+#ifdef __AVX512F__
+    if (direct) direct_dw(dw, dout, in, B, s, threads);
+#endif
+    for (int b0 = 0; !direct && b0 < B; b0 += s->group) {
         const int G = B - b0 < s->group ? B - b0 : s->group, N = G * OHW;
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (int gc = 0; gc < G * s->C; gc++) pad_planes(sc0.pad, in + b0 * in_stride, gc, gc + 1, s);
-#ifdef __AVX512F__
-        if (direct) {
-            direct_dw(dw, dout + b0 * out_stride, sc0.pad, G, b0 != 0, s, threads);
-            continue;
-        }
-#endif
-        (void)direct;
         /* Every piece below is a copy or a whole dot product: which thread does it cannot
          * change a bit. */
 #pragma omp parallel num_threads(threads)
