@@ -343,6 +343,9 @@ int main(void) {
     test_conv(3, 5, 9, 9, 7, 3, 2, 1, 0);  /* 3x3 stride 2 pad 1 on an odd map */
     test_conv(6, 16, 32, 32, 16, 3, 1, 1, 0); /* resnet20 stage 1: dw summed over 2 sample chunks */
     test_conv(2, 6, 14, 14, 15, 5, 1, 0, 0); /* lenet5 conv2-like: direct din, pad' 4; odd O */
+    test_conv(2, 20, 8, 8, 32, 3, 1, 1, 0); /* resnet20 stage 3-like: kernel over out channels */
+    test_conv(3, 32, 6, 7, 80, 3, 1, 1, 2); /* its 64/16-channel and 4/2/1-pixel blocks, din too */
+    test_conv(1, 17, 9, 9, 16, 5, 1, 2, 0); /* ... with K = 5 */
     test_norm(0, 3, 8, 10, 4);             /* GroupNorm, 2 channels a group */
     test_norm(0, 2, 6, 7, 6);              /* GroupNorm, one channel a group */
     test_norm(1, 4, 5, 9, 0);              /* BatchNorm in training mode */

@@ -405,6 +405,94 @@ static void direct_dw(float *dw, const float *dout, const float *in, int B,
 }
 #endif
 
+#ifdef __AVX512F__
+/* ---- direct kernel over output channels (stride 1, K = 3 or 5, O a multiple of 16) ----
+ * The kernels above fill their vectors along output rows, so an 8-wide map (resnet20's last
+ * stage) leaves half of each empty. This one puts 16 output channels in a vector instead: for
+ * each tap it loads OV weight vectors and broadcasts PX input pixels into OV*PX accumulators
+ * (4 x 4: 8 loads per 16 FMAs), from weights packed (C, K, K, O) by pack_oc. The finished
+ * vectors are scattered to their (O, OH, OW) planes (one scatter per 16*C*K*K multiply-adds).
+ * Summation order per output: bias (or 0), then c, ky, kx; with accumulate the finished sum
+ * is added to out, as direct_fwd does. */
+SAL_INLINE void oc_block(float *out, int accumulate, const float *pad, const float *wk,
+                         const float *b, int g, int oy, int x0, int o0, const sal_conv_shape *s,
+                         const int K, const int OV, const int PX) {
+    const int C = s->C, O = s->O, OHW = s->OH * s->OW, Hp = padded_h(s), Wp = padded_w(s);
+    __m512 acc[16]; /* (px, ov): OV * PX <= 16 */
+    for (int ov = 0; ov < OV; ov++) {
+        const __m512 init = b ? _mm512_loadu_ps(b + o0 + 16 * ov) : _mm512_setzero_ps();
+        for (int px = 0; px < PX; px++) acc[px * OV + ov] = init;
+    }
+    for (int c = 0; c < C; c++) {
+        const float *plane = pad + ((size_t)g * C + c) * Hp * Wp + (size_t)oy * Wp + x0;
+        const float *wc = wk + (size_t)c * K * K * O + o0;
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++) {
+                __m512 wv[4];
+                for (int ov = 0; ov < OV; ov++)
+                    wv[ov] = _mm512_loadu_ps(wc + (size_t)(ky * K + kx) * O + 16 * ov);
+                for (int px = 0; px < PX; px++) {
+                    const __m512 x = _mm512_set1_ps(plane[ky * Wp + kx + px]);
+                    for (int ov = 0; ov < OV; ov++)
+                        acc[px * OV + ov] = _mm512_fmadd_ps(wv[ov], x, acc[px * OV + ov]);
+                }
+            }
+    }
+    const __m512i idx = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(OHW));
+    float *dst = out + ((size_t)g * O + o0) * OHW + (size_t)oy * s->OW + x0;
+    for (int ov = 0; ov < OV; ov++)
+        for (int px = 0; px < PX; px++) {
+            float *d = dst + (size_t)16 * ov * OHW + px;
+            __m512 v = acc[px * OV + ov];
+            if (accumulate) v = _mm512_add_ps(_mm512_i32gather_ps(idx, d, 4), v);
+            _mm512_i32scatter_ps(d, idx, v, 4);
+        }
+}
+
+/* One output row of one sample: channels in blocks of 64/32/16, pixels in blocks of 4/2/1. */
+SAL_INLINE void oc_row(float *out, int acc, const float *pad, const float *wk, const float *b,
+                       int g, int oy, int o0, const sal_conv_shape *s, const int K,
+                       const int OV) {
+    int x0 = 0;
+    for (; s->OW - x0 >= 4; x0 += 4) oc_block(out, acc, pad, wk, b, g, oy, x0, o0, s, K, OV, 4);
+    for (; s->OW - x0 >= 2; x0 += 2) oc_block(out, acc, pad, wk, b, g, oy, x0, o0, s, K, OV, 2);
+    for (; x0 < s->OW; x0++) oc_block(out, acc, pad, wk, b, g, oy, x0, o0, s, K, OV, 1);
+}
+
+SAL_INLINE void direct_oc_k(float *out, int acc, const float *pad, const float *wk,
+                            const float *b, int G, const sal_conv_shape *s, const int K) {
+    for (int g = 0; g < G; g++)
+        for (int oy = 0; oy < s->OH; oy++) {
+            int o0 = 0;
+            for (; s->O - o0 >= 64; o0 += 64) oc_row(out, acc, pad, wk, b, g, oy, o0, s, K, 4);
+            for (; s->O - o0 >= 32; o0 += 32) oc_row(out, acc, pad, wk, b, g, oy, o0, s, K, 2);
+            for (; s->O - o0 >= 16; o0 += 16) oc_row(out, acc, pad, wk, b, g, oy, o0, s, K, 1);
+        }
+}
+
+static void direct_oc(float *out, int accumulate, const float *pad, const float *wk,
+                      const float *b, int G, const sal_conv_shape *s) {
+    if (s->K == 5) direct_oc_k(out, accumulate, pad, wk, b, G, s, 5);
+    else direct_oc_k(out, accumulate, pad, wk, b, G, s, 3);
+}
+
+/* wk (C, K, K, O) <- w (O, C, K, K), the layout direct_oc reads; with din, the weights of the
+ * input gradient's convolution (use_direct_din) are packed instead: wk (O, K, K, C) holding
+ * w[o, c] with its taps reversed. */
+static void pack_oc(float *wk, const float *w, const sal_conv_shape *s, int din) {
+    const int O = s->O, C = s->C, K = s->K, KK = K * K;
+    for (int o = 0; o < O; o++)
+        for (int c = 0; c < C; c++)
+            for (int k = 0; k < KK; k++) {
+                const float v = w[((size_t)o * C + c) * KK + k];
+                if (din) wk[((size_t)o * KK + KK - 1 - k) * C + c] = v;
+                else wk[((size_t)c * KK + k) * O + o] = v;
+            }
+}
+#endif
+
 /* Whether the direct kernels above apply to this shape in this build, and beat im2col + SGEMM.
  * Measured per layer shape (docs/performance.md): both kernels fill their 16 lanes when
  * output rows are 16 wide or more, and win on few input channels whatever the width (LeNet's
@@ -414,6 +502,17 @@ static void direct_dw(float *dw, const float *dout, const float *in, int B,
 static int use_direct(const sal_conv_shape *s) {
     if (s->stride != 1 || (s->K != 3 && s->K != 5)) return 0;
     return s->OW >= 16 || s->C <= 16;
+}
+#endif
+
+#ifdef __AVX512F__
+/* Where the row kernels lose (rows under 16 wide, more than 16 input channels): the kernel over
+ * output channels, where O is a multiple of 16 and its packed weights fit in the column and
+ * staging region of the scratch (resnet20's 64-channel 8x8 layers; not ResNet-18's 256- and
+ * 512-channel ones, whose GEMMs are efficient anyway). */
+static int use_direct_oc(const sal_conv_shape *s) {
+    if (s->stride != 1 || (s->K != 3 && s->K != 5) || s->O % 16 || use_direct(s)) return 0;
+    return (size_t)s->O * s->C * s->K * s->K <= colstage_floats(s);
 }
 #endif
 
@@ -437,7 +536,7 @@ static int use_direct_din(sal_conv_shape *t, const sal_conv_shape *s) {
     if (s->stride != 1 || (s->K != 3 && s->K != 5) || s->pad > s->K - 1) return 0;
     if (sal_conv_shape_init(t, s->O, s->OH, s->OW, s->C, s->K, 1, s->K - 1 - s->pad)) return 0;
     t->group = s->group;
-    return use_direct(t);
+    return use_direct(t) || use_direct_oc(t);
 }
 
 /* wt (C, O, K, K) <- w (O, C, K, K) with the K*K taps reversed */
@@ -484,6 +583,11 @@ static void forward_group(float *out, const float *in, const float *w, const flo
 #ifdef __AVX512F__
     if (use_direct(s)) {
         direct_fwd(out + b0 * out_stride, 0, sc.pad, w, b, G, s);
+        return;
+    }
+    if (use_direct_oc(s)) {
+        pack_oc(sc.col, w, s, 0);
+        direct_oc(out + b0 * out_stride, 0, sc.pad, sc.col, b, G, s);
         return;
     }
 #endif
@@ -593,9 +697,14 @@ void sal_conv2d_backward_mt(float *din, int accumulate, float *dw, float *db, co
             /* padded dout, then the flipped weights, in the column/staging region */
             float *dpad = scratch_parts(scratch, s, thread_id()).col;
             float *wt = dpad + (size_t)s->group * t.C * padded_h(&t) * padded_w(&t);
-            flip_weights(wt, w, s);
             pad_input(dpad, dout + b0 * out_stride, G, &t);
-            direct_fwd(din + b0 * in_stride, accumulate, dpad, wt, NULL, G, &t);
+            if (use_direct(&t)) {
+                flip_weights(wt, w, s);
+                direct_fwd(din + b0 * in_stride, accumulate, dpad, wt, NULL, G, &t);
+            } else {
+                pack_oc(wt, w, s, 1);
+                direct_oc(din + b0 * in_stride, accumulate, dpad, wt, NULL, G, &t);
+            }
         }
         return;
     }
