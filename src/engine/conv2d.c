@@ -19,6 +19,9 @@
 
 /* Bytes of column buffer + staging we aim to keep in a core's L2 (1 MiB on the EPYC here). */
 #define SAL_CONV_L2_BUDGET (512 * 1024)
+/* Bytes a direct weight-gradient piece streams per chunk of samples: half of L1 (32 KiB), so
+ * that the K pieces of one kernel row after another find the chunk still there. */
+#define SAL_CONV_L1_BUDGET (16 * 1024)
 
 static int padded_h(const sal_conv_shape *s) { return s->H + 2 * s->pad; }
 static int padded_w(const sal_conv_shape *s) { return s->W + 2 * s->pad; }
@@ -382,8 +385,8 @@ static void direct_dw(float *dw, const float *dout, const float *in, int B,
                       const sal_conv_shape *s, int threads) {
     const int OD = s->K == 3 ? 4 : 2, per_blk = s->C * s->K;
     const int items = (s->O + OD - 1) / OD * per_blk;
-    const size_t sample = ((size_t)s->C * s->H * s->W + (size_t)s->O * s->OH * s->OW) * 4;
-    const int chunk = sample >= SAL_CONV_L2_BUDGET ? 1 : (int)(SAL_CONV_L2_BUDGET / sample);
+    const size_t sample = ((size_t)s->H * s->W + (size_t)OD * s->OH * s->OW) * sizeof(float);
+    const int chunk = sample >= SAL_CONV_L1_BUDGET ? 1 : (int)(SAL_CONV_L1_BUDGET / sample);
 #pragma omp parallel num_threads(threads)
     for (int b0 = 0; b0 < B; b0 += chunk) {
         const int b1 = B - b0 < chunk ? B : b0 + chunk;
