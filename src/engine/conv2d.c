@@ -582,12 +582,13 @@ static int use_direct(const sal_conv_shape *s) {
 
 #ifdef __AVX512F__
 /* Where the row kernels lose (rows under 16 wide, more than 16 input channels): the kernel over
- * output channels, where O is a multiple of 16 and its packed weights fit in the column and
- * staging region of the scratch (resnet20's 64-channel 8x8 layers; not ResNet-18's 256- and
- * 512-channel ones, whose GEMMs are efficient anyway). */
+ * output channels, where O is a multiple of 16 and its packed weights stay in L2, since every
+ * row of every sample streams all of them (resnet20's 64-channel 8x8 layers, 144 KiB; not
+ * ResNet-18's 256- and 512-channel ones, 2.3 and 9 MiB, which ran 2x slower than the GEMMs).
+ * The scratch holds them: colstage_floats counts C*O*K*K. */
 static int use_direct_oc(const sal_conv_shape *s) {
     if (s->stride != 1 || (s->K != 3 && s->K != 5) || s->O % 16 || use_direct(s)) return 0;
-    return (size_t)s->O * s->C * s->K * s->K <= colstage_floats(s);
+    return (size_t)s->O * s->C * s->K * s->K * sizeof(float) <= SAL_CONV_L2_BUDGET;
 }
 #endif
 
