@@ -98,6 +98,10 @@ if [[ -n $densities ]]; then
     jl_is_num "$D" && awk -v d="$D" 'BEGIN { exit !(d > 0 && d <= 1) }' ||
       jl_die "--densities '$densities': numbers in (0, 1], e.g. \"1 0.1\""
     if awk -v d="$D" 'BEGIN { exit !(d + 0 == 1) }'; then dense=1; else sparse=1; fi
+    IFS=, read -r -a prev <<<"$dlist"
+    for E in "${prev[@]}"; do
+      awk -v a="$D" -v b="$E" 'BEGIN { exit !(a + 0 == b + 0) }' && jl_die "--densities: $D given twice"
+    done
     dlist+=${dlist:+,}$D
   done
   [[ -n $dlist ]] || jl_die "--densities is empty"
