@@ -58,7 +58,7 @@ def mask_stats(path, top):
             shares.append(np.sort(per_out)[::-1][:k].sum() / per_out.sum())
             ginis.append(gini(per_out))
     return {"dead_out": dead_out / filters, "dead_in": dead_in / inputs,
-            "top_share": float(np.mean(shares)), "gini": float(np.mean(ginis)), "layers": len(tensors)}
+            "top_share": float(np.mean(shares)), "gini": float(np.mean(ginis))}
 
 
 def main():
