@@ -1,7 +1,8 @@
 /* test_init.c - [model] init = risotto by its promise: at initialisation the input-output
  * Jacobian of a plain ReLU ResNet has singular values at 1 (Gadhikar and Burkholz 2023), where
- * PyTorch's default spreads them; plus determinism by seed, training, the refusals, and the
- * input gradient (spec.input_grad) and [model] norm = none the measurement rests on. */
+ * PyTorch's default spreads them, and each block balances its residual branch and its skip;
+ * plus determinism by seed, training, the refusals, and the input gradient (spec.input_grad)
+ * and [model] norm = none the measurement rests on. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,109 @@ static void test_isometry(void) {
     }
 }
 
+/* Centre tap (o, i) of conv weight t, whose shape is (O, I, K, K). */
+static double centre(const sal_params *p, int t, int o, int i) {
+    const int I = p->t[t].shape[1], K = p->t[t].shape[2];
+    return sal_params_w(p, t)[(((size_t)o * I + i) * K + K / 2) * K + K / 2];
+}
+
+/* y (O) = centre taps of conv t times x (I), in double */
+static void apply(const sal_params *p, int t, const double *x, double *y) {
+    for (int o = 0; o < p->t[t].shape[0]; o++) {
+        double s = 0;
+        for (int i = 0; i < p->t[t].shape[1]; i++) s += centre(p, t, o, i) * x[i];
+        y[o] = s;
+    }
+}
+
+/* The signal z = a - b that C = 2n channels [a; b] carry (init_risotto.c's reading). */
+static double signal_norm2(const double *v, int C, const double *minus, double *out) {
+    double s = 0;
+    for (int i = 0; i < C / 2; i++) {
+        double z = v[i] - v[i + C / 2] - (minus ? minus[i] : 0);
+        if (out) out[i] = z;
+        s += z * z;
+    }
+    return s;
+}
+
+/* The balance the paper promises beside the isometry (abstract: RISOTTO "balances the
+ * contributions of the residual and skip branches unlike other schemes, which initially bias
+ * towards the skip connections"), measured block by block on the weights (their centre taps, in
+ * double: one pixel, norm = none), not on the construction: for z in, x = [relu(z); relu(-z)]
+ * (what the stem and every block hand on), the block's output signal is out(z), its skip
+ * alone (conv2 zeroed) gives k(z) = signal of relu(shortcut(x)), and the residual branch adds
+ * d(z) = out(z) - k(z). Balanced: |d| = |k|, and |out| = |z|. Per block kind:
+ *   1x1 shortcut: |k|^2 = |d|^2 = |z|^2 / 2 (half the energy each, orthogonal);
+ *   identity:     |k| = |d| = |z| (k = z, and d = (A - I) z turns it by 60 degrees).
+ * The Jacobian test above cannot see this: a block whose residual branch adds only a sliver
+ * (A a 10-degree rotation, or a 0.99 / 0.14 split in place of 1/sqrt 2 each) is as orthogonal
+ * as a balanced one. */
+static void test_balance(void) {
+    enum { C_MAX = 64, Z = 8 }; /* resnet20: 16/32/64 channels */
+    printf("branch balance, resnet20 with norm = none, %d random z a block, seed 1..3:\n", Z);
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        sal_model *m = make(SAL_ARCH_RESNET20, SAL_NORM_NONE, SAL_INIT_RISOTTO, 3, 1, 10, 1, 0);
+        if (!m) return;
+        sal_model_init(m, seed);
+        const sal_params *p = sal_model_params(m);
+        sal_rng r;
+        sal_rng_seed(&r, seed, 99, 3);
+        int blocks[2] = {0, 0};
+        double worst_iso = 0, worst_bal = 0, worst_share = 0, share[2] = {0, 0};
+        for (int s = 1; s <= 3; s++)
+            for (int b = 0;; b++) {
+                char n1[64], n2[64], ns[64];
+                snprintf(n1, sizeof n1, "layer%d.%d.conv1.weight", s, b);
+                snprintf(n2, sizeof n2, "layer%d.%d.conv2.weight", s, b);
+                snprintf(ns, sizeof ns, "layer%d.%d.shortcut.0.weight", s, b);
+                const int c1 = sal_params_find(p, n1), c2 = sal_params_find(p, n2),
+                          sc = sal_params_find(p, ns), proj = sc >= 0;
+                if (c1 < 0) break;
+                CHECK(c2 >= 0);
+                const int Cin = p->t[c1].shape[1], C = p->t[c2].shape[0], n = Cin / 2;
+                CHECK(Cin <= C_MAX && C <= C_MAX && p->t[c1].shape[0] <= C_MAX);
+                blocks[proj]++;
+                for (int t = 0; t < Z; t++) {
+                    double z[C_MAX / 2], x[C_MAX], h[C_MAX], res[C_MAX], skip[C_MAX],
+                        out[C_MAX], k[C_MAX / 2];
+                    double zz = 0;
+                    for (int i = 0; i < n; i++) {
+                        z[i] = sal_rng_normal(&r), zz += z[i] * z[i];
+                        x[i] = fmax(z[i], 0), x[i + n] = fmax(-z[i], 0);
+                    }
+                    apply(p, c1, x, h);
+                    for (int i = 0; i < p->t[c1].shape[0]; i++) h[i] = fmax(h[i], 0);
+                    apply(p, c2, h, res);
+                    if (proj) apply(p, sc, x, skip);
+                    else memcpy(skip, x, sizeof x[0] * (size_t)C);
+                    for (int i = 0; i < C; i++) {
+                        out[i] = fmax(res[i] + skip[i], 0);
+                        skip[i] = fmax(skip[i], 0); /* the block with conv2 zeroed */
+                    }
+                    const double oo = signal_norm2(out, C, NULL, NULL),
+                                 kk = signal_norm2(skip, C, NULL, k),
+                                 dd = signal_norm2(out, C, k, NULL); /* |out - k|^2 */
+                    worst_iso = fmax(worst_iso, fabs(sqrt(oo / zz) - 1));
+                    worst_bal = fmax(worst_bal, fabs(sqrt(dd / kk) - 1));
+                    /* the stated share of |z|^2 that the skip carries: 1/2 or all of it */
+                    worst_share = fmax(worst_share, fabs(kk / zz - (proj ? 0.5 : 1.0)));
+                    share[proj] += kk / zz / Z;
+                }
+            }
+        printf("  seed %d: %d identity blocks |k|^2/|z|^2 %.6f, %d 1x1-shortcut blocks %.6f; "
+               "worst | |out|/|z| - 1 | %.2e, | |d|/|k| - 1 | %.2e\n",
+               (int)seed, blocks[0], share[0] / blocks[0], blocks[1], share[1] / blocks[1],
+               worst_iso, worst_bal);
+        CHECK(blocks[0] == 7 && blocks[1] == 2);
+        /* float weights: each figure is exact up to ~1e-7 relative */
+        CHECK_MSG(worst_iso < 1e-5, "a block is no isometry: %g", worst_iso);
+        CHECK_MSG(worst_bal < 1e-5, "residual branch and skip unbalanced: %g", worst_bal);
+        CHECK_MSG(worst_share < 1e-5, "the skip's share is off by %g", worst_share);
+        sal_model_free(m);
+    }
+}
+
 /* The input gradient against central differences in double of the float forward, on a model
  * with norms and one without (norm = none builds no norm nodes and no norm tensors). */
 static void test_input_grad(void) {
@@ -269,6 +373,7 @@ static void test_refusals(void) {
 int main(void) {
     test_input_grad();
     test_isometry();
+    test_balance();
     test_determinism();
     test_trains();
     test_refusals();
