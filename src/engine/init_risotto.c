@@ -1,12 +1,15 @@
 /* init_risotto.c - RISOTTO initialisation of the BasicBlock ResNets (resnet20, resnet18):
  * A. Gadhikar and R. Burkholz, "Dynamical isometry for residual networks", arXiv 2210.02411
- * (ICLR 2023), Sec. 2-3: residual blocks of type B (1x1-conv shortcut) and type C (identity
- * shortcut) initialised so that the network's input-output Jacobian is exactly orthogonal for
- * ReLU ResNets without normalisation, with the residual and skip branches contributing equally.
+ * (ICLR 2023). Its promise, from the abstract: perfect dynamical isometry (the input-output
+ * Jacobian exactly orthogonal) for ReLU ResNets at finite depth and width, with the residual and
+ * skip branches balanced rather than biased towards the skip. Here, without normalisation, for
+ * two kinds of block, named in this file type B (1x1-conv shortcut) and type C (identity
+ * shortcut); see "Provenance" below for what is and is not taken from the paper.
  *
- * The tools, as in the paper: looks-linear weights (Balduzzi et al. 2017; Burkholz and
- * Dubatovka 2019) and delta-orthogonal convolutions (Xiao et al. 2018, only the kernel's centre
- * tap is non-zero, an orthogonal matrix). A value of C = 2n channels is read as [a; b] carrying
+ * The tools: looks-linear weights (Balduzzi et al. 2017; Burkholz and Dubatovka 2019), which
+ * the paper's introduction names for this, combined with orthogonal submatrices, and
+ * delta-orthogonal convolutions (Xiao et al. 2018: only the kernel's centre tap is non-zero, an
+ * orthogonal matrix). A value of C = 2n channels is read as [a; b] carrying
  * the n-dim signal z = a - b, and every block output is [relu(z); relu(-z)]. A looks-linear
  * centre tap LL(M) = [[M, -M], [-M, M]] maps [a; b] to [Mz; -Mz], whose ReLU carries Mz: the
  * network is linear in z at initialisation, its Jacobian the product of the signal maps below.
@@ -27,8 +30,20 @@
  *     moves the signal as much as the skip (z) does: balanced, not biased to the skip.
  *   head linear (classes x C): [V, -V], V orthonormal rows (classes <= n); biases 0.
  *
- * The type C construction above is derived here for salient's blocks (ReLU after the add, as
- * He et al. and SSFL's code), from the paper's requirements, not copied from its equations.
+ * Provenance. Read from the paper: the abstract (the promise above) and the introduction (the
+ * tools: looks-linear structure combined with orthogonal submatrices). Not read: its Sec. 2-3,
+ * the block definitions with their equations, the scalars weighting residual branch and skip,
+ * and which block it calls B and which C. The stored copies this project can reach hold the
+ * abstract and introduction only, and no code by the authors is indexed (looked for in session
+ * 15). So no equation of the paper is quoted here or claimed to be followed: both block
+ * constructions are salient's own, derived for its BasicBlock (ReLU after the add, as He et al.
+ * and SSFL's code), and held to the promise by measurement in tests/test_init.c: the whole
+ * network's Jacobian (singular values 1) and, block by block, the balance (the residual
+ * branch's contribution d to the block's output signal as large as the skip's k, |d| = |k|;
+ * type B also |k|^2 = |z|^2 / 2), which the Jacobian cannot see: a type C block with A a
+ * 10-degree rotation, or a type B block split 0.99 / 0.14 for 1/sqrt 2 each, is as orthogonal.
+ * The letters follow He et al.'s shortcut options only loosely (their option C makes every
+ * shortcut a projection); should the paper's labels differ, the names are off, not the weights.
  * With GroupNorm or BatchNorm the same weights are drawn; the isometry is then approximate (the
  * paper also trains Risotto with BN). Orthogonal matrices are Gram-Schmidt of Gaussian draws
  * (twice, in double), which is Haar (Mezzadri 2007): plain C, so the same seed gives bitwise
