@@ -3,7 +3,8 @@
 # the same on 2 and 3 ranks; bytes_up = clients x (k + state floats) x 4, k = round(density x
 # nnz), no indices, dense, through a snip mask and with BatchNorm state; the spatial and
 # temporal decoders change the model (they are used) and print their rho / error ratio; a
-# temporal run killed and resumed equals an uninterrupted one (its memory is in the checkpoint);
+# temporal run killed and resumed equals an uninterrupted one (its per-client memory, one row
+# per client, is in the checkpoint; clients are sampled half a round, so not consecutively);
 # bad values fail with one line.
 # Usage: cli_randk.sh SALIENT SRCDIR
 bin=$1 src=$2
@@ -77,7 +78,7 @@ check '[[ $(col "$tmp/bn" 1 6) == $((2 * ($(kof "$nb" 0.1) + sb) * 4)) ]]' \
   "BatchNorm randk bytes_up $(col "$tmp/bn" 1 6), expected $((2 * ($(kof "$nb" 0.1) + sb) * 4))"
 
 # --- temporal, killed after round 3 (checkpoint at 2) and resumed on another rank count: the
-# same run, and the checkpoint holds the memory ---
+# same run, and the checkpoint holds the per-client memory ---
 tm=(--set comm.randk_decoder=temporal --set run.rounds=4 --set checkpoint.every=2)
 run 2 "${tm[@]}" --out "$tmp/t1" 2>"$tmp/t1.err"
 rc=$?
@@ -86,15 +87,33 @@ SALIENT_KILL_AT_ROUND=3 run 3 "${tm[@]}" --out "$tmp/t2" >/dev/null 2>&1
 rc=$?
 check '[[ $rc != 0 && $(readlink "$tmp/t2/ckpt/latest") == round-000002.h5 ]]' \
   "the killed temporal run: rc $rc, latest -> $(readlink "$tmp/t2/ckpt/latest")"
-if command -v h5ls >/dev/null; then
-  check 'h5ls -r "$tmp/t2/ckpt/round-000002.h5" | grep -q "^/comm/randk_memory/fc1/weight "' \
-    "no /comm/randk_memory in the temporal checkpoint"
+if command -v h5ls >/dev/null; then # one memory row per client (10) over the n kept weights
+  check 'h5ls -r "$tmp/t2/ckpt/round-000002.h5" | grep -q "^/comm/randk_client_memory *Dataset {10, $n}"' \
+    "no /comm/randk_client_memory {10, $n} in the temporal checkpoint: $(h5ls -r "$tmp/t2/ckpt/round-000002.h5" | grep comm)"
+  check 'grep -q "/comm/randk_client_memory" "$src/docs/checkpoint-format.md"' \
+    "docs/checkpoint-format.md does not name /comm/randk_client_memory"
 fi
 run 2 "${tm[@]}" --out "$tmp/t2" --resume latest 2>"$tmp/t2.err"
 rc=$?
 check '[[ $rc == 0 ]]' "temporal resume failed: $(tail -1 "$tmp/t2.err")"
 check 'cmp -s <(cols "$tmp/t1") <(cols "$tmp/t2")' \
   "temporal resumed differs: $(diff <(cols "$tmp/t1") <(cols "$tmp/t2") | head -3 | tr '\n' ' ')"
+
+# --- a temporal checkpoint of an older salient (format 5: /comm/randk_memory, one memory shared
+# by all clients) cannot stand in for the per-client memory: refused in one line. Crafted from
+# this run's: the dataset moved to the old name, the copy resealed ---
+py=/usr/bin/python3 # Debian's h5py lives beside the system Python
+if $py -c "import h5py" 2>/dev/null; then
+  ck=$(readlink -f "$tmp/t2/ckpt/latest")
+  ub=$($py -c 'import sys, h5py; print(h5py.File(sys.argv[1], "r").userblock_size)' "$ck")
+  tail -c +$((ub + 1)) "$ck" >"$tmp/old.h5"
+  $py -c 'import sys, h5py; h5py.File(sys.argv[1], "r+").move("/comm/randk_client_memory", "/comm/randk_memory")' "$tmp/old.h5"
+  "$bin" ckpt seal "$tmp/old.h5" "$tmp/old-sealed.h5" >/dev/null 2>&1
+  run 2 "${tm[@]}" --set run.rounds=5 --out "$tmp/t3" --resume "$tmp/old-sealed.h5" 2>"$tmp/t3.err"
+  rc=$?
+  check '[[ $rc != 0 && $(grep -c "holds one Rand-k-Temporal memory shared by all clients (/comm/randk_memory, format 6); this salient keeps one per client.*start the run again" "$tmp/t3.err") == 1 ]]' \
+    "an old shared-memory temporal checkpoint: rc $rc: $(grep -v "^salient: " "$tmp/t3.err" | head -3)"
+fi
 
 # --- bad values: one line naming the key and the fix, non-zero exit ---
 bad_cfg "randk with centralized" "\[comm\] compress = randk applies to .*algorithm = fedavg" \

@@ -15,10 +15,11 @@
 #include "salient/status.h"
 
 #define SAL_CKPT_FORMAT "salient-checkpoint"
-#define SAL_CKPT_VERSION 5 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
+#define SAL_CKPT_VERSION 6 /* 2: root attribute header_crc32c; 3: /metrics crc32c, the data
                             * and split fingerprints; 4: the seal, per-client accuracy in
                             * /metrics; 5: root attribute world_size,
-                            * /schedule/rewind_state */
+                            * /schedule/rewind_state; 6: /comm/randk_client_memory (one
+                            * Rand-k-Temporal memory per client) replaces /comm/randk_memory */
 
 /* What one checkpoint holds. Pointers are borrowed. NULL means absent; whether an optional
  * part is present must be the same on every rank of the writing communicator. */
@@ -43,8 +44,10 @@ typedef struct sal_ckpt_state {
     const float *state;      /* (p->ns) /state: non-trainable state (BatchNorm statistics) of
                               * the model written to /model (rank 0's); NULL when p->ns == 0 */
     const float *rank_s;     /* (p->ns) this rank's row of /ranks/state, or NULL */
-    const float *randk_memory; /* (n) /comm/randk_memory: fedavg's Rand-k-Temporal memory
-                                * (rank 0's; 0 off the mask), or NULL */
+    const float *randk_memory; /* (randk_clients, nnz) /comm/randk_client_memory: fedavg's
+                                * Rand-k-Temporal memory, row c client c's over the weights the
+                                * mask keeps (rank 0's), or NULL */
+    int randk_clients;         /* its rows, the same on every rank of the communicator */
     const sal_metrics *metrics; /* rank 0: the rows so far */
     /* [sparsity] schedule != fixed (rank 0's; centralized and fedavg write them): */
     const int64_t *sched;    /* (3) /schedule/state: prunes done, prunable weights kept, prunable
@@ -76,7 +79,8 @@ typedef struct sal_ckpt_info {
     char *config_text;                 /* owned */
     uint64_t data_fp, split_fp;        /* 0 in files of format version < 3 */
     int has_momentum, has_rank_w, has_rank_m, has_rank_r, has_rank_s;
-    int has_randk_memory;              /* /comm/randk_memory */
+    int has_randk_memory;              /* /comm/randk_client_memory */
+    int randk_clients;                 /* its rows, where it is 2-D (else 0) */
     int has_schedule;                  /* /schedule/state exists (absent: schedule = fixed) */
 } sal_ckpt_info;
 
@@ -97,7 +101,9 @@ typedef struct sal_ckpt_dst {
     int rank;                /* the row of /ranks/... to read */
     float *rank_w, *rank_m, *rank_r;
     float *rank_s;           /* (p->ns) this rank's row of /ranks/state */
-    float *randk_memory;     /* (n) from /comm/randk_memory */
+    float *randk_memory;     /* (randk_clients, nnz of the file's mask) from
+                              * /comm/randk_client_memory, which must be of that shape */
+    int randk_clients;
     int64_t *sched;          /* (3) from /schedule/state */
     float *rewind;           /* (n + p->ns) from /schedule/rewind, then /schedule/rewind_state
                               * (when p->ns > 0) */

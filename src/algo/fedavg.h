@@ -62,8 +62,10 @@ typedef struct fed {
     double t_start;
     int start_round;      /* rounds a resumed run started with (0 for a new run) */
     int levels;           /* [comm] quantize: this round's QSGD s (adaquant: from the server) */
-    const float *randk_memory; /* rank 0, randk_decoder = temporal: (nnz) the decoder's memory,
-                                * borrowed from the server's round buffers for checkpoints */
+    const float *randk_memory; /* rank 0, randk_decoder = temporal: (randk_clients, nnz) the
+                                * decoder's per-client memory, borrowed from the server's round
+                                * buffers for checkpoints */
+    int randk_clients;
     sal_sched_run sched;  /* [sparsity] schedule: every rank's lr and prune rounds; the server
                            * also holds IMP's rewind weights */
 } fed;

@@ -33,20 +33,12 @@ sal_status sal_fed_checkpoint(fed *f, const char *out_dir, int done, const sal_m
                         .metrics = metrics,
                         .sched = cfg->schedule != SAL_SCHED_FIXED ? sched : NULL,
                         .rewind = f->sched.rewind};
-    /* Rand-k-Temporal's memory is server state the next round decodes with: without it a
-     * resumed run would decode round + 1 against zeros. Stored parameter-shaped, 0 off the mask. */
-    float *mem = NULL;
-    if (f->randk_memory) {
-        mem = malloc(sizeof(float) * (f->p->n ? f->p->n : 1));
-        if (!mem) {
-            free(text);
-            return sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory");
-        }
-        sal_unpack_masked(f->randk_memory, f->p->mask, f->p->n, mem);
-        s.randk_memory = mem;
-    }
+    /* Rand-k-Temporal's per-client memory is server state the next round decodes with: without
+     * it a resumed run would decode round + 1 against zeros. Stored as the server holds it:
+     * one row per client over the weights the mask keeps. */
+    s.randk_memory = f->randk_memory;
+    s.randk_clients = f->randk_clients;
     sal_status st = sal_ckpt_save(MPI_COMM_SELF, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
-    free(mem);
     free(text);
     if (!st && f->progress) fprintf(f->progress, "salient: checkpoint %s\n", path);
     return st;

@@ -7,11 +7,11 @@
 #include "fedavg_randk.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "salient/ckpt.h"
-#include "salient/pack.h"
 #include "salient/rng.h"
 
 _Static_assert(SAL_RANDK_DEC_PLAIN == (int)SAL_RANDK_PLAIN &&
@@ -42,19 +42,44 @@ void sal_fed_randk_encode(const sal_config *cfg, int round, int c, const float *
     if (ns) memcpy(out + k, local + nnz, sizeof(float) * ns);
 }
 
+size_t sal_fed_randk_memory_bytes(const sal_config *cfg, size_t nnz) {
+    if (cfg->randk_decoder != SAL_RANDK_DEC_TEMPORAL) return 0;
+    const size_t c = cfg->clients > 0 ? (size_t)cfg->clients : 1, n = nnz ? nnz : 1;
+    return n > SIZE_MAX / sizeof(float) / c ? SIZE_MAX : c * n * sizeof(float);
+}
+
 sal_status sal_fed_randk_open(fed_randk *r, const sal_config *cfg, size_t nnz, size_t ns,
                               sal_err *err) {
     memset(r, 0, sizeof *r);
     r->nnz = nnz, r->ns = ns, r->k = sal_fed_randk_k(cfg, nnz);
     r->p = nnz ? (double)r->k / (double)nnz : 1;
     const sal_randk_decoder dec = (sal_randk_decoder)cfg->randk_decoder;
+    /* Rand-k-Temporal keeps each client's last values (randk.h): clients x nnz floats, taken
+     * now (first: it is the large one) rather than as clients first appear, so that a server
+     * short of memory says so before round 1, not rounds into a run. */
+    if (dec == SAL_RANDK_TEMPORAL) {
+        const size_t mem = sal_fed_randk_memory_bytes(cfg, nnz);
+        r->clients = cfg->clients;
+        r->memory = mem == SIZE_MAX ? NULL : calloc(mem / sizeof(float), sizeof(float));
+        if (!r->memory) {
+            sal_fed_randk_close(r);
+            return sal_fail(err, SAL_ENOMEM,
+                            "server: [comm] randk_decoder = temporal keeps one memory per "
+                            "client: %d [data] clients x %zu entries x 4 bytes = %.1f MiB cannot "
+                            "be allocated; lower [data] clients, or use randk_decoder = plain or "
+                            "spatial",
+                            cfg->clients, nnz, (double)cfg->clients * (double)nnz * 4 / 1048576.0);
+        }
+    }
     sal_status st = sal_randk_acc_init(&r->acc, dec, nnz, err);
-    if (st) return st;
+    if (st) {
+        sal_fed_randk_close(r);
+        return st;
+    }
     r->idx = malloc(sizeof(size_t) * (r->k ? r->k : 1));
     r->est = malloc(sizeof(float) * (nnz ? nnz : 1));
     r->state = malloc(sizeof(double) * (ns ? ns : 1));
-    if (dec == SAL_RANDK_TEMPORAL) r->memory = calloc(nnz ? nnz : 1, sizeof(float));
-    if (!r->idx || !r->est || !r->state || (dec == SAL_RANDK_TEMPORAL && !r->memory)) {
+    if (!r->idx || !r->est || !r->state) {
         sal_fed_randk_close(r);
         return sal_fail(err, SAL_ENOMEM,
                         "server: out of memory for Rand-k buffers of %zu "
@@ -82,7 +107,8 @@ sal_status sal_fed_randk_remask(fed_randk *r, const sal_config *cfg, size_t nnz,
     if (st) return st;
     r->nnz = nnz, r->k = sal_fed_randk_k(cfg, nnz);
     r->p = nnz ? (double)r->k / (double)nnz : 1;
-    if (r->memory) memset(r->memory, 0, sizeof(float) * nnz);
+    /* the rows now have stride nnz: the memory restarts, every client's */
+    if (r->memory) memset(r->memory, 0, sizeof(float) * nnz * (size_t)r->clients);
     return SAL_OK;
 }
 
@@ -103,8 +129,11 @@ sal_status sal_fed_randk_fold(fed_randk *r, const sal_config *cfg, int round, in
         if (!isfinite(up[i]))
             return sal_fail(err, SAL_EFORMAT, "%s value %zu is not finite",
                             i < r->k ? "update" : "state", i < r->k ? i : i - r->k);
+    if (r->memory && (c < 0 || c >= r->clients))
+        return sal_fail(err, SAL_EINVAL, "client %d is not one of the %d [data] clients", c,
+                        r->clients);
     indices(cfg, round, c, r->nnz, r->k, r->idx);
-    sal_randk_fold(&r->acc, r->idx, up, r->k, w, r->memory);
+    sal_randk_fold(&r->acc, r->idx, up, r->k, w, r->memory ? r->memory + (size_t)c * r->nnz : NULL);
     for (size_t i = 0; i < r->ns; i++) r->state[i] += w * up[r->k + i];
     return SAL_OK;
 }
@@ -115,7 +144,7 @@ void sal_fed_randk_finish(fed_randk *r, float *packed) {
      * which test_randk measures). */
     r->rho = r->acc.decoder == SAL_RANDK_SPATIAL ? sal_randk_rho_estimate(&r->acc, r->p) : 0;
     r->ratio = sal_randk_temporal_ratio(&r->acc);
-    sal_randk_decode(&r->acc, r->p, r->rho, r->memory, r->est);
+    sal_randk_decode(&r->acc, r->p, r->rho, r->est);
     for (size_t i = 0; i < r->nnz; i++) packed[i] += r->est[i];
     for (size_t i = 0; i < r->ns; i++) packed[r->nnz + i] = (float)(r->state[i] / r->acc.wsum);
 }
@@ -123,16 +152,17 @@ void sal_fed_randk_finish(fed_randk *r, float *packed) {
 sal_status sal_fed_randk_resume(fed_randk *r, const fed *f, const char *path, sal_err *err) {
     /* the loader reads /mask into p->mask: a scratch copy of the table, the same mask */
     sal_params p = *f->p;
-    const size_t n = p.n ? p.n : 1;
-    float *mask = malloc(sizeof(float) * n), *mem = malloc(sizeof(float) * n);
-    sal_status st =
-        mask && mem ? SAL_OK : sal_fail(err, SAL_ENOMEM, "out of memory for the Rand-k memory");
-    if (!st) {
-        p.mask = mask;
-        sal_ckpt_dst d = {.p = &p, .randk_memory = mem, .sealed = 1};
-        st = sal_ckpt_load(path, &d, err);
-    }
-    if (!st) sal_pack_masked(mem, f->p->mask, f->p->n, r->memory);
-    free(mask), free(mem);
+    float *mask = malloc(sizeof(float) * (p.n ? p.n : 1));
+    if (!mask) return sal_fail(err, SAL_ENOMEM, "out of memory to resume the Rand-k memory");
+    p.mask = mask;
+    sal_ckpt_dst d = {.p = &p, .randk_memory = r->memory, .randk_clients = r->clients, .sealed = 1};
+    sal_status st = sal_ckpt_load(path, &d, err);
+    /* the memory's rows are in the file's mask's order; the run resumed that mask */
+    if (!st && sal_params_nnz(&p) != r->nnz)
+        st = sal_fail(err, SAL_EFORMAT,
+                      "checkpoint '%s': its mask keeps %zu weights, the run "
+                      "%zu",
+                      path, sal_params_nnz(&p), r->nnz);
+    free(mask);
     return st;
 }

@@ -22,7 +22,8 @@ size_t sal_fed_randk_floats(const sal_config *cfg, size_t nnz, size_t ns);
 void sal_fed_randk_encode(const sal_config *cfg, int round, int c, const float *local,
                           const float *global, size_t nnz, size_t ns, size_t *idx, float *out);
 
-/* The server's side: accumulators for one round, O(model) whatever the clients per round. */
+/* The server's side: accumulators for one round, O(model) whatever the clients per round; and
+ * for the temporal decoder one memory per client, clients x nnz floats, allocated at open. */
 typedef struct fed_randk {
     sal_randk_acc acc;
     size_t nnz, ns, k;
@@ -30,13 +31,21 @@ typedef struct fed_randk {
     size_t *idx;   /* (k) the indices of the upload being folded */
     float *est;    /* (nnz) the decoded mean update */
     double *state; /* (ns) sum of w_c x the clients' state */
-    float *memory; /* temporal: (nnz) the values last received per entry; owned */
+    float *memory; /* temporal: (clients, nnz) row c: client c's memory, the value it sent last
+                    * for each entry (0 before it has); owned. Rows have stride nnz, which a
+                    * prune lowers (the memory then restarts) */
+    int clients;   /* temporal: rows of memory ([data] clients); 0 for the other decoders */
     double rho;    /* spatial: the round's estimated rho */
     double ratio;  /* temporal: the round's estimated error ratio to plain Rand-k */
 } fed_randk;
 
+/* Fails with SAL_ENOMEM and one line naming the keys when the per-client memory
+ * (sal_fed_randk_memory_bytes) cannot be had. */
 sal_status sal_fed_randk_open(fed_randk *r, const sal_config *cfg, size_t nnz, size_t ns,
                               sal_err *err);
+/* Bytes of the temporal decoder's per-client memory: clients x nnz x 4 (0 for the others;
+ * SIZE_MAX where the product overflows). */
+size_t sal_fed_randk_memory_bytes(const sal_config *cfg, size_t nnz);
 void sal_fed_randk_close(fed_randk *r); /* accepts a zeroed one */
 void sal_fed_randk_begin(fed_randk *r);
 /* Fold client c's upload (got floats, untrusted: its length and finiteness are checked) with
@@ -53,7 +62,7 @@ void sal_fed_randk_finish(fed_randk *r, float *packed);
  * too. Uploads of both sides then hold sal_fed_randk_floats(cfg, nnz, ns) floats. */
 sal_status sal_fed_randk_remask(fed_randk *r, const sal_config *cfg, size_t nnz, sal_err *err);
 
-/* The temporal memory from checkpoint path into r->memory (through f's mask). */
+/* The per-client temporal memory from checkpoint path into r->memory (f's mask is the file's). */
 sal_status sal_fed_randk_resume(fed_randk *r, const fed *f, const char *path, sal_err *err);
 
 #endif

@@ -280,7 +280,8 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
     b.slot = cap ? cap : sizeof(float) * f->msg;
     size_t agg_bytes = cap ? 2 * cap + f->msg * (sizeof(float) + sizeof(double))
                            : sal_fed_server_agg_bytes(f->msg);
-    /* Rand-k: slots of k + ns floats; the decoder's sums (2 doubles and a count per entry) */
+    /* Rand-k: slots of k + ns floats; the decoder's sums (2 doubles and a count per entry);
+     * temporal: the clients' memories, clients x nnz floats */
     fed_randk rk = {0};
     if (cfg->compress == SAL_COMPRESS_RANDK) {
         st = sal_fed_randk_open(&rk, cfg, f->nnz, f->p->ns, err);
@@ -288,11 +289,12 @@ sal_status sal_fed_server(fed *f, const char *out_dir, const char *resume, sal_e
             st = sal_fed_randk_resume(&rk, f, resume, err);
         b.rk = st ? NULL : &rk;
         f->randk_memory = rk.memory;
+        f->randk_clients = rk.clients;
         b.slot = sizeof(float) * sal_fed_randk_floats(cfg, f->nnz, f->p->ns);
         agg_bytes = 2 * b.slot + f->msg * sizeof(double) + rk.k * sizeof(size_t) +
-                    f->nnz * ((rk.acc.b ? 2 : 1) * sizeof(double) + sizeof(int) + sizeof(float) +
-                              (rk.memory ? sizeof(float) : 0)) +
-                    f->p->ns * sizeof(double);
+                    f->nnz * ((rk.acc.b ? 2 : 1) * sizeof(double) + sizeof(int) + sizeof(float)) +
+                    f->p->ns * sizeof(double) +
+                    (rk.memory ? sal_fed_randk_memory_bytes(cfg, f->nnz) : 0);
     }
     b.up = malloc(2 * (b.slot ? b.slot : 1));
     if (cap) b.dec = malloc(sizeof(float) * (f->msg ? f->msg : 1));
@@ -430,6 +432,7 @@ agreed:
     free(b.rank_compute);
     free(b.rank_comm);
     f->randk_memory = NULL;
+    f->randk_clients = 0;
     sal_fed_randk_close(&rk);
     return st;
 }

@@ -54,16 +54,19 @@ void sal_randk_acc_free(sal_randk_acc *acc) {
 }
 
 void sal_randk_fold(sal_randk_acc *acc, const size_t *idx, const float *vals, size_t k, double w,
-                    const float *memory) {
+                    float *memory) {
+    if (acc->decoder == SAL_RANDK_TEMPORAL) /* the old memory, every entry: it fills in */
+        for (size_t j = 0; j < acc->d; j++) acc->b[j] += w * memory[j];
     for (size_t t = 0; t < k; t++) {
         const size_t j = idx[t];
         const double x = vals[t];
         acc->m[j]++;
         if (acc->decoder == SAL_RANDK_TEMPORAL) {
-            acc->a[j] += w * (x - memory[j]);
-            acc->b[j] += x;
+            const double u = x - memory[j];
+            acc->a[j] += w * u;
             acc->sx += w * w * x * x;
-            acc->sd += w * w * (x - memory[j]) * (x - memory[j]);
+            acc->sd += w * w * u * u;
+            memory[j] = vals[t]; /* read above: this client's next round starts from it */
         } else {
             acc->a[j] += w * x;
             if (acc->b) acc->b[j] += w * w * x * x;
@@ -114,7 +117,7 @@ double sal_randk_beta(int n, double p, double rho) {
     return 1 / (p * binom_mean_inv(n - 1, p, rho, 1, 1));
 }
 
-void sal_randk_decode(const sal_randk_acc *acc, double p, double rho, float *memory, float *out) {
+void sal_randk_decode(const sal_randk_acc *acc, double p, double rho, float *out) {
     const double W = acc->wsum;
     switch (acc->decoder) {
     case SAL_RANDK_PLAIN:
@@ -128,10 +131,7 @@ void sal_randk_decode(const sal_randk_acc *acc, double p, double rho, float *mem
         break;
     }
     case SAL_RANDK_TEMPORAL:
-        for (size_t j = 0; j < acc->d; j++) {
-            out[j] = (float)(memory[j] + acc->a[j] / (p * W));
-            if (acc->m[j]) memory[j] = (float)(acc->b[j] / acc->m[j]);
-        }
+        for (size_t j = 0; j < acc->d; j++) out[j] = (float)((acc->b[j] + acc->a[j] / p) / W);
         break;
     }
 }

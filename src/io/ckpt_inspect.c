@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "h5util.h"
 #include "salient/ckpt.h"
@@ -125,10 +126,23 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
     }
     float *a = malloc(sizeof(float) * (p.n ? p.n : 1)), *b = malloc(sizeof(float) * (p.n ? p.n : 1));
     float *c = malloc(sizeof(float) * (p.n ? p.n : 1)), *m = malloc(sizeof(float) * (p.n ? p.n : 1));
+    /* Rand-k-Temporal's per-client memory: clients x nnz floats, which the file must hold (its
+     * seal vouches for its length) before anything that size is allocated */
+    struct stat sb;
+    const double mem_bytes = (double)info->randk_clients * (double)info->nnz * 4;
+    float *rk = NULL;
     sal_status st = a && b && c && m ? SAL_OK : sal_fail(err, SAL_ENOMEM, "out of memory");
+    if (!st && info->has_randk_memory &&
+        (info->randk_clients < 1 || stat(path, &sb) || mem_bytes > (double)sb.st_size))
+        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /comm/randk_client_memory is not "
+                      "[clients, %llu] floats within the file; the file is damaged or foreign",
+                      path, (unsigned long long)info->nnz);
+    if (!st && info->has_randk_memory &&
+        !(rk = malloc((size_t)info->randk_clients * (size_t)(info->nnz ? info->nnz : 1) * 4)))
+        st = sal_fail(err, SAL_ENOMEM, "out of memory");
     if (!st) {
         sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = info->has_momentum ? m : NULL,
-                          .randk_memory = info->has_randk_memory ? c : NULL,
+                          .randk_memory = rk, .randk_clients = info->randk_clients,
                           .sched = info->has_schedule ? sched : NULL,
                           .check_metrics = 1, .sealed = 1}; /* sal_ckpt_inspect checked it */
         st = sal_ckpt_load(path, &d, err);
@@ -140,7 +154,7 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
                           .rank_r = info->has_rank_r ? c : NULL, .sealed = 1};
         st = sal_ckpt_load(path, &d, err);
     }
-    free(a), free(b), free(c), free(m);
+    free(a), free(b), free(c), free(m), free(rk);
     sal_params_free(&p);
     return st;
 }

@@ -144,7 +144,18 @@ sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *inf
     }
     info->has_momentum = H5Lexists(f, "/optim", H5P_DEFAULT) > 0;
     info->has_randk_memory = H5Lexists(f, "/comm", H5P_DEFAULT) > 0 &&
-                             H5Lexists(f, "/comm/randk_memory", H5P_DEFAULT) > 0;
+                             H5Lexists(f, "/comm/randk_client_memory", H5P_DEFAULT) > 0;
+    if (info->has_randk_memory) { /* its rows, for inspect; load checks the whole shape */
+        hid_t ds = H5Dopen2(f, "/comm/randk_client_memory", H5P_DEFAULT);
+        hid_t sp = ds < 0 ? -1 : H5Dget_space(ds);
+        hsize_t dims[2] = {0, 0};
+        if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2) {
+            H5Sget_simple_extent_dims(sp, dims, NULL);
+            info->randk_clients = dims[0] <= RANKS_MAX ? (int)dims[0] : 0;
+        }
+        if (sp >= 0) H5Sclose(sp);
+        if (ds >= 0) H5Dclose(ds);
+    }
     info->has_schedule = H5Lexists(f, "/schedule", H5P_DEFAULT) > 0 &&
                          H5Lexists(f, "/schedule/state", H5P_DEFAULT) > 0;
     if (H5Lexists(f, "/ranks", H5P_DEFAULT) > 0) {
@@ -320,6 +331,56 @@ static sal_status read_row(hid_t f, const char *path, const char *name, int rank
     return bad >= 0 ? nonfinite_fail(err, path, what, bad) : SAL_OK;
 }
 
+static int version_of(hid_t f);
+
+/* /comm/randk_client_memory: float32 [clients, nnz] (the caller's shape: the run's clients and
+ * the file's mask), checked against its crc32c and for finiteness. A file of format 5 or older
+ * holds one memory shared by all clients (/comm/randk_memory), which is not the same state. */
+static sal_status read_client_memory(hid_t f, const char *path, int clients, size_t nnz,
+                                     float *out, sal_err *err) {
+    const char *dpath = "/comm/randk_client_memory";
+    if (H5Lexists(f, "/comm", H5P_DEFAULT) <= 0 || H5Lexists(f, dpath, H5P_DEFAULT) <= 0) {
+        if (H5Lexists(f, "/comm", H5P_DEFAULT) > 0 &&
+            H5Lexists(f, "/comm/randk_memory", H5P_DEFAULT) > 0)
+            return sal_fail(err, SAL_ECONFIG, "checkpoint '%s' holds one Rand-k-Temporal memory "
+                            "shared by all clients (/comm/randk_memory, format %d); this salient "
+                            "keeps one per client (%s, format 6) and cannot resume it: start the "
+                            "run again", path, version_of(f), dpath);
+        return sal_fail(err, SAL_ECONFIG, "checkpoint '%s' has no %s (written with another "
+                        "[comm] compress or randk_decoder than this config's temporal)", path,
+                        dpath);
+    }
+    hid_t ds;
+    sal_status st = open_dataset(f, path, dpath, &ds, err);
+    if (st) return st;
+    hid_t sp = H5Dget_space(ds);
+    hsize_t dims[2] = {0, 0};
+    int ok = type_is(ds, H5T_NATIVE_FLOAT) && H5Sget_simple_extent_ndims(sp) == 2;
+    if (ok) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    if (!ok || dims[0] != (hsize_t)clients || dims[1] != (hsize_t)nnz) {
+        H5Dclose(ds);
+        return sal_fail(err, SAL_ECONFIG, "checkpoint '%s': %s is not float32 [%d, %zu] (clients, "
+                        "weights the mask keeps) but [%llu, %llu]; it was written for another "
+                        "[data] clients or the file is damaged", path, dpath, clients, nnz,
+                        (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    }
+    const size_t len = (size_t)clients * nnz;
+    uint32_t want = 0;
+    int rc = len > 0 && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0;
+    int has_crc = attr_num(ds, "crc32c", H5T_NATIVE_UINT32, &want) == 0;
+    H5Dclose(ds);
+    if (rc) return fail_h5(err, path, dpath);
+    if (!has_crc)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s has no crc32c attribute (a scalar "
+                        "integer); the file is damaged or foreign", path, dpath);
+    if (sal_crc32c(0, out, len * sizeof(float)) != want)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s fails its CRC-32C check (the file "
+                        "is damaged); resume from an earlier checkpoint", path, dpath);
+    long long bad = nonfinite(out, len);
+    return bad >= 0 ? nonfinite_fail(err, path, dpath, bad) : SAL_OK;
+}
+
 /* /schedule/state: int64 [3] (prunes done, prunable kept, prunable), checked against its
  * crc32c and for sense (0 <= kept <= prunable) before it is returned in v. */
 static sal_status read_sched(hid_t f, const char *path, int64_t *v, sal_err *err) {
@@ -414,8 +475,8 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
     }
     for (int t = 0; t < p->ntensors && !st; t++)
         st = read_tensor(f, path, "/mask", &p->t[t], H5T_NATIVE_UINT8, mask8, err);
+    size_t nnz = 0;
     if (!st) {
-        size_t nnz = 0;
         for (size_t i = 0; i < p->n; i++) {
             p->mask[i] = mask8[i] ? 1.0f : 0.0f;
             nnz += mask8[i] != 0;
@@ -430,9 +491,8 @@ sal_status sal_ckpt_load(const char *path, const sal_ckpt_dst *d, sal_err *err) 
     for (int t = 0; t < p->ntensors && !st && d->momentum; t++)
         st = read_tensor(f, path, "/optim/momentum", &p->t[t], H5T_NATIVE_FLOAT, d->momentum,
                          err);
-    for (int t = 0; t < p->ntensors && !st && d->randk_memory; t++)
-        st = read_tensor(f, path, "/comm/randk_memory", &p->t[t], H5T_NATIVE_FLOAT,
-                         d->randk_memory, err);
+    if (!st && d->randk_memory)
+        st = read_client_memory(f, path, d->randk_clients, nnz, d->randk_memory, err);
     if (!st && d->sched) st = read_sched(f, path, d->sched, err);
     for (int t = 0; t < p->ntensors && !st && d->rewind; t++)
         st = read_tensor(f, path, "/schedule/rewind", &p->t[t], H5T_NATIVE_FLOAT, d->rewind, err);
@@ -473,7 +533,8 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
     float *w = malloc(sizeof(float) * (n ? n : 1)), *m = malloc(sizeof(float) * (n ? n : 1));
     float *mask = malloc(sizeof(float) * (p.n ? p.n : 1));
     float *state = malloc(sizeof(float) * (p.ns ? p.ns : 1));
-    float *mem = s->randk_memory ? malloc(sizeof(float) * (p.n ? p.n : 1)) : NULL;
+    const size_t nmem = s->randk_memory ? (size_t)s->randk_clients * sal_params_nnz(s->p) : 0;
+    float *mem = s->randk_memory ? malloc(sizeof(float) * (nmem ? nmem : 1)) : NULL;
     float *rewind = s->rewind ? malloc(sizeof(float) * (p.n + p.ns + 1)) : NULL;
     int64_t sched[3];
     if (!w || !m || !mask || !state || (s->randk_memory && !mem) || (s->rewind && !rewind)) {
@@ -482,7 +543,8 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
         p.w = w, p.mask = mask, p.s = state;
         if (rank == 0) {
             sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = s->momentum ? m : NULL,
-                              .randk_memory = mem, .sched = s->sched ? sched : NULL,
+                              .randk_memory = mem, .randk_clients = s->randk_clients,
+                              .sched = s->sched ? sched : NULL,
                               .rewind = rewind, .check_metrics = 1, .sealed = 1};
             st = sal_ckpt_load(path, &d, err);
             if (!st && s->sched && memcmp(sched, s->sched, sizeof sched))

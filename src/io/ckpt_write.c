@@ -134,8 +134,8 @@ static void rows(writer *w, const char *name, const float *mine, size_t n) {
 typedef struct crc_job {
     const sal_ckpt_state *s;
     const uint8_t *mask8;   /* rank 0 only, else NULL */
-    uint32_t *t;            /* (4 T + S) model, mask, momentum per tensor, state, randk memory
-                             * per tensor (rank 0) */
+    uint32_t *t;            /* (3 T + S + 1) model, mask, momentum per tensor, state, randk
+                             * memory (rank 0) */
     uint32_t r[4];          /* this rank's rows: weights, momentum, residual, state */
 } crc_job;
 
@@ -158,9 +158,9 @@ static void *crc_run(void *arg) {
             j->t[3 * T + t] = sal_crc32c(0, s->state + p->st[t].offset,
                                          p->st[t].numel * sizeof(float));
     if (j->mask8 && s->randk_memory)
-        for (int t = 0; t < T; t++)
-            j->t[3 * T + p->nstate + t] = sal_crc32c(0, s->randk_memory + p->t[t].offset,
-                                                     p->t[t].numel * sizeof(float));
+        j->t[3 * T + p->nstate] =
+            sal_crc32c(0, s->randk_memory,
+                       (size_t)s->randk_clients * sal_params_nnz(p) * sizeof(float));
     const float *rows[3] = {s->rank_w, s->rank_m, s->rank_r};
     for (int k = 0; k < 3; k++)
         j->r[k] = rows[k] ? sal_crc32c(0, rows[k], p->n * sizeof(float)) : 0;
@@ -275,7 +275,28 @@ static void schedule(writer *w, MPI_Comm comm) {
     if (g >= 0) H5Gclose(g);
 }
 
-/* The file's content; every rank calls it. all: (size + 4 ntensors + nstate) CRCs of scratch. */
+/* /comm/randk_client_memory: float32 [clients, nnz], rank 0's data in one write (the shape
+ * agreed: every rank creates the dataset). */
+static void client_memory(writer *w) {
+    const sal_ckpt_state *s = w->s;
+    hid_t g = group(w, "/comm");
+    hsize_t dims[2] = {(hsize_t)s->randk_clients, (hsize_t)sal_params_nnz(s->p)};
+    hid_t sp = H5Screate_simple(2, dims, NULL);
+    hid_t ds = g < 0 ? -1
+                     : H5Dcreate2(g, "randk_client_memory", H5T_IEEE_F32LE, sp, H5P_DEFAULT,
+                                  H5P_DEFAULT, H5P_DEFAULT);
+    if (ds < 0)
+        w->bad = 1;
+    else if (w->rank == 0 && dims[0] * dims[1] > 0 &&
+             H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->randk_memory) < 0)
+        w->bad = 1;
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(sp);
+    if (g >= 0) H5Gclose(g);
+}
+
+/* The file's content; every rank calls it. all: (size + 3 ntensors + nstate + 1) CRCs of
+ * scratch. */
 static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     const sal_ckpt_state *s = w->s;
     const sal_params *p = s->p;
@@ -319,18 +340,14 @@ static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
         if (g >= 0) H5Gclose(g);
     }
     if (s->state) tensors_of(w, "/state", H5T_NATIVE_FLOAT, s->state, p->st, p->nstate);
-    if (s->randk_memory) {
-        hid_t g = group(w, "/comm");
-        tensors(w, "/comm/randk_memory", H5T_NATIVE_FLOAT, s->randk_memory);
-        if (g >= 0) H5Gclose(g);
-    }
+    if (s->randk_memory) client_memory(w);
     if (s->rank_w) rows(w, "weights", s->rank_w, p->n);
     if (s->rank_m) rows(w, "momentum", s->rank_m, p->n);
     if (s->rank_r) rows(w, "residual", s->rank_r, p->n);
     if (s->rank_s) rows(w, "state", s->rank_s, p->ns);
     if (threaded) pthread_join(th, NULL);
     /* Rank 0's tensor CRCs, shared so that every rank writes the same attributes. */
-    MPI_Bcast(job.t, 4 * T + p->nstate, MPI_UINT32_T, 0, comm);
+    MPI_Bcast(job.t, 3 * T + p->nstate + 1, MPI_UINT32_T, 0, comm);
     tensor_crcs(w, "/model", job.t);
     tensor_crcs(w, "/mask", job.t + T);
     if (s->momentum) tensor_crcs(w, "/optim/momentum", job.t + 2 * T);
@@ -339,7 +356,12 @@ static void write_all(writer *w, MPI_Comm comm, uint8_t *mask8, uint32_t *all) {
     if (s->rank_r) row_crcs(w, "residual", job.r[2], all, comm);
     if (s->state) tensor_crcs_of(w, "/state", job.t + 3 * T, p->st, p->nstate);
     if (s->rank_s) row_crcs(w, "state", job.r[3], all, comm);
-    if (s->randk_memory) tensor_crcs(w, "/comm/randk_memory", job.t + 3 * T + p->nstate);
+    if (s->randk_memory) {
+        hid_t ds = H5Dopen2(w->file, "/comm/randk_client_memory", H5P_DEFAULT);
+        if (ds < 0) w->bad = 1;
+        else attr(w, ds, "crc32c", H5T_NATIVE_UINT32, &job.t[3 * T + p->nstate]);
+        if (ds >= 0) H5Dclose(ds);
+    }
     if (s->sched) schedule(w, comm);
     metrics(w, comm);
 }
@@ -459,7 +481,8 @@ static sal_status agree(MPI_Comm comm, int rank, int size, sal_status st, sal_er
  * free space than this cannot hold it whatever HDF5 reports (checked before writing). */
 static double payload_bytes(const sal_ckpt_state *s, int size) {
     const double n = (double)s->p->n, ns = (double)s->p->ns;
-    double b = n * 4 + n + ns * 4 + (s->momentum ? n * 4 : 0) + (s->randk_memory ? n * 4 : 0);
+    double b = n * 4 + n + ns * 4 + (s->momentum ? n * 4 : 0);
+    if (s->randk_memory) b += (double)s->randk_clients * (double)sal_params_nnz(s->p) * 4;
     b += size * ((s->rank_w ? n * 4 : 0) + (s->rank_m ? n * 4 : 0) + (s->rank_r ? n * 4 : 0) +
                  (s->rank_s ? ns * 4 : 0));
     if (s->metrics) b += (double)s->metrics->n * sizeof(sal_round);
@@ -601,8 +624,8 @@ sal_status sal_ckpt_save(MPI_Comm comm, const char *dir, int keep, const sal_ckp
     if ((st = agree(comm, w.rank, w.size, st, err))) return failed(st, err, w.rank, prev);
 
     uint8_t *mask8 = w.rank == 0 ? malloc(w.n ? w.n : 1) : NULL;
-    /* the rows' CRCs (size), then the tensors' (4 per tensor) and the state's */
-    uint32_t *all = calloc((size_t)w.size + 4 * (size_t)w.s->p->ntensors + w.s->p->nstate,
+    /* the rows' CRCs (size), then the tensors' (3 per tensor), the state's and the memory's */
+    uint32_t *all = calloc((size_t)w.size + 3 * (size_t)w.s->p->ntensors + w.s->p->nstate + 1,
                            sizeof(uint32_t));
     if ((w.rank == 0 && !mask8) || !all)
         st = sal_fail(err, SAL_ENOMEM, "checkpoint: out of memory for the mask");

@@ -245,7 +245,8 @@ static const key_def keys[] = {
     DBL("comm", "randk_density", randk_density, "0.1", true, 0, 1, false,
         "compress=randk: fraction of the update's (masked) entries each fedavg client sends"),
     ENUM("comm", "randk_decoder", randk_decoder, sal_randk_dec, "plain",
-         "compress=randk: server's mean estimate: Rand-k, Rand-k-Spatial, Rand-k-Temporal",
+         "compress=randk: server's mean: Rand-k, -Spatial, -Temporal "
+         "(temporal: clients x nnz floats)",
          "plain", "spatial", "temporal"),
     ENUM("comm", "quantize", quantize, sal_quantize, "none",
          "fedavg uploads: floats, QSGD at quantize_levels, or AdaQuantFL (s grows as loss falls)",
