@@ -128,6 +128,61 @@ for alg in "${bns[@]}"; do
     "resnet20-bn $alg: num_batches_tracked still 0"
 done
 
+# --- dpsgd gossips each rank's BatchNorm state with its weights; localsgd averages it at syncs ---
+# A replay, one step a round (8 samples a rank, batch 8) on a ring of 4: the same step without an
+# exchange (localsgd that never syncs) gives each rank's state before the mix, u_j, and dpsgd's
+# rank i must then hold sum_j W_ij u_j with W the ring's Metropolis-Hastings weights (1/3 self
+# and each neighbour); not the global mean, and rows unlike each other. /state (the average
+# model's, which is evaluated) is the rows' mean; num_batches_tracked mixes back to 1 exactly.
+g=(--set model.arch=resnet20 --set model.norm=batch --set data.synth_train=32 --set data.synth_test=8
+   --set data.clients=4 --set train.batch=8 --set run.rounds=1 --set checkpoint.every=1
+   --set topology.graph=ring --set topology.weights=mh)
+mpirun -np 4 "$bin" train "$smoke" "${g[@]}" --set train.algorithm=dpsgd --out "$tmp/gd" 2>/dev/null
+mpirun -np 4 "$bin" train "$smoke" "${g[@]}" --set train.algorithm=localsgd \
+  --set train.sync_every=1000 --out "$tmp/gl" 2>/dev/null
+mpirun -np 4 "$bin" train "$smoke" "${g[@]}" --set train.algorithm=localsgd \
+  --set train.sync_every=1 --out "$tmp/gs" 2>/dev/null
+rows() { # rows RUN DATASET: the dataset's floats, one line per rank (an /state: one line)
+  h5dump -d "$2" -m %.9g -y -w 0 "$tmp/$1/ckpt/latest" 2>/dev/null |
+    awk '/^ *}$/ && on {exit} on {gsub(/ /, ""); print} /DATA {/ {on = 1}'
+}
+replay=$(python3 - "$(rows gd /ranks/state)" "$(rows gl /ranks/state)" "$(rows gs /ranks/state)" <<'PY'
+import sys
+gd, gl, gs = ([float(x) for x in a.replace('\n', ',').split(',') if x] for a in sys.argv[1:4])
+P = 4
+ns = len(gd) // P
+if ns == 0 or len(gd) != P * ns or len(gl) != P * ns or len(gs) != P * ns:
+    print("rows: %d %d %d floats, not 4 x ns" % (len(gd), len(gl), len(gs))); sys.exit()
+row = lambda v, r: v[r * ns:(r + 1) * ns]
+u = [row(gl, r) for r in range(P)]
+mean = [sum(u[r][k] for r in range(P)) / P for k in range(ns)]
+worst = gap = spread = 0.0
+for i in range(P):
+    mix = [(u[i][k] + u[(i - 1) % P][k] + u[(i + 1) % P][k]) / 3 for k in range(ns)]
+    d = row(gd, i)
+    worst = max(worst, max(abs(d[k] - mix[k]) / max(1.0, abs(mix[k])) for k in range(ns)))
+    gap = max(gap, max(abs(d[k] - mean[k]) for k in range(ns)))
+    spread = max(spread, max(abs(d[k] - gd[k]) for k in range(ns)))
+synced = all(row(gs, r) == row(gs, 0) for r in range(P))
+print("mix %.3g mean %.3g spread %.3g synced %d" % (worst, gap, spread, synced))
+PY
+)
+read -r _ worst _ gap _ spread _ synced <<<"$replay"
+check 'awk "BEGIN{exit !($worst <= 1e-6)}"' "dpsgd's state is not the ring's mix of the ranks' states: $replay"
+check 'awk "BEGIN{exit !($gap > 1e-4 && $spread > 1e-4)}"' \
+  "dpsgd's per-rank states are the global mean or all alike: $replay"
+check '[[ $synced == 1 ]]' "localsgd sync_every=1: the ranks' states differ after a sync: $replay"
+check 'python3 - "$(rows gd /ranks/state)" "$(rows gd /state/bn1/running_mean)" <<"PY"
+import sys
+v = [float(x) for x in sys.argv[1].replace("\n", ",").split(",") if x]
+m = [float(x) for x in sys.argv[2].split(",") if x]
+ns = len(v) // 4
+# bn1 is the first state tensor (running_mean first): its mean over the ranks is /state
+sys.exit(not m or any(abs(sum(v[r * ns + k] for r in range(4)) / 4 - m[k]) > 1e-6 for k in range(len(m))))
+PY' "dpsgd: /state/bn1/running_mean is not the mean of the ranks' rows"
+check '[[ $(h5dump -d /state/bn1/num_batches_tracked -y "$tmp/gd/ckpt/latest" | grep -cx " *1") == 1 ]]' \
+  "dpsgd: num_batches_tracked is not 1 after one step: $(h5dump -d /state/bn1/num_batches_tracked -y "$tmp/gd/ckpt/latest" | grep -A1 DATA)"
+
 # --- docs/checkpoint-format.md names every group, dataset and attribute h5dump shows ---
 h5dump -H "$tmp/c1/ckpt/latest" >"$tmp/h5.centralized" 2>&1
 for name in $(cat "$tmp"/h5.* | sed -n 's/.*\(ATTRIBUTE\|DATASET\|GROUP\) "\([^"]*\)".*/\2/p' | sort -u |

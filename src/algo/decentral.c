@@ -8,6 +8,9 @@
  *   dpsgd:     a local SGD step, then a gossip step x_i <- sum_j W_ij x_j over [topology] graph
  *              (D-PSGD, Lian et al. 2017, in its adapt-then-combine form); with a mask only the
  *              masked weights travel.
+ * BatchNorm's running statistics (p->s) travel as each algorithm's model does: allreduce
+ * averages them once a round, localsgd at its sync points, dpsgd gossips them every step
+ * (own_state below; docs/architecture.md).
  * Every rank logs into the round's row: rank 0 gathers and writes. */
 #include <cblas.h>
 #include <math.h>
@@ -50,6 +53,8 @@ typedef struct worker {
     int *y, *idx;       /* (batch) */
     float *avg;         /* (n) the ranks' average model */
     float *save;        /* (n) this rank's model while the average is evaluated */
+    float *avg_s;       /* (ns) the ranks' average state (own_state): the average model's */
+    float *save_s;      /* (ns) this rank's state while the average is evaluated */
     uint32_t *mask_idx; /* (nnz) the mask's positions; NULL when dense */
     size_t nnz;
     sal_coll *coll;
@@ -64,6 +69,13 @@ typedef struct worker {
                                * round this run trains (0 when resumed: nothing was sent) */
     double lr;                /* this round's learning rate */
 } worker;
+
+/* Whether each rank keeps its own BatchNorm state between rounds, as it keeps its own weights:
+ * localsgd and dpsgd (their models differ between exchanges). allreduce's ranks share one model
+ * and average the state once a round (average_state). */
+static int own_state(const worker *w) {
+    return w->p->ns > 0 && w->cfg->algorithm != SAL_ALGO_ALLREDUCE;
+}
 
 static int cmp_int(const void *a, const void *b) {
     int x = *(const int *)a, y = *(const int *)b;
@@ -272,6 +284,12 @@ static sal_status setup(worker *w, sal_err *err) {
     w->idx = malloc(sizeof(int) * (size_t)cfg->batch);
     w->avg = malloc(sizeof(float) * n);
     w->save = malloc(sizeof(float) * n);
+    if (own_state(w)) {
+        w->avg_s = malloc(sizeof(float) * w->p->ns);
+        w->save_s = malloc(sizeof(float) * w->p->ns);
+        if (!w->avg_s || !w->save_s)
+            return sal_fail(err, SAL_ENOMEM, "out of memory for %zu state floats", w->p->ns);
+    }
     if (!w->x || !w->y || !w->idx || !w->avg || !w->save ||
         sal_sgd_init(&w->opt, n, (float)cfg->lr, (float)cfg->momentum, (float)cfg->weight_decay))
         return sal_fail(err, SAL_ENOMEM, "out of memory for a model of %zu parameters", n);
@@ -279,7 +297,8 @@ static sal_status setup(worker *w, sal_err *err) {
 }
 
 /* Restore this rank's state from checkpoint path instead of computing the mask: the mask, its
- * own model, momentum and top-k residual, the step count and (rank 0) the metrics rows. */
+ * own model, momentum, top-k residual and (own_state) BatchNorm state, the step count and
+ * (rank 0) the metrics rows. */
 static sal_status resume_from(worker *w, const char *path, sal_metrics *metrics, int *start,
                               long *step, sal_err *err) {
     const sal_config *cfg = w->cfg;
@@ -290,13 +309,20 @@ static sal_status resume_from(worker *w, const char *path, sal_metrics *metrics,
     if (!st && (!info.has_rank_w || !!w->opt.buf != info.has_rank_m || !!w->ef != info.has_rank_r))
         st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' lacks per-rank state this run needs "
                       "(/ranks/weights, momentum or residual)", path);
+    if (!st && own_state(w) && !info.has_rank_s)
+        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s' lacks /ranks/state, each rank's "
+                      "BatchNorm statistics, which %s keeps per rank (a file written before it "
+                      "did); run it again from the start", path, info.algorithm);
     if (!st) {
+        /* model: /state into p->s; allreduce's ranks share it, the others' own rows
+         * (/ranks/state, read after it) replace it */
         sal_ckpt_dst d = {.p = w->p,
-                          .model = w->p->ns > 0, /* /state, averaged: the same on every rank */
+                          .model = w->p->ns > 0,
                           .rank = w->rank,
                           .rank_w = w->p->w,
                           .rank_m = w->opt.buf,
                           .rank_r = w->ef ? sal_topk_ef_residual_mut(w->ef) : NULL,
+                          .rank_s = own_state(w) ? w->p->s : NULL,
                           .metrics = w->rank == 0 ? metrics : NULL,
                           .sealed = 1}; /* sal_resume_check checked the seal */
         st = sal_ckpt_load(path, &d, err);
@@ -327,7 +353,8 @@ static sal_status checkpoint(worker *w, const char *out_dir, int done, long step
                         .rank_w = w->p->w,
                         .rank_m = w->opt.buf,
                         .rank_r = w->ef ? sal_topk_ef_residual(w->ef) : NULL,
-                        .state = w->p->s,
+                        .state = own_state(w) ? w->avg_s : w->p->s,
+                        .rank_s = own_state(w) ? w->p->s : NULL,
                         .metrics = metrics};
     sal_status st = sal_ckpt_save(w->comm, dir, cfg->ckpt_keep, &s, path, sizeof path, err);
     free(text);
@@ -374,22 +401,28 @@ static sal_status setup_comm(worker *w, const char *resume, sal_metrics *metrics
                   : make_mask(w, &w->setup_sent, err);
 }
 
-/* avg = the ranks' mean model (for evaluation and the consensus distance). The caller brackets
- * it for the watchdog. */
+/* avg = the ranks' mean model (for evaluation and the consensus distance), and with own_state
+ * avg_s = the mean state, so that the average model is evaluated and checkpointed with the
+ * statistics of the same ranks. A measurement: not counted in bytes. The caller brackets it for
+ * the watchdog. */
 static void average_model(worker *w) {
     const size_t n = w->p->n;
     MPI_Allreduce(w->p->w, w->avg, (int)n, MPI_FLOAT, MPI_SUM, w->comm);
     const float inv = 1.0f / (float)w->size;
     for (size_t i = 0; i < n; i++) w->avg[i] *= inv;
+    if (!own_state(w)) return;
+    /* divided by P, as localsgd's sync divides (comm_model) */
+    MPI_Allreduce(w->p->s, w->avg_s, (int)w->p->ns, MPI_FLOAT, MPI_SUM, w->comm);
+    for (size_t i = 0; i < w->p->ns; i++) w->avg_s[i] /= (float)w->size;
 }
 
-/* Non-trainable state (BatchNorm's running statistics) is averaged over all ranks once a round
- * by every algorithm, dpsgd included: the statistics are not trained, so gossiping them buys
- * nothing a global mean of ns floats (counted in bytes, like everything MPI is handed) does
- * not, and evaluation and checkpoints then see one state (docs/architecture.md). */
+/* allreduce: non-trainable state (BatchNorm's running statistics) is averaged over the ranks
+ * once a round, an allreduce of ns floats counted in bytes like everything MPI is handed: its
+ * ranks share one model, and evaluation and checkpoints then see one state. localsgd and
+ * dpsgd keep a state per rank and exchange it with their models (comm_model). */
 static sal_status average_state(worker *w, sal_err *err) {
     sal_params *p = w->p;
-    if (!p->ns) return SAL_OK;
+    if (!p->ns || own_state(w)) return SAL_OK;
     sal_status st = sal_allreduce_dense(w->coll, p->s, p->s, p->ns, err);
     const float inv = 1.0f / (float)w->size;
     for (size_t i = 0; !st && i < p->ns; i++) p->s[i] *= inv;
@@ -449,15 +482,27 @@ static sal_status comm_model(worker *w, long step, sal_err *err) {
             st = sal_allreduce_masked_idx(w->coll, p->w, p->w, w->mask_idx, w->nnz, err);
         else
             st = dense_sum(w, p->w, err);
-        sal_wd_leave();
         for (size_t i = 0; !st && i < n; i++) p->w[i] *= inv;
+        /* The state is averaged with the models it belongs to, in an allreduce of its own
+         * (counted in the collectives' bytes). Divided by P rather than multiplied by 1/P: the
+         * batch counter, the same integer c on every rank (every rank takes the same steps,
+         * round_run), sums to P c exactly, and the division gives c back exactly. */
+        if (!st && p->ns) st = sal_allreduce_dense(w->coll, p->s, p->s, p->ns, err);
+        for (size_t i = 0; !st && i < p->ns; i++) p->s[i] /= (float)w->size;
+        sal_wd_leave();
     } else if (cfg->algorithm == SAL_ALGO_DPSGD) {
-        sal_comm_stats last;
+        sal_comm_stats last, last_s = {0};
         sal_wd_enter("a gossip step with the graph's neighbours", SAL_WD_ALL);
         st = w->mask_idx ? sal_gossip_step_masked(w->gossip, p->w, p->mask, n, step, &last, err)
                          : sal_gossip_step(w->gossip, p->w, n, step, &last, err);
+        /* The state mixes with the same W and the same step's peer as the weights, in a second
+         * neighbour exchange of ns floats beside the first (always dense: the mask covers
+         * weights only). The batch counter mixes too: it holds the same integer c on every
+         * rank (every rank takes the same steps, round_run), and a row of W sums to 1, so
+         * sum_j W_ij c, summed in double and rounded to float, is c again, exactly. */
+        if (!st && p->ns) st = sal_gossip_step(w->gossip, p->s, p->ns, step, &last_s, err);
         sal_wd_leave();
-        if (!st) w->gossip_sent += last.bytes_sent;
+        if (!st) w->gossip_sent += last.bytes_sent + last_s.bytes_sent;
     }
     w->comm_s += MPI_Wtime() - t0;
     return st;
@@ -522,7 +567,8 @@ static void worker_free(worker *w) {
     sal_model_free(w->model);
     sal_sgd_free(&w->opt);
     free(w->ids), free(w->order), free(w->x), free(w->y), free(w->idx), free(w->avg);
-    free(w->save), free(w->mask_idx), free(w->tk_idx), free(w->tk_val);
+    free(w->save), free(w->avg_s), free(w->save_s), free(w->mask_idx), free(w->tk_idx);
+    free(w->tk_val);
     sal_topk_ef_free(w->ef);
     sal_gossip_free(w->gossip);
     sal_graph_free(&w->graph);
@@ -530,11 +576,12 @@ static void worker_free(worker *w) {
     if (w->comm != MPI_COMM_NULL) MPI_Comm_free(&w->comm);
 }
 
-/* Evaluates this rank's own model (its accuracy into *local) and the ranks' average model
- * (test_acc, test_loss into row). Every rank evaluates the average, although rank 0's figures
- * alone are kept: the ranks would otherwise wait in the next exchange while rank 0 computes,
- * and the watchdog, which counts only time in exchanges, would take a long evaluation for a
- * missing rank. Pure compute: no exchange here (the caller reduces *local). */
+/* Evaluates this rank's own model with its own state (its accuracy into *local) and the ranks'
+ * average model with the ranks' average state (test_acc, test_loss into row). Every rank
+ * evaluates the average, although rank 0's figures alone are kept: the ranks would otherwise
+ * wait in the next exchange while rank 0 computes, and the watchdog, which counts only time in
+ * exchanges, would take a long evaluation for a missing rank. Pure compute: no exchange here
+ * (the caller reduces *local). */
 static void evaluate(worker *w, sal_round *row, double *local, double client[3]) {
     const sal_config *cfg = w->cfg;
     const size_t n = w->p->n;
@@ -543,11 +590,16 @@ static void evaluate(worker *w, sal_round *row, double *local, double client[3])
     client[2] = HUGE_VAL; /* the minimum over no client */
     sal_client_acc(&w->tests, w->hit, w->lo, w->hi, &client[0], &client[2], &count);
     client[1] = count;
+    /* the average model with the average state (own_state; otherwise p->s is shared) */
+    const size_t ns = own_state(w) ? w->p->ns : 0;
     memcpy(w->save, w->p->w, sizeof(float) * n);
     memcpy(w->p->w, w->avg, sizeof(float) * n);
+    if (ns) memcpy(w->save_s, w->p->s, sizeof(float) * ns);
+    if (ns) memcpy(w->p->s, w->avg_s, sizeof(float) * ns);
     row->test_acc =
         sal_evaluate(w->model, &w->test, cfg->batch, w->x, w->y, w->idx, &row->test_loss);
     memcpy(w->p->w, w->save, sizeof(float) * n);
+    if (ns) memcpy(w->p->s, w->save_s, sizeof(float) * ns);
     row->evaluated = 1;
 }
 
