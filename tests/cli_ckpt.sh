@@ -188,6 +188,12 @@ ns = len(v) // 4
 # bn1 is the first state tensor (running_mean first): its mean over the ranks is /state
 sys.exit(not m or any(abs(sum(v[r * ns + k] for r in range(4)) / 4 - m[k]) > 1e-6 for k in range(len(m))))
 PY' "dpsgd: /state/bn1/running_mean is not the mean of the ranks' rows"
+# bytes: one step, each of 4 ranks hands its n weights and ns state floats to 2 neighbours
+dims() { h5ls "$tmp/gd/ckpt/latest/ranks/$1" | sed -n 's/.*{4, \([0-9]*\)}.*/\1/p'; }
+n=$(dims weights) ns=$(dims state)
+want=$((4 * 2 * 4 * (n + ns))) got=$(tail -1 "$tmp/gd/metrics.csv" | cut -d, -f6)
+check '[[ -n $n && -n $ns && $got == "$want" ]]' \
+  "dpsgd+BatchNorm bytes_up $got, not 4 ranks x 2 neighbours x 4 B x ($n weights + $ns state)"
 check '[[ $(h5dump -d /state/bn1/num_batches_tracked -y "$tmp/gd/ckpt/latest" | grep -cx " *1") == 1 ]]' \
   "dpsgd: num_batches_tracked is not 1 after one step: $(h5dump -d /state/bn1/num_batches_tracked -y "$tmp/gd/ckpt/latest" | grep -A1 DATA)"
 
