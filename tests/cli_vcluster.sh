@@ -68,13 +68,16 @@ if ! sanitized; then
     check '[[ $rc == 0 ]] && grep -q "^$t: [0-9]* passed, 0 failed" "$tmp/$t.out"' "$t on 4 nodes: rc $rc: $(tail -3 "$tmp/$t.out" | tr '\n' ' ')"
   done
 
-  # --- D-PSGD (ring gossip) across 4 nodes == one node ---
-  d=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=3)
+  # --- D-PSGD (ring gossip) across 4 nodes == one node. comm_timeout 60 (the math does not
+  # depend on it) below the 120 s bound: a run stuck in an exchange fails with the watchdog's
+  # lines naming rank, operation and round, which the failure message then shows; no such line
+  # means it never reached one (launch, MPI_Init) ---
+  d=(--set train.algorithm=dpsgd --set data.clients=8 --set run.rounds=3 --set run.comm_timeout=60)
   timeout 120 srun -N4 -n4 --mpi=pmix "$bin" train "$smoke" "${d[@]}" --out "$tmp/d4" >"$tmp/d4.out" 2>&1
   rc=$?
   mpirun -np 4 "$bin" train "$smoke" "${d[@]}" --out "$tmp/ref-d" >/dev/null 2>&1
   check '[[ $rc == 0 ]] && cmp -s <(cols "$tmp/d4" 1-7,12,14-16) <(cols "$tmp/ref-d" 1-7,12,14-16)' \
-    "dpsgd on 4 nodes (rc $rc) differs from one node: $(tail -2 "$tmp/d4.out" | tr '\n' ' ')"
+    "dpsgd on 4 nodes (rc $rc) differs from one node; metrics rows: $(wc -l <"$tmp/d4/metrics.csv" 2>/dev/null || echo none); last lines: $(grep -v '^round' "$tmp/d4.out" | tail -6 | tr '\n' ' ')"
 fi
 
 # --- the link rate: 4 MiB cannot cross a 1 Gb/s link faster than 33.5 ms; node2 set to
