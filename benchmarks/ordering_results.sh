@@ -6,6 +6,9 @@
 #
 #   benchmarks/ordering_results.sh BUILD OUT [ROUNDS] [SEEDS] [RANKS]
 #   defaults: 24 rounds, 3 seeds, 3 ranks (the server and two client ranks)
+#   env DATA=synthetic-cifar: the same on synthetic-cifar (3x32x32, 20000 training and 2000
+#   test images generated from the seed, crop-and-flip augmentation as CIFAR) in place of
+#   Fashion-MNIST: the CIFAR path, on machines without CIFAR
 #
 # Federation: jobs/configs/ssfl-fmnist.ini (Fashion-MNIST, 100 clients, balanced Dirichlet 0.3,
 # 10 sampled a round, 1 local epoch) with model.arch=resnet20 (norm=group), batch 16 (the
@@ -25,9 +28,18 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_TH
 export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_mpi_yield_when_idle=1
 src=$(cd "$(dirname "$0")/.." && pwd)
 cfg=$src/jobs/configs/ssfl-fmnist.ini
-common=(--set model.arch=resnet20 --set model.norm=group --set train.batch=16
-        --set data.train_limit=20000 --set data.test_limit=2000 --set run.rounds="$rounds"
-        --set run.eval_every=$((rounds / 4)) --seeds "$seeds" --target 0.6)
+data=${DATA:-fashion-mnist}
+case $data in
+  fashion-mnist) dset=(--set data.train_limit=20000 --set data.test_limit=2000)
+                 label="Fashion-MNIST (20000 samples)" ;;
+  synthetic-cifar) dset=(--set data.dataset=synthetic-cifar --set data.synth_train=20000
+                         --set data.synth_test=2000)
+                   label="synthetic-cifar (20000 samples)" ;;
+  *) echo "ordering_results.sh: DATA=$data: use fashion-mnist or synthetic-cifar" >&2; exit 2 ;;
+esac
+common=(--set model.arch=resnet20 --set model.norm=group --set train.batch=16 "${dset[@]}"
+        --set run.rounds="$rounds" --set run.eval_every=$((rounds / 4)) --seeds "$seeds"
+        --target 0.6)
 declare -A V=(
   [dense]="--vary sparsity.method=none --vary sparsity.density=1"
   [snip]="--vary sparsity.method=snip --vary sparsity.source=clients,server --vary sparsity.density=0.5,0.1,0.05"
@@ -84,7 +96,7 @@ if command -v gnuplot >/dev/null; then
   gnuplot <<GP
 set terminal pngcairo size 1000,600
 set output '$out/ordering.png'
-set title "ResNet-20 (GroupNorm), Fashion-MNIST (20000 samples), 100 clients (Dirichlet 0.3), $rounds rounds\\nfinal test accuracy, mean of $seeds seeds, error bars +-1 std"
+set title "ResNet-20 (GroupNorm), $label, 100 clients (Dirichlet 0.3), $rounds rounds\\nfinal test accuracy, mean of $seeds seeds, error bars +-1 std"
 set xrange [0.5:3.5]
 set xtics ('density 0.5' 1, 'density 0.1' 2, 'density 0.05' 3)
 set ylabel 'final test accuracy (%)'
