@@ -413,6 +413,16 @@ static double stationary_gap(double p, double rho, int L) {
     return 2.0 * D * (1 - p * a / (1 - (1 - p) * a));
 }
 
+/* The per-client decoder's error against the paper's closed form: given the memories each
+ * round drew (exact in expectation), and stationary (within 2%, the finite run's start). */
+static void check_closed_form(const series *s, double cf) {
+    CHECK_MSG(fabs(s->diff) < 4 * s->diff_se,
+              "per-client error minus its closed form given the memories: %g (se %g)", s->diff,
+              s->diff_se);
+    CHECK_MSG(fabs(s->pc - cf) < 4 * s->pc_se + 0.02 * cf,
+              "per-client %g vs stationary closed form %g (se %g)", s->pc, cf, s->pc_se);
+}
+
 static void test_temporal_rounds(void) {
     const double p = (double)K / D;
     /* every client every round, rho = 0.95: the paper's setting */
@@ -422,14 +432,7 @@ static void test_temporal_rounds(void) {
             "AR(1) rho 0.95, all clients: MSE per-client %.4f +- %.4f (closed form %.4f, given "
             "the memories %.4f), plain %.4f (%.4f), shared memory %.4f\n",
             s.pc, s.pc_se, cf, s.cond, s.pl, cf_pl, s.sh);
-    CHECK_MSG(fabs(s.diff) < 4 * s.diff_se,
-              "per-client error minus its closed form given the "
-              "memories: %g (se %g)",
-              s.diff, s.diff_se);
-    CHECK_MSG(fabs(s.pc - cf) < 4 * s.pc_se + 0.02 * cf,
-              "per-client %g vs stationary closed "
-              "form %g (se %g)",
-              s.pc, cf, s.pc_se);
+    check_closed_form(&s, cf);
     CHECK_MSG(fabs(s.pl - cf_pl) < 4 * s.pl_se, "plain %g vs %g (se %g)", s.pl, cf_pl, s.pl_se);
     CHECK_MSG(s.pc < s.pl - 4 * (s.pc_se + s.pl_se), "per-client %g not below plain %g", s.pc,
               s.pl);
@@ -444,14 +447,7 @@ static void test_temporal_rounds(void) {
             "AR(1) rho 0.98, 2 of %d clients a round: MSE per-client %.4f +- %.4f (closed form "
             "%.4f, given the memories %.4f), plain %.4f (%.4f), shared memory %.4f +- %.4f\n",
             N, s.pc, s.pc_se, cf, s.cond, s.pl, cf_pl, s.sh, s.sh_se);
-    CHECK_MSG(fabs(s.diff) < 4 * s.diff_se,
-              "per-client error minus its closed form given the "
-              "memories: %g (se %g)",
-              s.diff, s.diff_se);
-    CHECK_MSG(fabs(s.pc - cf) < 4 * s.pc_se + 0.02 * cf,
-              "per-client %g vs stationary closed "
-              "form %g (se %g)",
-              s.pc, cf, s.pc_se);
+    check_closed_form(&s, cf);
     CHECK_MSG(s.pc < 0.5 * s.pl, "per-client %g not below half of plain %g", s.pc, s.pl);
     CHECK_MSG(s.sh > s.pl + 4 * (s.sh_se + s.pl_se),
               "shared memory %g not above plain %g (a "

@@ -203,6 +203,24 @@ static int type_is(hid_t ds, hid_t elem) {
 }
 
 /* The first non-finite value of x (n), or -1. */
+/* Reads dataset ds (closed here) into dst, bytes of type elem, and checks them against the
+ * dataset's crc32c attribute: the end of every checksummed dataset's reader. */
+static sal_status read_crc(hid_t ds, hid_t elem, void *dst, size_t bytes, const char *path,
+                           const char *dpath, sal_err *err) {
+    uint32_t want = 0;
+    int rc = bytes > 0 && H5Dread(ds, elem, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0;
+    int has_crc = attr_num(ds, "crc32c", H5T_NATIVE_UINT32, &want) == 0;
+    H5Dclose(ds);
+    if (rc) return fail_h5(err, path, dpath);
+    if (!has_crc)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s has no crc32c attribute (a scalar "
+                        "integer); the file is damaged or foreign", path, dpath);
+    if (sal_crc32c(0, dst, bytes) != want)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s fails its CRC-32C check (the file "
+                        "is damaged); resume from an earlier checkpoint", path, dpath);
+    return SAL_OK;
+}
+
 static long long nonfinite(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return (long long)i;
@@ -265,18 +283,8 @@ static sal_status read_tensor(hid_t f, const char *path, const char *root, const
     }
     const size_t esize = H5Tget_size(elem);
     void *dst = (char *)out + tt->offset * esize;
-    uint32_t want = 0;
-    int rc = H5Dread(ds, elem, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0 ? -1 : 0;
-    int has_crc = attr_num(ds, "crc32c", H5T_NATIVE_UINT32, &want) == 0;
-    H5Dclose(ds);
-    if (rc) return fail_h5(err, path, dpath);
-    if (!has_crc)
-        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s has no crc32c attribute (a scalar "
-                        "integer); the file is damaged or foreign", path, dpath);
-    if (sal_crc32c(0, dst, tt->numel * esize) != want)
-        return sal_fail(err, SAL_EFORMAT,
-                        "checkpoint '%s': %s fails its CRC-32C check (the file is damaged); "
-                        "resume from an earlier checkpoint", path, dpath);
+    st = read_crc(ds, elem, dst, tt->numel * esize, path, dpath, err);
+    if (st) return st;
     long long bad = elem == H5T_NATIVE_FLOAT ? nonfinite(dst, tt->numel) : -1;
     return bad >= 0 ? nonfinite_fail(err, path, dpath, bad) : SAL_OK;
 }
@@ -366,17 +374,8 @@ static sal_status read_client_memory(hid_t f, const char *path, int clients, siz
                         (unsigned long long)dims[0], (unsigned long long)dims[1]);
     }
     const size_t len = (size_t)clients * nnz;
-    uint32_t want = 0;
-    int rc = len > 0 && H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0;
-    int has_crc = attr_num(ds, "crc32c", H5T_NATIVE_UINT32, &want) == 0;
-    H5Dclose(ds);
-    if (rc) return fail_h5(err, path, dpath);
-    if (!has_crc)
-        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s has no crc32c attribute (a scalar "
-                        "integer); the file is damaged or foreign", path, dpath);
-    if (sal_crc32c(0, out, len * sizeof(float)) != want)
-        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s fails its CRC-32C check (the file "
-                        "is damaged); resume from an earlier checkpoint", path, dpath);
+    st = read_crc(ds, H5T_NATIVE_FLOAT, out, len * sizeof(float), path, dpath, err);
+    if (st) return st;
     long long bad = nonfinite(out, len);
     return bad >= 0 ? nonfinite_fail(err, path, dpath, bad) : SAL_OK;
 }
