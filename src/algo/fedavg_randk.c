@@ -159,9 +159,7 @@ sal_status sal_fed_randk_resume(fed_randk *r, const fed *f, const char *path, sa
     sal_status st = sal_ckpt_load(path, &d, err);
     /* the memory's rows are in the file's mask's order; the run resumed that mask */
     if (!st && sal_params_nnz(&p) != r->nnz)
-        st = sal_fail(err, SAL_EFORMAT,
-                      "checkpoint '%s': its mask keeps %zu weights, the run "
-                      "%zu",
+        st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': its mask keeps %zu weights, the run %zu",
                       path, sal_params_nnz(&p), r->nnz);
     free(mask);
     return st;

@@ -202,7 +202,6 @@ static int type_is(hid_t ds, hid_t elem) {
                                     : cls == H5T_INTEGER && size == 1;
 }
 
-/* The first non-finite value of x (n), or -1. */
 /* Reads dataset ds (closed here) into dst, bytes of type elem, and checks them against the
  * dataset's crc32c attribute: the end of every checksummed dataset's reader. */
 static sal_status read_crc(hid_t ds, hid_t elem, void *dst, size_t bytes, const char *path,
@@ -221,6 +220,7 @@ static sal_status read_crc(hid_t ds, hid_t elem, void *dst, size_t bytes, const 
     return SAL_OK;
 }
 
+/* The first non-finite value of x (n), or -1. */
 static long long nonfinite(const float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (!isfinite(x[i])) return (long long)i;
