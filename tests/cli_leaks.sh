@@ -3,10 +3,11 @@
 # ~10 s per process (it scans the whole heap, Open MPI's included), so the long multi-rank CLI
 # tests run without it (tests/CMakeLists.txt) and this test drives every command and training
 # path once, at the smallest sizes, with it: centralized, fedavg with SNIP and QSGD, with
-# AdaQuantFL, with BatchNorm state, dpsgd with a mask, allreduce with top-k, localsgd, each
-# checkpointed and one resumed; compare, data, plan, ckpt inspect and ckpt seal. A leak makes
-# the process exit non-zero (LeakSanitizer's exit code), which each check sees. In the Release
-# build the same runs must simply succeed. Usage: cli_leaks.sh SALIENT SRCDIR
+# AdaQuantFL, with BatchNorm state, dpsgd with a mask and [run] check_collectives, allreduce
+# with top-k, localsgd, each checkpointed and one resumed; compare, data, plan, ckpt inspect
+# and ckpt seal. A leak makes the process exit non-zero (LeakSanitizer's exit code), which each
+# check sees. In the Release build the same runs must simply succeed.
+# Usage: cli_leaks.sh SALIENT SRCDIR
 bin=$1 src=$2
 source "$(dirname "$0")/lib.sh"
 smoke="$src/jobs/configs/smoke.ini"
@@ -36,7 +37,7 @@ go fedavg-resnet20-bn 2 train "$smoke" "${s[@]}" --set train.algorithm=fedavg --
   --set model.norm=batch --set data.dataset=synthetic-cifar --set data.synth_train=24 \
   --set data.synth_test=8 --set train.batch=8 --set run.rounds=1 --out "$tmp/r"
 go dpsgd-snip 3 train "$smoke" "${s[@]}" --set train.algorithm=dpsgd --set sparsity.method=snip \
-  --set sparsity.density=0.2 --out "$tmp/d"
+  --set sparsity.density=0.2 --set run.check_collectives=true --out "$tmp/d"
 go allreduce-topk 2 train "$smoke" "${s[@]}" --set train.algorithm=allreduce --set comm.compress=topk \
   --set comm.topk_density=0.05 --out "$tmp/t"
 go localsgd 2 train "$smoke" "${s[@]}" --set train.algorithm=localsgd --out "$tmp/l"
