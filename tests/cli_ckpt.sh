@@ -215,6 +215,36 @@ elif ! sanitized; then
   skip_part "cli_ckpt: the checkpoint without /ranks/state (no h5py for $py)"
 fi
 
+# --- ckpt inspect checks the BatchNorm state's CRCs as a resume does: /state behind a seal made
+# again over the change (the seal would catch it first otherwise: `ckpt seal` of the file without
+# its user block, as for a file changed with h5py), and a row of /ranks/state, which the seal
+# leaves out; the same file unchanged, stripped and sealed alike, passes ---
+gdf=$(readlink -f "$tmp/gd/ckpt/latest")
+ub=$(h5dump -B -H "$gdf" | sed -n 's/.*USERBLOCK_SIZE \([0-9]*\).*/\1/p')
+off=$(h5dump -p -H -d /state/bn1/running_var "$gdf" | sed -n 's/.*OFFSET \([0-9]*\).*/\1/p')
+tail -c +$((ub + 1)) "$gdf" >"$tmp/st-same.old"
+cp "$tmp/st-same.old" "$tmp/st-bad.old"
+# running_var[1] becomes 3.4e38: finite, so only its CRC can tell
+printf '\x7f\x7f\x7f\x7f' | dd of="$tmp/st-bad.old" bs=1 seek=$((off - ub + 4)) conv=notrunc 2>/dev/null
+off=$(h5dump -p -H -d /ranks/state "$gdf" | sed -n 's/.*OFFSET \([0-9]*\).*/\1/p')
+ns=$(h5dump -H -d /ranks/state "$gdf" | sed -n 's/.*DATASPACE *SIMPLE *{ *( *[0-9]*, *\([0-9]*\) ).*/\1/p')
+cp "$gdf" "$tmp/rs-bad.h5"
+printf '\x7f\x7f\x7f\x7f' | dd of="$tmp/rs-bad.h5" bs=1 seek=$((off + 4 * ns + 8)) conv=notrunc 2>/dev/null
+for x in same bad; do "$bin" ckpt seal "$tmp/st-$x.old" "$tmp/st-$x.h5" >/dev/null 2>&1; done
+for x in "$gdf|" "$tmp/st-same.h5|" "$tmp/st-bad.h5|/state/bn1/running_var fails its CRC-32C check" \
+         "$tmp/rs-bad.h5|row 1 of /ranks/state fails its CRC-32C check"; do
+  f=${x%%|*} want=${x#*|}
+  "$bin" ckpt inspect "$f" >"$tmp/bn.out" 2>"$tmp/bn.err"
+  rc=$?
+  if [[ -z $want ]]; then # "crc32c: ok" vouches for the BatchNorm state, and says so
+    check '[[ $rc == 0 && ! -s $tmp/bn.err ]] && grep -q "^crc32c: ok$" "$tmp/bn.out" && grep -q "^crc32c.checked: .*/model, /state, .*/ranks/state (4 rows each)" "$tmp/bn.out"' \
+      "ckpt inspect of the intact dpsgd+BatchNorm checkpoint $f: rc $rc: $(head -2 "$tmp/bn.err")"
+  else
+    check '[[ $rc == 2 && $(wc -l <"$tmp/bn.err") == 1 ]] && ! grep -q "^crc32c" "$tmp/bn.out" && grep -q "^salient ckpt: checkpoint .$f.: $want" "$tmp/bn.err"' \
+      "ckpt inspect of $f (want rc 2 and '$want'): rc $rc: $(head -2 "$tmp/bn.err") $(grep crc32c "$tmp/bn.out")"
+  fi
+done
+
 # --- docs/checkpoint-format.md names every group, dataset and attribute h5dump shows ---
 h5dump -H "$tmp/c1/ckpt/latest" >"$tmp/h5.centralized" 2>&1
 for name in $(cat "$tmp"/h5.* | sed -n 's/.*\(ATTRIBUTE\|DATASET\|GROUP\) "\([^"]*\)".*/\2/p' | sort -u |

@@ -152,6 +152,21 @@ check '[[ $(sched_of "$tmp/c/ckpt/round-000002.h5") == "$want2" ]]' \
   "inspect after the first prune: $(sched_of "$tmp/c/ckpt/round-000002.h5" | tr '\n' '|') want $(tr '\n' '|' <<<"$want2")"
 check 'sched_of "$tmp/c/ckpt/round-000004.h5" | grep -q "^schedule.cycle: none (all 4 rounds done)$"' \
   "inspect of the last round: $(sched_of "$tmp/c/ckpt/round-000004.h5" | tr '\n' '|')"
+# inspect checks IMP's rewind point against its CRCs, as a resume does: a value of
+# /schedule/rewind changed behind a seal made again (`ckpt seal` of the file without its user
+# block) is refused, the unchanged file passes and says what "crc32c: ok" covered
+ok2=$tmp/c/ckpt/round-000002.h5
+ub=$(h5dump -B -H "$ok2" | sed -n 's/.*USERBLOCK_SIZE \([0-9]*\).*/\1/p')
+off=$(h5dump -p -H -d /schedule/rewind/fc1/weight "$ok2" | sed -n 's/.*OFFSET \([0-9]*\).*/\1/p')
+tail -c +$((ub + 1)) "$ok2" >"$tmp/rw.old"
+printf '\x7f\x7f\x7f\x7f' | dd of="$tmp/rw.old" bs=1 seek=$((off - ub + 8)) conv=notrunc 2>/dev/null
+"$bin" ckpt seal "$tmp/rw.old" "$tmp/rw.h5" >/dev/null 2>&1
+"$bin" ckpt inspect "$tmp/rw.h5" >/dev/null 2>"$tmp/rw.err"
+rc=$?
+check '[[ $rc == 2 && $(wc -l <"$tmp/rw.err") == 1 ]] && grep -q "rw.h5.: /schedule/rewind/fc1/weight fails its CRC-32C check" "$tmp/rw.err"' \
+  "inspect of a changed /schedule/rewind: rc $rc: $(head -2 "$tmp/rw.err")"
+check '"$bin" ckpt inspect "$ok2" | grep -q "^crc32c.checked: .*/schedule/state, /schedule/rewind, /metrics$"' \
+  "inspect of the intact file: $("$bin" ckpt inspect "$ok2" 2>&1 | grep -E "^crc32c|salient")"
 
 # --- IMP with BatchNorm rewinds the running statistics too (OpenLTH rewinds the whole state
 # dict): after the prune at round 2 the state is, bit for bit, the one saved after the rewind
@@ -213,6 +228,15 @@ EOF
   rc=$?
   check '[[ $rc == 2 && $(grep -c . "$tmp/bn_v4.err") == 1 ]] && grep -q "format version 4: IMP rewound only the weights then" "$tmp/bn_v4.err"' \
     "a format 4 imp checkpoint with BatchNorm: rc $rc: $(head -2 "$tmp/bn_v4.err" | tr '\n' ' ')"
+  # too old to resume, not damaged: inspect checks its weights' rewind point (and its state),
+  # where the format 6 file has the rewind point of the state too
+  rw="/state, /optim/momentum, /schedule/state, /schedule/rewind"
+  for x in "bn_v4.h5|$rw, /metrics" "bn_centralized/ckpt/round-000002.h5|$rw, /schedule/rewind_state, /metrics"; do
+    "$bin" ckpt inspect "$tmp/${x%%|*}" >"$tmp/bn.out" 2>&1
+    rc=$?
+    check '[[ $rc == 0 ]] && grep -q "^crc32c: ok$" "$tmp/bn.out" && grep -q "^crc32c.checked: .*/model, ${x#*|}$" "$tmp/bn.out"' \
+      "inspect of ${x%%|*}: rc $rc: $(grep -E "^crc32c|salient" "$tmp/bn.out")"
+  done
 else
   skip_part "cli_schedule: IMP's BatchNorm rewind (no h5py for $py)"
 fi

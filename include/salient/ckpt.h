@@ -82,6 +82,7 @@ typedef struct sal_ckpt_info {
     int has_randk_memory;              /* /comm/randk_client_memory */
     int randk_clients;                 /* its rows, where it is 2-D (else 0) */
     int has_schedule;                  /* /schedule/state exists (absent: schedule = fixed) */
+    int has_rewind;                    /* /schedule/rewind exists (schedule = imp) */
 } sal_ckpt_info;
 
 /* Check path's seal, open it read-only and read its header. Errors name the file and what is
@@ -124,7 +125,9 @@ sal_status sal_ckpt_verify(const char *path, const sal_ckpt_state *s, int rank, 
                            sal_err *err);
 
 /* Print path's header, a config summary, per-tensor shapes and mask densities, total density
- * and the last evaluation as "key: value" lines to out. */
+ * and the last evaluation as "key: value" lines to out, after checking every CRC-32C a resume
+ * checks (the seal, the header, every dataset, every /ranks row: "crc32c: ok", then
+ * "crc32c.checked: ..." naming them); the first that fails is the error returned. */
 sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err);
 
 /* The seal (ckpt_seal.c, docs/checkpoint-format.md): the first SAL_SEAL_BYTES of the file (an

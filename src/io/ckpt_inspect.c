@@ -1,7 +1,8 @@
 /* ckpt_inspect.c - a checkpoint in words (`salient ckpt inspect`): header, a config summary,
- * per-tensor shapes and mask densities, and the last evaluation. Works from the file alone (the
- * tensor table is read back from /model, ordered by each dataset's offset attribute), so it
- * needs neither the data set nor the config that wrote it. */
+ * per-tensor shapes and mask densities, every CRC a resume checks, and the last evaluation.
+ * Works from the file alone (the tensor tables are read back from /model and /state, ordered by
+ * each dataset's offset attribute), so it needs neither the data set nor the config that wrote
+ * it. */
 #include <hdf5.h>
 #include <limits.h>
 #include <stdio.h>
@@ -56,6 +57,42 @@ static int by_offset(const void *a, const void *b) {
     return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
+/* The datasets below group (where the file has it) into t, in the order of their offset
+ * attributes (salient's flat order). */
+static sal_status list_group(hid_t f, const char *path, const char *group, table *t,
+                             sal_err *err) {
+    if (H5Lexists(f, group, H5P_DEFAULT) <= 0) return SAL_OK;
+    hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
+    if (g < 0)
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s is not a group; the file is "
+                        "damaged or foreign", path, group);
+    herr_t rc = H5Ovisit(g, H5_INDEX_NAME, H5_ITER_NATIVE, visit, t);
+    H5Gclose(g);
+    if (rc < 0 && t->n == t->cap)
+        return sal_fail(err, SAL_ENOMEM, "checkpoint '%s': out of memory listing %s", path, group);
+    if (t->n) qsort(t->e, (size_t)t->n, sizeof *t->e, by_offset);
+    return SAL_OK;
+}
+
+/* What "crc32c: ok" vouches for in this file: every dataset a resume checks against its
+ * CRC-32C (verify), the seal and the header CRC (sal_ckpt_info_read), by the format version
+ * that brought each. */
+static void checked_line(FILE *out, const sal_ckpt_info *info, int has_state) {
+    fprintf(out, "crc32c.checked: seal%s, /mask, /model%s%s%s%s%s%s",
+            info->version >= 2 ? ", header" : "", has_state ? ", /state" : "",
+            info->has_momentum ? ", /optim/momentum" : "",
+            info->has_randk_memory ? ", /comm/randk_client_memory" : "",
+            info->has_schedule ? ", /schedule/state" : "",
+            info->has_rewind ? ", /schedule/rewind" : "",
+            info->has_rewind && has_state && info->version >= 5 ? ", /schedule/rewind_state" : "");
+    const int rows = info->has_rank_w || info->has_rank_m || info->has_rank_r || info->has_rank_s;
+    fprintf(out, "%s%s%s%s", info->has_rank_w ? ", /ranks/weights" : "",
+            info->has_rank_m ? ", /ranks/momentum" : "",
+            info->has_rank_r ? ", /ranks/residual" : "", info->has_rank_s ? ", /ranks/state" : "");
+    if (rows) fprintf(out, " (%d rows each)", info->nranks);
+    fprintf(out, "%s\n", info->version >= 3 ? ", /metrics" : "");
+}
+
 /* The value of "key = value" in [section] of INI text, into buf ("?" if absent). */
 static const char *ini_value(const char *text, const char *section, const char *key, char *buf,
                              size_t cap) {
@@ -78,31 +115,40 @@ static const char *ini_value(const char *text, const char *section, const char *
     return buf;
 }
 
-/* The shapes are the file's word: their total must be the header's before anything is
- * allocated for them (and no dimension may overflow an int). */
-static sal_status shapes_fit(const char *path, const table *t, const sal_ckpt_info *info,
-                             sal_err *err) {
+/* The values t's shapes hold, or UINT64_MAX once they pass cap (and where a dimension would
+ * overflow an int): the shapes are the file's word, checked before anything is allocated for
+ * them. */
+static uint64_t numel_upto(const table *t, uint64_t cap) {
     uint64_t total = 0;
     for (int i = 0; i < t->n; i++) {
         uint64_t numel = 1;
-        for (int d = 0; d < t->e[i].ndim && numel <= info->n; d++)
+        for (int d = 0; d < t->e[i].ndim && numel <= cap; d++)
             numel = t->e[i].dims[d] > INT_MAX ? UINT64_MAX : numel * t->e[i].dims[d];
-        total = numel > info->n || total + numel > info->n ? UINT64_MAX : total + numel;
+        total = numel > cap || total + numel > cap ? UINT64_MAX : total + numel;
     }
-    if (total != info->n)
+    return total;
+}
+
+/* /model's tensors add up to the header's parameter count; /state's (no header attribute
+ * counts them) fit in the file, whose length the seal vouches for. */
+static sal_status shapes_fit(const char *path, const table *model, const table *state,
+                             const sal_ckpt_info *info, sal_err *err) {
+    if (numel_upto(model, info->n) != info->n)
         return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /model's tensors do not add up to "
                         "the header's %llu parameters; the file is damaged or foreign", path,
                         (unsigned long long)info->n);
+    struct stat sb;
+    if (state->n && (stat(path, &sb) || numel_upto(state, (uint64_t)sb.st_size / 4) == UINT64_MAX))
+        return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /state's tensors hold more floats "
+                        "than the file has bytes for; the file is damaged or foreign", path);
     return SAL_OK;
 }
 
-/* Every dataset against its CRC32, through the loader: a tensor table rebuilt from the file's
- * own /model entries ("fc1/weight" -> "fc1.weight"), then every rank's rows. sched (3): where
- * /schedule/state goes, when the file has one. */
-static sal_status verify(const char *path, const table *t, const sal_ckpt_info *info,
-                         int64_t *sched, sal_err *err) {
-    sal_params p;
-    memset(&p, 0, sizeof p);
+/* The views of table t (a group's entries, "fc1/weight" -> "fc1.weight") appended to p: as
+ * trainable tensors (group "/model") or as state (group "/state"). */
+static sal_status add_views(sal_params *p, const table *t, const char *group, const char *path,
+                            sal_err *err) {
+    const int state = !strcmp(group, "/state");
     for (int i = 0; i < t->n; i++) {
         const entry *e = &t->e[i];
         char name[sizeof e->path];
@@ -112,11 +158,27 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
         int shape[4] = {1, 1, 1, 1};
         for (int d = 0; d < e->ndim && d < 4; d++) shape[d] = (int)e->dims[d];
         if (e->ndim > 4 ||
-            sal_params_add(&p, name, e->ndim, shape, 1, e->ndim > 1, SAL_INIT_FANIN) < 0) {
-            sal_params_free(&p);
-            return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /model/%s is not a tensor salient "
-                            "writes", path, e->path);
-        }
+            (state ? sal_params_add_state(p, name, e->ndim, shape, SAL_INIT_ZERO)
+                   : sal_params_add(p, name, e->ndim, shape, 1, e->ndim > 1, SAL_INIT_FANIN)) < 0)
+            return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': %s/%s is not a tensor salient "
+                            "writes", path, group, e->path);
+    }
+    return SAL_OK;
+}
+
+/* Every checksummed dataset against its CRC-32C, through the loader a resume reads it with: a
+ * tensor table rebuilt from the file's own /model and /state entries, then every rank's rows
+ * (/ranks/state included), then IMP's rewind point. sched (3): where /schedule/state goes, when
+ * the file has one. */
+static sal_status verify(const char *path, const table *t, const table *s,
+                         const sal_ckpt_info *info, int64_t *sched, sal_err *err) {
+    sal_params p;
+    memset(&p, 0, sizeof p);
+    sal_status st = add_views(&p, t, "/model", path, err);
+    if (!st) st = add_views(&p, s, "/state", path, err);
+    if (st) {
+        sal_params_free(&p);
+        return st;
     }
     if (sal_params_alloc(&p)) return sal_fail(err, SAL_ENOMEM, "out of memory");
     if (p.n != info->n) {
@@ -124,14 +186,16 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
         return sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /model holds %zu values, the header "
                         "says %llu", path, p.n, (unsigned long long)info->n);
     }
-    float *a = malloc(sizeof(float) * (p.n ? p.n : 1)), *b = malloc(sizeof(float) * (p.n ? p.n : 1));
-    float *c = malloc(sizeof(float) * (p.n ? p.n : 1)), *m = malloc(sizeof(float) * (p.n ? p.n : 1));
+    const size_t n = p.n ? p.n : 1, ns = p.ns ? p.ns : 1;
+    float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
+    float *c = malloc(sizeof(float) * n), *m = malloc(sizeof(float) * n);
+    float *rs = malloc(sizeof(float) * ns), *rw = malloc(sizeof(float) * (n + ns));
     /* Rand-k-Temporal's per-client memory: clients x nnz floats, which the file must hold (its
      * seal vouches for its length) before anything that size is allocated */
     struct stat sb;
     const double mem_bytes = (double)info->randk_clients * (double)info->nnz * 4;
     float *rk = NULL;
-    sal_status st = a && b && c && m ? SAL_OK : sal_fail(err, SAL_ENOMEM, "out of memory");
+    st = a && b && c && m && rs && rw ? SAL_OK : sal_fail(err, SAL_ENOMEM, "out of memory");
     if (!st && info->has_randk_memory &&
         (info->randk_clients < 1 || stat(path, &sb) || mem_bytes > (double)sb.st_size))
         st = sal_fail(err, SAL_EFORMAT, "checkpoint '%s': /comm/randk_client_memory is not "
@@ -140,7 +204,7 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
     if (!st && info->has_randk_memory &&
         !(rk = malloc((size_t)info->randk_clients * (size_t)(info->nnz ? info->nnz : 1) * 4)))
         st = sal_fail(err, SAL_ENOMEM, "out of memory");
-    if (!st) {
+    if (!st) { /* /mask, /model, /state, /optim, /comm, /schedule/state, /metrics */
         sal_ckpt_dst d = {.p = &p, .model = 1, .momentum = info->has_momentum ? m : NULL,
                           .randk_memory = rk, .randk_clients = info->randk_clients,
                           .sched = info->has_schedule ? sched : NULL,
@@ -148,13 +212,23 @@ static sal_status verify(const char *path, const table *t, const sal_ckpt_info *
         st = sal_ckpt_load(path, &d, err);
     }
     for (int r = 0; !st && r < info->nranks && (info->has_rank_w || info->has_rank_m ||
-                                                 info->has_rank_r); r++) {
+                                                 info->has_rank_r || info->has_rank_s); r++) {
         sal_ckpt_dst d = {.p = &p, .rank = r, .rank_w = info->has_rank_w ? a : NULL,
                           .rank_m = info->has_rank_m ? b : NULL,
-                          .rank_r = info->has_rank_r ? c : NULL, .sealed = 1};
+                          .rank_r = info->has_rank_r ? c : NULL,
+                          .rank_s = info->has_rank_s ? rs : NULL, .sealed = 1};
         st = sal_ckpt_load(path, &d, err);
     }
-    free(a), free(b), free(c), free(m), free(rk);
+    if (!st && info->has_rewind) {
+        /* A file of format 4 holds the weights' rewind point alone (no /schedule/rewind_state),
+         * which a resume of a BatchNorm model refuses as too old, not as damaged: its weights
+         * are checked here without the state. */
+        sal_params q = p;
+        if (info->version < 5) q.nstate = 0, q.ns = 0;
+        sal_ckpt_dst d = {.p = &q, .rewind = rw, .sealed = 1};
+        st = sal_ckpt_load(path, &d, err);
+    }
+    free(a), free(b), free(c), free(m), free(rs), free(rw), free(rk);
     sal_params_free(&p);
     return st;
 }
@@ -236,15 +310,10 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
         fprintf(out, "config.%s.%s: %s\n", summary[i][0], summary[i][1],
                 ini_value(info.config_text, summary[i][0], summary[i][1], v, sizeof v));
     }
-    table t = {.n = 0};
-    if (H5Lexists(f, "/model", H5P_DEFAULT) > 0) {
-        hid_t g = H5Gopen2(f, "/model", H5P_DEFAULT);
-        if (H5Ovisit(g, H5_INDEX_NAME, H5_ITER_NATIVE, visit, &t) < 0 && t.n == t.cap)
-            st = sal_fail(err, SAL_ENOMEM, "checkpoint '%s': out of memory listing /model", path);
-        H5Gclose(g);
-    }
-    if (!st) st = shapes_fit(path, &t, &info, err);
-    if (t.n) qsort(t.e, (size_t)t.n, sizeof *t.e, by_offset);
+    table t = {.n = 0}, s = {.n = 0}; /* /model's tensors, /state's */
+    st = list_group(f, path, "/model", &t, err);
+    if (!st) st = list_group(f, path, "/state", &s, err);
+    if (!st) st = shapes_fit(path, &t, &s, &info, err);
     uint64_t kept_all = 0, total = 0, kept_prunable = 0, total_prunable = 0;
     for (int i = 0; i < t.n && !st; i++) {
         const entry *e = &t.e[i];
@@ -286,8 +355,9 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
                 total ? (double)kept_all / (double)total : 0.0,
                 total_prunable ? (double)kept_prunable / (double)total_prunable : 0.0);
         int64_t sched[3] = {0, 0, 0};
-        st = verify(path, &t, &info, sched, err);
+        st = verify(path, &t, &s, &info, sched, err);
         if (!st) fprintf(out, "crc32c: ok\n");
+        if (!st) checked_line(out, &info, s.n > 0);
         if (!st && info.has_schedule) schedule_lines(out, &info, sched);
         else if (!st) fprintf(out, "schedule: fixed\n"); /* no /schedule: one mask all along */
         fprintf(out, "metrics_rows: %d\n", info.nrows);
@@ -307,7 +377,7 @@ sal_status sal_ckpt_inspect(const char *path, FILE *out, sal_err *err) {
             free(rows);
         }
     }
-    free(t.e);
+    free(t.e), free(s.e);
     H5Fclose(f);
     sal_ckpt_info_free(&info);
     return st;

@@ -158,6 +158,8 @@ sal_status sal_ckpt_header_read(const char *path, int sealed, sal_ckpt_info *inf
     }
     info->has_schedule = H5Lexists(f, "/schedule", H5P_DEFAULT) > 0 &&
                          H5Lexists(f, "/schedule/state", H5P_DEFAULT) > 0;
+    info->has_rewind = H5Lexists(f, "/schedule", H5P_DEFAULT) > 0 &&
+                       H5Lexists(f, "/schedule/rewind", H5P_DEFAULT) > 0;
     if (H5Lexists(f, "/ranks", H5P_DEFAULT) > 0) {
         info->has_rank_w = H5Lexists(f, "/ranks/weights", H5P_DEFAULT) > 0;
         info->has_rank_m = H5Lexists(f, "/ranks/momentum", H5P_DEFAULT) > 0;
