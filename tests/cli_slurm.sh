@@ -5,7 +5,7 @@
 # dpsgd and an SSFL job launched by srun --mpi=pmix whose metrics equal the same runs under
 # mpirun, and a preemption: a job signalled (SIGUSR1, as Slurm's --signal sends before the time
 # limit) checkpoints, requeues itself, resumes and ends with the metrics of an uninterrupted run.
-# Usage: cli_slurm.sh SALIENT SRCDIR
+# In the Release build only (tests/CMakeLists.txt says why). Usage: cli_slurm.sh SALIENT SRCDIR
 bin=$1 src=$2
 source "$(dirname "$0")/lib.sh"
 export SALIENT_BIN=$bin
@@ -95,12 +95,9 @@ check '[[ -s $tmp/paper/summary.json && -s $tmp/paper/slurm-$pid.out && -s $tmp/
   "ssfl-paper.sh job $pid: $(ls "$tmp/paper" 2>&1 | tr '\n' ' ')"
 check '[[ -z $(ls slurm-*"$pid"* 2>/dev/null) ]]' "ssfl-paper.sh job $pid left its log outside its run directory"
 
-# --- preemption: SIGUSR1 to the batch shell -> checkpoint, requeue, resume, same metrics.
-# Under ASan (sanitized, tests/lib.sh) 40 rounds, checkpoint every 20: a round's compute there
-# is ~7x Release's (measured: 0.18 s against 0.027 s), so 40 rounds still outlast the signal's
-# delivery by seconds, as 120 do in Release; the rounds beyond are the same steps again ---
+# --- preemption: SIGUSR1 to the batch shell -> checkpoint, requeue, resume, same metrics
+# (120 rounds outlast the signal's delivery by seconds) ---
 p=(--set train.algorithm=dpsgd --set data.clients=6 --set run.rounds=120 --set checkpoint.every=50)
-sanitized && p=(--set train.algorithm=dpsgd --set data.clients=6 --set run.rounds=40 --set checkpoint.every=20)
 pid=$(sbatch --parsable -n 3 -J preempt "$train" "$smoke" "${p[@]}")
 for _ in $(seq 300); do [[ -s runs/preempt-$pid/metrics.csv ]] && break; sleep 0.1; done
 scancel --signal=USR1 --batch "$pid"
@@ -132,46 +129,41 @@ check 'grep -q "^train.sbatch: restart 1 of job $rid: .runs/reuse-$rid. belongs 
 check '[[ -e runs/reuse-$rid/ckpt/latest && ! -e runs/reuse-$rid/summary.json && $(cat runs/reuse-$rid/.salient-job) == an.older.job ]]' \
   "the foreign directory was touched: $(ls -a runs/reuse-$rid | tr '\n' ' ')"
 
-# Under ASan (sanitized, tests/lib.sh) the two studies are the Release build's alone: they test
-# the job scripts, the array and the gather, and the salient runs inside them are the ones
-# cli_study and cli_train sanitize.
-if ! sanitized; then
-  # --- scaling study: one job per point, then a gather job (afterok on all) -> CSV + plots ---
-  "$src/jobs/scaling.sh" --ranks "1 2" --out "$tmp/sc" "$src/jobs/configs/scaling-smoke.ini" >"$tmp/sc.out" 2>&1
-  rc=$?
-  gid=$(sed -n 's/^scaling.sh: gather: job \([0-9]*\) (after 2 point(s): afterok:[0-9]*:[0-9]*).*/\1/p' "$tmp/sc.out")
-  check '[[ $rc == 0 && -n $gid ]]' "scaling.sh: rc $rc: $(cat "$tmp/sc.out")"
-  # --- comparison study: --densities is a salient compare grid, one array task per point ---
-  # (allreduce alone: each point is an array task, and the Slurm tests are CI's critical path)
-  "$src/jobs/compare-study.sh" --ntasks 3 --densities "1 0.1" --algorithms allreduce \
-    --out "$tmp/cs" "$src/jobs/configs/compare-smoke.ini" >"$tmp/cs.out" 2>&1
-  rc=$?
-  aid=$(sed -n 's/^compare-study.sh: array job \([0-9]*\) .*/\1/p' "$tmp/cs.out")
-  cid=$(sed -n "s/^compare-study.sh: gather: job \([0-9]*\) (afterany:$aid).*/\1/p" "$tmp/cs.out")
-  check '[[ $rc == 0 && -n $aid && -n $cid ]]' "compare-study.sh: rc $rc: $(cat "$tmp/cs.out")"
-  check 'grep -q "^compare-study.sh:   task ${aid}_1: allreduce:mask sparsity.method=none sparsity.density=1$" "$tmp/cs.out"' \
-    "--densities did not become the method x density grid with allreduce:mask: $(cat "$tmp/cs.out")"
-  wait_job "$gid"
-  wait_job "$cid"
-  check '[[ $(head -1 "$tmp/sc/scaling.csv") == point,nodes,ranks,algorithm,rounds,round_s,compute_s,comm_s,wait_s,bytes_total,bytes_per_rank,final_test_acc,speedup,efficiency ]]' \
-    "scaling.csv header: $(head -1 "$tmp/sc/scaling.csv" 2>&1)"
-  check '[[ $(cut -d, -f1,3 "$tmp/sc/scaling.csv" | tail -n +2 | tr "\n" " ") == "ranks-1,1 ranks-2,2 " ]]' \
-    "scaling.csv points: $(cut -d, -f1,3 "$tmp/sc/scaling.csv" 2>&1 | tr '\n' ' ')"
-  check 'awk -F, "NR == 2 { exit !(\$13 == 1 && \$14 == 1) }" "$tmp/sc/scaling.csv"' "the first point's speedup and efficiency are not 1"
-  # summary.csv: one row per point that ran (method none below density 1 is skipped)
-  rows=$(awk -F, 'NR > 1 { print $2 "," $3 "," $4 }' "$tmp/cs/summary.csv" 2>/dev/null | tr '\n' ' ')
-  check '[[ $rows == "allreduce:mask,none,1 allreduce:mask,snip,1 allreduce:mask,snip,0.1 " ]]' \
-    "summary.csv rows: $rows"
-  # at density 0.1 the masked runs move about a tenth of the dense bytes
-  check 'awk -F, "NR == 1 { for (i = 1; i <= NF; i++) if (\$i == \"bytes_total_mean\") b = i }
-    NR > 1 && \$3 == \"none\" { d[\$2] = \$b } NR > 1 && \$4 == 0.1 { s[\$2] = \$b }
-    END { n = 0; for (a in d) { n++; if (!(s[a] > 0 && s[a] < 0.15 * d[a])) exit 1 } exit n != 1 }" "$tmp/cs/summary.csv"' \
-    "density 0.1 did not cut the bytes to < 0.15x dense: $(cat "$tmp/cs/summary.csv" 2>&1)"
-  if command -v gnuplot >/dev/null; then
-    for f in sc/speedup.png sc/efficiency.png sc/round_time.png sc/bytes_per_rank.png cs/accuracy_bytes.png cs/final_accuracy.png; do
-      check '[[ $(head -c 4 "$tmp/$f" | tail -c 3) == PNG ]]' "no plot $f"
-    done
-  fi
+# --- scaling study: one job per point, then a gather job (afterok on all) -> CSV + plots ---
+"$src/jobs/scaling.sh" --ranks "1 2" --out "$tmp/sc" "$src/jobs/configs/scaling-smoke.ini" >"$tmp/sc.out" 2>&1
+rc=$?
+gid=$(sed -n 's/^scaling.sh: gather: job \([0-9]*\) (after 2 point(s): afterok:[0-9]*:[0-9]*).*/\1/p' "$tmp/sc.out")
+check '[[ $rc == 0 && -n $gid ]]' "scaling.sh: rc $rc: $(cat "$tmp/sc.out")"
+# --- comparison study: --densities is a salient compare grid, one array task per point ---
+# (allreduce alone: each point is an array task, and the Slurm tests are CI's critical path)
+"$src/jobs/compare-study.sh" --ntasks 3 --densities "1 0.1" --algorithms allreduce \
+  --out "$tmp/cs" "$src/jobs/configs/compare-smoke.ini" >"$tmp/cs.out" 2>&1
+rc=$?
+aid=$(sed -n 's/^compare-study.sh: array job \([0-9]*\) .*/\1/p' "$tmp/cs.out")
+cid=$(sed -n "s/^compare-study.sh: gather: job \([0-9]*\) (afterany:$aid).*/\1/p" "$tmp/cs.out")
+check '[[ $rc == 0 && -n $aid && -n $cid ]]' "compare-study.sh: rc $rc: $(cat "$tmp/cs.out")"
+check 'grep -q "^compare-study.sh:   task ${aid}_1: allreduce:mask sparsity.method=none sparsity.density=1$" "$tmp/cs.out"' \
+  "--densities did not become the method x density grid with allreduce:mask: $(cat "$tmp/cs.out")"
+wait_job "$gid"
+wait_job "$cid"
+check '[[ $(head -1 "$tmp/sc/scaling.csv") == point,nodes,ranks,algorithm,rounds,round_s,compute_s,comm_s,wait_s,bytes_total,bytes_per_rank,final_test_acc,speedup,efficiency ]]' \
+  "scaling.csv header: $(head -1 "$tmp/sc/scaling.csv" 2>&1)"
+check '[[ $(cut -d, -f1,3 "$tmp/sc/scaling.csv" | tail -n +2 | tr "\n" " ") == "ranks-1,1 ranks-2,2 " ]]' \
+  "scaling.csv points: $(cut -d, -f1,3 "$tmp/sc/scaling.csv" 2>&1 | tr '\n' ' ')"
+check 'awk -F, "NR == 2 { exit !(\$13 == 1 && \$14 == 1) }" "$tmp/sc/scaling.csv"' "the first point's speedup and efficiency are not 1"
+# summary.csv: one row per point that ran (method none below density 1 is skipped)
+rows=$(awk -F, 'NR > 1 { print $2 "," $3 "," $4 }' "$tmp/cs/summary.csv" 2>/dev/null | tr '\n' ' ')
+check '[[ $rows == "allreduce:mask,none,1 allreduce:mask,snip,1 allreduce:mask,snip,0.1 " ]]' \
+  "summary.csv rows: $rows"
+# at density 0.1 the masked runs move about a tenth of the dense bytes
+check 'awk -F, "NR == 1 { for (i = 1; i <= NF; i++) if (\$i == \"bytes_total_mean\") b = i }
+  NR > 1 && \$3 == \"none\" { d[\$2] = \$b } NR > 1 && \$4 == 0.1 { s[\$2] = \$b }
+  END { n = 0; for (a in d) { n++; if (!(s[a] > 0 && s[a] < 0.15 * d[a])) exit 1 } exit n != 1 }" "$tmp/cs/summary.csv"' \
+  "density 0.1 did not cut the bytes to < 0.15x dense: $(cat "$tmp/cs/summary.csv" 2>&1)"
+if command -v gnuplot >/dev/null; then
+  for f in sc/speedup.png sc/efficiency.png sc/round_time.png sc/bytes_per_rank.png cs/accuracy_bytes.png cs/final_accuracy.png; do
+    check '[[ $(head -c 4 "$tmp/$f" | tail -c 3) == PNG ]]' "no plot $f"
+  done
 fi
 
 finish cli_slurm
