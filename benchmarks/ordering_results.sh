@@ -6,6 +6,7 @@
 #
 #   benchmarks/ordering_results.sh BUILD OUT [ROUNDS] [SEEDS] [RANKS]
 #   defaults: 24 rounds, 3 seeds, 3 ranks (the server and two client ranks)
+#   env STUDIES="dense snip baselines": only those studies (default: all four below)
 #   env DATA=synthetic-cifar: the same on synthetic-cifar (3x32x32, 20000 training and 2000
 #   test images generated from the seed, crop-and-flip augmentation as CIFAR) in place of
 #   Fashion-MNIST: the CIFAR path, on machines without CIFAR
@@ -46,7 +47,10 @@ declare -A V=(
   [baselines]="--vary sparsity.method=random,erk,magnitude --vary sparsity.density=0.1,0.05"
   [layerwise]="--vary sparsity.method=snip --vary sparsity.scope=layerwise --vary sparsity.density=0.1,0.05"
 )
-order=(dense snip baselines layerwise)
+read -ra order <<<"${STUDIES:-dense snip baselines layerwise}"
+for s in "${order[@]}"; do
+  [[ -n ${V[$s]+x} ]] || { echo "ordering_results.sh: STUDIES: '$s' is not one of ${!V[*]}" >&2; exit 2; }
+done
 mkdir -p "$out"
 for s in "${order[@]}"; do
   # a finished study's tables are written again by this build (--gather runs nothing)
