@@ -22,19 +22,22 @@ if [[ -z ${CLI_VCLUSTER_TRY:-} ]]; then
   CLI_VCLUSTER_TRY=1 bash "$0" "$@" 2>&1 | tee "$vc_log/1"
   rc=${PIPESTATUS[0]}
   if [[ $rc == 0 || $rc == 77 ]]; then rm -rf "$vc_log"; exit "$rc"; fi
-  echo "$vc_test: RETRY: try 1 failed (exit $rc): $(vc_cause 1)"
-  echo "$vc_test: RETRY: running once more (Open MPI's rare MPI_Init crash over TCP fails ~1 launch in 30)"
+  # the RETRY lines also go to $SALIENT_RETRY_LOG (tests/CMakeLists.txt: in the build
+  # directory; scripts/test prints it), since ctest shows no output of a test that passed
+  vc_say() { echo "$vc_test: RETRY: $*" | tee -a "${SALIENT_RETRY_LOG:-/dev/null}"; }
+  vc_say "try 1 failed (exit $rc) after ${SECONDS} s: $(vc_cause 1)"
+  vc_say "running once more (Open MPI's rare MPI_Init crash over TCP fails ~1 launch in 30)"
   CLI_VCLUSTER_TRY=2 bash "$0" "$@" 2>&1 | tee "$vc_log/2"
   rc=${PIPESTATUS[0]}
   if [[ $rc == 0 ]]; then
-    echo "$vc_test: RETRY: try 2 passed; try 1's failure is taken for the known crash"
+    vc_say "try 2 passed; try 1's failure is taken for the known crash"
   elif [[ $rc == 77 ]]; then
-    echo "$vc_test: RETRY: try 2 was skipped after try 1 failed: that is no pass"
+    vc_say "try 2 was skipped after try 1 failed: that is no pass"
     rc=1
   elif [[ -n $(vc_kind 1) && $(vc_kind 1) == "$(vc_kind 2)" ]]; then
-    echo "$vc_test: RETRY: try 2 failed the same way (exit $rc): $(vc_cause 2); a real failure, not the rare crash"
+    vc_say "try 2 failed the same way (exit $rc): $(vc_cause 2); a real failure, not the rare crash"
   else
-    echo "$vc_test: RETRY: try 2 failed too (exit $rc): $(vc_cause 2)"
+    vc_say "try 2 failed too (exit $rc): $(vc_cause 2)"
   fi
   rm -rf "$vc_log"
   exit "$rc"
